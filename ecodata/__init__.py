@@ -1,0 +1,13 @@
+"""ecodata: EV-charging location and price analytics datasets from the Eco-Movement Data API.
+
+The public API is small and explicit; everything else is internal.
+"""
+
+from __future__ import annotations
+
+from ecodata.errors import EcodataError
+from ecodata.settings import Settings
+
+__version__ = "0.1.0"
+
+__all__ = ["EcodataError", "Settings", "__version__"]

@@ -1,0 +1,67 @@
+"""The thin command line: parse options, build Settings, call one library function, print.
+
+No logic lives here. Expected failures (:class:`ecodata.errors.EcodataError`) become one line on
+stderr and a non-zero exit code, without a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ecodata.errors import EcodataError
+from ecodata.settings import Settings
+
+
+class _Group(click.Group):
+    """A click group that turns EcodataError into one line and its exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except EcodataError as exc:
+            click.echo(f"ecodata: error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("ecodata: interrupted", err=True)
+            sys.exit(130)
+
+
+def settings_from(ctx: click.Context, **overrides: Any) -> Settings:
+    """Settings from ECODATA_* variables, the group's options and a command's own options."""
+    base: dict[str, Any] = dict(ctx.find_root().obj or {})
+    base.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings.from_env(**base)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="ecodata")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
+              help="Data directory (default: $ECODATA_DATA_DIR or ./data).")
+@click.option("--base-url", default=None, help="API base URL (default: $ECODATA_BASE_URL or the real API).")
+@click.option("--token-file", type=click.Path(path_type=Path), default=None,
+              help="File holding the API token (default: $ECODATA_TOKEN or $ECODATA_TOKEN_FILE).")
+@click.pass_context
+def cli(ctx: click.Context, data_dir: Path | None, base_url: str | None, token_file: Path | None) -> None:
+    """ecodata: EV-charging location and price analytics from the Eco-Movement Data API."""
+    obj: dict[str, Any] = {"data_dir": data_dir, "base_url": base_url}
+    if token_file is not None:
+        from ecodata.settings import read_token_file
+
+        obj["token"] = read_token_file(token_file)
+    ctx.obj = {k: v for k, v in obj.items() if v is not None}
+
+
+# --- commands (each: parse, build settings, call one library function, print) ---------------
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="ecodata")
+
+
+if __name__ == "__main__":
+    main()

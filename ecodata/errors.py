@@ -1,0 +1,93 @@
+"""One exception tree for ecodata.
+
+Every error the library raises on purpose derives from :class:`EcodataError`; the CLI catches
+that one class, prints ``str(error)`` as a single line and exits with ``error.exit_code``.
+Messages say what failed, why, and what to do. They never contain the API token.
+
+    EcodataError
+    ├── ConfigError            bad settings or arguments (missing token, bad date, bad file)
+    ├── FetchError             talking to the API failed
+    │   ├── AuthError          401/403: the token was refused (never retried)
+    │   ├── ApiStatusError     an OCPI status_code other than 1000 that is not retryable
+    │   ├── PaginationError    the server's paging is inconsistent (repeated cursor, drift...)
+    │   └── RetryExhausted     a retryable failure persisted past the retry budget
+    ├── SnapshotError          a raw snapshot is missing, incomplete or corrupt
+    ├── ValidationError        data does not fit a table's schema or keys ("data is wrong")
+    ├── ViewError              DuckDB views cannot be created or queried
+    └── PricingError           a tariff or session cannot be priced
+"""
+
+from __future__ import annotations
+
+
+class EcodataError(Exception):
+    """Base of every error ecodata raises deliberately."""
+
+    exit_code = 1
+
+
+class ConfigError(EcodataError):
+    """Settings, options or input files are invalid."""
+
+    exit_code = 2
+
+
+class FetchError(EcodataError):
+    """Downloading from the API failed."""
+
+    exit_code = 3
+
+
+class AuthError(FetchError):
+    """The API refused the token (HTTP 401/403)."""
+
+    exit_code = 4
+
+
+class ApiStatusError(FetchError):
+    """The API answered with an OCPI error status (e.g. 2001 invalid parameters).
+
+    Example: ``ApiStatusError(2001, "limit must be between 1 and 1000", url=...)``.
+    """
+
+    def __init__(self, status_code: int, status_message: str, *, http_status: int | None = None,
+                 url: str | None = None) -> None:
+        self.status_code = status_code
+        self.status_message = status_message
+        self.http_status = http_status
+        self.url = url
+        where = f" for {url}" if url else ""
+        http = f"HTTP {http_status}, " if http_status is not None else ""
+        super().__init__(f"the API answered {http}OCPI status {status_code}{where}: {status_message}")
+
+
+class PaginationError(FetchError):
+    """The server's pagination is inconsistent in a way the client cannot recover from."""
+
+
+class RetryExhausted(FetchError):
+    """A transient failure (429, 5xx, timeout, broken body) persisted after every retry."""
+
+
+class SnapshotError(EcodataError):
+    """A raw snapshot is missing, incomplete or corrupt."""
+
+    exit_code = 5
+
+
+class ValidationError(EcodataError):
+    """Data does not fit a declared schema or key ("the data is wrong", not the code)."""
+
+    exit_code = 6
+
+
+class ViewError(EcodataError):
+    """The DuckDB views cannot be created or a query against them failed."""
+
+    exit_code = 7
+
+
+class PricingError(EcodataError):
+    """A tariff, price record or session cannot be priced."""
+
+    exit_code = 8

@@ -1,0 +1,98 @@
+"""The only module that knows the data-directory layout.
+
+    <data>/raw/<endpoint>/snapshot_date=YYYY-MM-DD/part-NNNNN.parquet + _manifest.json
+    <data>/raw/<endpoint>/_staging/snapshot_date=YYYY-MM-DD/...      (an unfinished run)
+    <data>/tables/<table>/snapshot_date=YYYY-MM-DD/part-NNNNN.parquet
+    <data>/ecodata.duckdb                                             (views only)
+
+A partition is visible to readers only once its ``_manifest.json`` exists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ecodata.errors import ConfigError
+
+MANIFEST_NAME = "_manifest.json"
+STAGING_DIR = "_staging"
+PARTITION_PREFIX = "snapshot_date="
+_PARTITION_RE = re.compile(r"^snapshot_date=(\d{4}-\d{2}-\d{2})$")
+
+
+def parse_date(text: str) -> dt.date:
+    """Parse a YYYY-MM-DD snapshot date or raise a ConfigError that says the expected form."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"invalid date {text!r}: use YYYY-MM-DD, e.g. 2026-11-21") from None
+
+
+def part_name(index: int) -> str:
+    """File name of the index-th Parquet part of a partition."""
+    return f"part-{index:05d}.parquet"
+
+
+@dataclass(frozen=True)
+class DataPaths:
+    """Paths inside one data directory. Creates nothing; callers create what they write."""
+
+    root: Path
+
+    @property
+    def raw_root(self) -> Path:
+        return self.root / "raw"
+
+    @property
+    def tables_root(self) -> Path:
+        return self.root / "tables"
+
+    @property
+    def duckdb_path(self) -> Path:
+        return self.root / "ecodata.duckdb"
+
+    def raw_dir(self, endpoint: str) -> Path:
+        return self.raw_root / endpoint
+
+    def raw_partition(self, endpoint: str, date: dt.date) -> Path:
+        return self.raw_dir(endpoint) / f"{PARTITION_PREFIX}{date.isoformat()}"
+
+    def raw_staging(self, endpoint: str, date: dt.date) -> Path:
+        return self.raw_dir(endpoint) / STAGING_DIR / f"{PARTITION_PREFIX}{date.isoformat()}"
+
+    def raw_manifest(self, endpoint: str, date: dt.date) -> Path:
+        return self.raw_partition(endpoint, date) / MANIFEST_NAME
+
+    def table_dir(self, table: str) -> Path:
+        return self.tables_root / table
+
+    def table_partition(self, table: str, date: dt.date) -> Path:
+        return self.table_dir(table) / f"{PARTITION_PREFIX}{date.isoformat()}"
+
+    def table_staging(self, table: str, date: dt.date) -> Path:
+        return self.table_dir(table) / STAGING_DIR / f"{PARTITION_PREFIX}{date.isoformat()}"
+
+    def raw_dates(self, endpoint: str, *, complete_only: bool = True) -> list[dt.date]:
+        """Snapshot dates of an endpoint, oldest first; by default only those with a manifest."""
+        return _partition_dates(self.raw_dir(endpoint), require=MANIFEST_NAME if complete_only else None)
+
+    def table_dates(self, table: str) -> list[dt.date]:
+        """Dates for which a table partition exists, oldest first."""
+        return _partition_dates(self.table_dir(table), require=None)
+
+
+def _partition_dates(directory: Path, require: str | None) -> list[dt.date]:
+    if not directory.is_dir():
+        return []
+    dates = []
+    for child in directory.iterdir():
+        match = _PARTITION_RE.match(child.name)
+        if not match or not child.is_dir():
+            continue
+        if require is not None and not (child / require).is_file():
+            continue
+        dates.append(dt.date.fromisoformat(match.group(1)))
+    return sorted(dates)

@@ -1,0 +1,32 @@
+"""The raw snapshot row, declared once: one row per API record, lossless.
+
+Writers (``snapshot/writer``) produce exactly these columns; readers (``snapshot/reader``,
+``transform``) rely on them. ``record`` is the record's JSON with every field the server sent,
+unknown ones included.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+RAW_SCHEMA = pa.schema(
+    [
+        pa.field("record", pa.large_string(), nullable=False),       # the record's complete JSON
+        pa.field("record_key", pa.string(), nullable=False),         # natural key, see ENDPOINT_KEYS
+        pa.field("page", pa.int32(), nullable=False),                # page number in crawl order (0-based)
+        pa.field("page_index", pa.int32(), nullable=False),          # index of the record within its page
+        pa.field("request_url", pa.string(), nullable=False),        # the request URL (never the token)
+        pa.field("fetched_at", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("api_version", pa.string(), nullable=False),        # "2.1.1", "2.2" or "prices"
+    ]
+)
+
+# Natural key fields per endpoint; the record_key column joins them with "|".
+ENDPOINT_KEYS: dict[str, tuple[str, ...]] = {
+    "locations": ("id",),
+    "connector_prices": ("location_id", "evse_uid", "connector_id"),
+    "prices": ("id",),
+    "tariffs": ("id",),
+}
+
+ENDPOINTS: tuple[str, ...] = tuple(ENDPOINT_KEYS)

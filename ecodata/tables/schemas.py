@@ -1,0 +1,316 @@
+"""One declaration per flat table: columns with dtypes and meaning, and the key.
+
+This is the single source of truth for the tables ecodata writes (``tables/build.py`` is the only
+writer), the data dictionary in the README, and the DuckDB views. Every table partition carries an
+implicit ``snapshot_date`` (hive partition column) that is not stored in the files.
+
+Money is exact: polars ``Decimal``, never binary float. Physical quantities used in tariff
+restrictions (kWh, kW, A) are exact decimals too, because the pricing engine compares them exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+# Exact money and quantity types, declared once.
+PRICE = pl.Decimal(18, 6)          # a unit price or amount as the API gives it (excl. VAT)
+PRICE_INCL = pl.Decimal(30, 12)    # excl * (1 + vat/100), computed exactly
+VAT = pl.Decimal(9, 4)             # a VAT percentage, e.g. 19 or 8.1
+QUANTITY = pl.Decimal(18, 6)       # kWh, kW or A bounds in restrictions
+UTC_TS = pl.Datetime("us", "UTC")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: name, polars dtype, one-line meaning."""
+
+    name: str
+    dtype: pl.DataType
+    doc: str
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """A flat table: its columns in order, its key, and what one row is."""
+
+    name: str
+    doc: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+
+    @property
+    def polars_schema(self) -> pl.Schema:
+        return pl.Schema({c.name: c.dtype for c in self.columns})
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+def _c(name: str, dtype: pl.DataType, doc: str) -> Column:
+    return Column(name, dtype, doc)
+
+
+_S = pl.String()
+_LS = pl.List(pl.String())
+
+
+def _restriction_columns() -> tuple[Column, ...]:
+    """Every OCPI TariffRestrictions field, plus Eco-Movement's own, as typed columns."""
+    return (
+        _c("start_time", pl.Time(), "local time of day from which the element applies (inclusive)"),
+        _c("end_time", pl.Time(), "local time of day until which it applies (exclusive); before start_time = wraps midnight; 00:00 = end of day"),
+        _c("start_date", pl.Date(), "local date from which it applies (inclusive)"),
+        _c("end_date", pl.Date(), "local date until which it applies (exclusive)"),
+        _c("min_kwh", QUANTITY, "applies once the session's energy is at least this (kWh)"),
+        _c("max_kwh", QUANTITY, "applies while the session's energy is below this (kWh)"),
+        _c("min_current_a", QUANTITY, "applies while the charging current is at least this (A)"),
+        _c("max_current_a", QUANTITY, "applies while the charging current is below this (A)"),
+        _c("min_power_kw", QUANTITY, "applies while the charging power is at least this (kW)"),
+        _c("max_power_kw", QUANTITY, "applies while the charging power is below this (kW)"),
+        _c("min_duration_s", pl.Int64(), "applies once the session has lasted at least this (seconds)"),
+        _c("max_duration_s", pl.Int64(), "applies while the session has lasted less than this (seconds)"),
+        _c("day_of_week", _LS, "local weekdays on which it applies (MONDAY..SUNDAY); null = every day"),
+        _c("reservation", _S, "RESERVATION or RESERVATION_EXPIRES: the element prices a reservation"),
+        _c("overstay_duration_s", pl.Int64(), "Eco-Movement: applies once the car has stayed this long after charging ended (seconds)"),
+        _c("restriction_min_price", PRICE, "Eco-Movement: minimum cost excl. VAT of this element's components in a session"),
+        _c("restriction_max_price", PRICE, "Eco-Movement: maximum cost excl. VAT of this element's components in a session"),
+        _c("emsp_contract_date", pl.Date(), "Eco-Movement: applies to eMSP contracts concluded on or after this date"),
+        _c("restrictions_json", _S, "the restrictions exactly as received (JSON), so that unknown keys are never lost"),
+    )
+
+
+def _component_columns(parent: str) -> tuple[Column, ...]:
+    return (
+        _c(parent, _S, f"the {parent.removesuffix('_id')} this component belongs to"),
+        _c("element_index", pl.Int32(), "position of the element in the list (0-based; order decides precedence)"),
+        _c("component_index", pl.Int32(), "position of the component within its element (0-based)"),
+        _c("type", _S, "ENERGY (per kWh), TIME (per hour charging), PARKING_TIME (per hour not charging), FLAT (per session)"),
+        _c("price_excl_vat", PRICE, "price per unit excl. VAT, in the price's currency"),
+        _c("vat", VAT, "VAT percentage; null = not given (not the same as 0)"),
+        _c("price_incl_vat", PRICE_INCL, "exact price_excl_vat * (1 + vat/100); null when vat is not given"),
+        _c("step_size", pl.Int32(), "billing step: Wh for ENERGY, seconds for TIME/PARKING_TIME, 1 for FLAT"),
+    )
+
+
+LOCATIONS = TableSchema(
+    "locations",
+    "One row per charging location (site), as published in the locations endpoint.",
+    (
+        _c("location_id", _S, "Eco-Movement location id (stable; changes only when locations merge)"),
+        _c("api_version", _S, "OCPI version of the endpoint the record came from (2.1.1 or 2.2)"),
+        _c("name", _S, "display name of the location"),
+        _c("address", _S, "street and number"),
+        _c("city", _S, "city"),
+        _c("postal_code", _S, "postal code"),
+        _c("state", _S, "state or province as given by OCPI 2.2 (null on 2.1.1)"),
+        _c("country", _S, "ISO 3166-1 alpha-3 country code, e.g. DEU"),
+        _c("country_code", _S, "ISO 3166-1 alpha-2 country code, e.g. DE (derived from country when absent)"),
+        _c("party_id", _S, "OCPI party id of the publishing CPO (2.2)"),
+        _c("latitude", pl.Float64(), "WGS84 latitude in degrees"),
+        _c("longitude", pl.Float64(), "WGS84 longitude in degrees"),
+        _c("location_type", _S, "2.1.1 type or 2.2 parking_type (ON_STREET, PARKING_LOT, ...)"),
+        _c("time_zone", _S, "IANA time zone; tariff restrictions are in this local time"),
+        _c("operator_name", _S, "charging operator (CPO) name"),
+        _c("operator_id", _S, "Eco-Movement partner id of the operator"),
+        _c("suboperator_name", _S, "sub-operator name"),
+        _c("owner_name", _S, "owner name"),
+        _c("brand_name", _S, "brand the location is marketed under"),
+        _c("access_type", _S, "Public, Restricted or Private"),
+        _c("municipality", _S, "administrative area: municipality"),
+        _c("state_province", _S, "administrative area: state or province"),
+        _c("facilities", _LS, "facilities nearby (OCPI Facility)"),
+        _c("payment_methods", _LS, "ad hoc payment methods (codes), e.g. TERMINAL_CREDIT_CARD"),
+        _c("twentyfourseven", pl.Boolean(), "open 24/7"),
+        _c("charging_when_closed", pl.Boolean(), "charging possible when the location is closed"),
+        _c("evse_count", pl.Int32(), "number of EVSEs at the location"),
+        _c("connector_count", pl.Int32(), "number of connectors at the location"),
+        _c("last_updated", UTC_TS, "when the location or a child EVSE/connector last changed"),
+    ),
+    ("location_id",),
+)
+
+EVSES = TableSchema(
+    "evses",
+    "One row per EVSE (charge point that charges one vehicle at a time).",
+    (
+        _c("location_id", _S, "location the EVSE belongs to"),
+        _c("evse_uid", _S, "the CPO's EVSE uid (unique only within the location)"),
+        _c("evse_id", _S, "eMI3 EVSE id, e.g. DE*ABC*E123*1 (not always present)"),
+        _c("status", _S, "EVSE status (AVAILABLE, CHARGING, ...)"),
+        _c("capabilities", _LS, "OCPI capabilities"),
+        _c("floor_level", _S, "floor level"),
+        _c("physical_reference", _S, "number or label printed on the EVSE"),
+        _c("parking_restrictions", _LS, "parking restrictions (EV_ONLY, CUSTOMERS, ...)"),
+        _c("latitude", pl.Float64(), "EVSE latitude when given, else null"),
+        _c("longitude", pl.Float64(), "EVSE longitude when given, else null"),
+        _c("connector_count", pl.Int32(), "number of connectors on the EVSE"),
+        _c("last_updated", UTC_TS, "last change of the EVSE"),
+    ),
+    ("location_id", "evse_uid"),
+)
+
+CONNECTORS = TableSchema(
+    "connectors",
+    "One row per connector, with its derived maximum power and power class.",
+    (
+        _c("location_id", _S, "location of the connector"),
+        _c("evse_uid", _S, "EVSE of the connector"),
+        _c("connector_id", _S, "connector id (unique only within the EVSE)"),
+        _c("standard", _S, "plug standard, e.g. IEC_62196_T2, IEC_62196_T2_COMBO, CHADEMO"),
+        _c("format", _S, "SOCKET or CABLE"),
+        _c("power_type", _S, "AC_1_PHASE, AC_2_PHASE, AC_2_PHASE_SPLIT, AC_3_PHASE or DC"),
+        _c("voltage", pl.Int32(), "voltage in V (2.2: max_voltage)"),
+        _c("amperage", pl.Int32(), "current in A (2.2: max_amperage)"),
+        _c("max_power_kw", pl.Float64(), "max power in kW: max_power, else max_electric_power/1000, else V x A x phases"),
+        _c("max_power_source", _S, "which field max_power_kw came from: max_power, max_electric_power or voltage_amperage"),
+        _c("power_class", _S, "AC for AC power types, DC for DC below 150 kW, HPC for DC at 150 kW or more"),
+        _c("tariff_ids", _LS, "ids of OCPI tariffs (tariffs endpoint) that apply"),
+        _c("terms_and_conditions", _S, "URL of the terms and conditions"),
+        _c("last_updated", UTC_TS, "last change of the connector"),
+    ),
+    ("location_id", "evse_uid", "connector_id"),
+)
+
+CONNECTOR_PRICES = TableSchema(
+    "connector_prices",
+    "One row per connector and pricing id: which prices (ad hoc and MSP) apply to which connector.",
+    (
+        _c("location_id", _S, "location of the connector"),
+        _c("evse_uid", _S, "EVSE of the connector"),
+        _c("connector_id", _S, "connector id"),
+        _c("price_id", _S, "id of a record in prices"),
+        _c("price_index", pl.Int32(), "position of the id in the record's pricing_ids"),
+        _c("product_id", _S, "product id at the same position in product_ids, when given"),
+    ),
+    ("location_id", "evse_uid", "connector_id", "price_id"),
+)
+
+PRICES = TableSchema(
+    "prices",
+    "One row per price record: a product of a partner (CPO ad hoc, MSP, subscription).",
+    (
+        _c("price_id", _S, "price id (regenerated whenever the price or its product changes)"),
+        _c("partner", _S, "owner of the payment product: the MSP, or the CPO for ad hoc prices"),
+        _c("partner_id", _S, "partner id"),
+        _c("product_id", _S, "product id"),
+        _c("product_name", _S, "product name"),
+        _c("product_description", _S, "product description"),
+        _c("product_type", _S, "adhoc, msp or cpo_subscription (open enum)"),
+        _c("subscription_type", _S, "month, yearly, one-off or n/a (open enum)"),
+        _c("subscription_fee_excl_vat", PRICE, "subscription fee per subscription period, excl. VAT"),
+        _c("currency", _S, "ISO 4217 currency of every amount in the price"),
+        _c("element_count", pl.Int32(), "number of price elements"),
+        _c("last_updated", UTC_TS, "last change of the price"),
+    ),
+    ("price_id",),
+)
+
+PRICE_ELEMENTS = TableSchema(
+    "price_elements",
+    "One row per element of a price, with every restriction as a typed column.",
+    (
+        _c("price_id", _S, "the price this element belongs to"),
+        _c("element_index", pl.Int32(), "position of the element (0-based; order decides precedence)"),
+        _c("component_count", pl.Int32(), "number of price components in the element"),
+        *_restriction_columns(),
+    ),
+    ("price_id", "element_index"),
+)
+
+PRICE_COMPONENTS = TableSchema(
+    "price_components",
+    "One row per price component of a price element.",
+    _component_columns("price_id"),
+    ("price_id", "element_index", "component_index"),
+)
+
+TARIFFS = TableSchema(
+    "tariffs",
+    "One row per raw OCPI tariff from the tariffs endpoint.",
+    (
+        _c("tariff_id", _S, "tariff id (connectors.tariff_ids points here)"),
+        _c("country_code", _S, "country of the CPO (2.2)"),
+        _c("party_id", _S, "party id of the CPO (2.2)"),
+        _c("currency", _S, "ISO 4217 currency"),
+        _c("type", _S, "OCPI 2.2 TariffType (AD_HOC_PAYMENT, REGULAR, ...), null = any session"),
+        _c("tariff_alt_text", _S, "first alternative text of the tariff"),
+        _c("tariff_alt_url", _S, "URL with a human-readable tariff"),
+        _c("min_price_excl_vat", PRICE, "minimum session cost excl. VAT"),
+        _c("min_price_incl_vat", PRICE, "minimum session cost incl. VAT"),
+        _c("max_price_excl_vat", PRICE, "maximum session cost excl. VAT"),
+        _c("max_price_incl_vat", PRICE, "maximum session cost incl. VAT"),
+        _c("start_date_time", UTC_TS, "tariff valid from (UTC)"),
+        _c("end_date_time", UTC_TS, "tariff valid until (UTC)"),
+        _c("element_count", pl.Int32(), "number of tariff elements"),
+        _c("last_updated", UTC_TS, "last change of the tariff"),
+    ),
+    ("tariff_id",),
+)
+
+TARIFF_ELEMENTS = TableSchema(
+    "tariff_elements",
+    "One row per element of an OCPI tariff (restrictions given as an object or as a list).",
+    (
+        _c("tariff_id", _S, "the tariff this element belongs to"),
+        _c("element_index", pl.Int32(), "position of the element (0-based)"),
+        _c("component_count", pl.Int32(), "number of price components in the element"),
+        *_restriction_columns(),
+    ),
+    ("tariff_id", "element_index"),
+)
+
+TARIFF_COMPONENTS = TableSchema(
+    "tariff_components",
+    "One row per price component of an OCPI tariff element.",
+    _component_columns("tariff_id"),
+    ("tariff_id", "element_index", "component_index"),
+)
+
+REJECTS = TableSchema(
+    "rejects",
+    "Records that did not fit a table's schema or key, with the reason; nothing is dropped silently.",
+    (
+        _c("endpoint", _S, "raw endpoint the record came from"),
+        _c("table_name", _S, "table it was meant for"),
+        _c("record_key", _S, "natural key of the record, as far as it could be read"),
+        _c("reason", _S, "why it was rejected"),
+        _c("record_json", _S, "the raw record JSON"),
+    ),
+    ("endpoint", "table_name", "record_key", "reason"),
+)
+
+SESSION_COSTS = TableSchema(
+    "session_costs",
+    "The cost of each reference session for every (connector, price) pair the session fits.",
+    (
+        _c("location_id", _S, "location of the connector"),
+        _c("evse_uid", _S, "EVSE of the connector"),
+        _c("connector_id", _S, "connector id"),
+        _c("price_id", _S, "price record"),
+        _c("session", _S, "reference session id, e.g. HPC_10_80"),
+        _c("currency", _S, "currency of the local amounts"),
+        _c("energy_kwh", QUANTITY, "energy delivered in the session"),
+        _c("total_excl_vat", PRICE_INCL, "session cost excl. VAT, local currency, after min/max price"),
+        _c("total_incl_vat", PRICE_INCL, "session cost incl. VAT, local currency, after min/max price"),
+        _c("energy_cost_incl_vat", PRICE_INCL, "energy part incl. VAT"),
+        _c("time_cost_incl_vat", PRICE_INCL, "charging-time part incl. VAT"),
+        _c("parking_cost_incl_vat", PRICE_INCL, "parking-time part incl. VAT"),
+        _c("flat_cost_incl_vat", PRICE_INCL, "flat (per-session) part incl. VAT"),
+        _c("subscription_fee_per_session_incl_vat", PRICE_INCL, "monthly subscription fee incl. VAT amortised over the stated kWh per month"),
+        _c("total_eur_excl_vat", PRICE_INCL, "total_excl_vat in EUR at the snapshot date's reference rate"),
+        _c("total_eur_incl_vat", PRICE_INCL, "total_incl_vat in EUR"),
+        _c("total_eur_incl_vat_with_subscription", PRICE_INCL, "total_eur_incl_vat plus the amortised subscription fee in EUR"),
+    ),
+    ("location_id", "evse_uid", "connector_id", "price_id", "session"),
+)
+
+ALL_TABLES: dict[str, TableSchema] = {
+    t.name: t
+    for t in (
+        LOCATIONS, EVSES, CONNECTORS, CONNECTOR_PRICES, PRICES, PRICE_ELEMENTS, PRICE_COMPONENTS,
+        TARIFFS, TARIFF_ELEMENTS, TARIFF_COMPONENTS, REJECTS, SESSION_COSTS,
+    )
+}
