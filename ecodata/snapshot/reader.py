@@ -1,0 +1,42 @@
+"""Read committed raw snapshots. Partitions without a manifest are invisible."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from ecodata.errors import SnapshotError
+from ecodata.paths import DataPaths
+
+
+def complete_dates(paths: DataPaths, endpoint: str) -> list[dt.date]:
+    """Dates with a complete (manifest-bearing) snapshot of the endpoint, oldest first."""
+    return paths.raw_dates(endpoint, complete_only=True)
+
+
+def latest_complete_date(paths: DataPaths, endpoint: str) -> dt.date:
+    """The newest complete snapshot date of an endpoint, or a SnapshotError saying what to run."""
+    dates = complete_dates(paths, endpoint)
+    if not dates:
+        raise SnapshotError(
+            f"no complete {endpoint} snapshot in {paths.raw_root}: run 'ecodata fetch' first"
+        )
+    return dates[-1]
+
+
+def scan_raw(paths: DataPaths, endpoint: str, date: dt.date | None = None) -> pl.LazyFrame:
+    """Lazily scan one complete raw snapshot (columns of ``snapshot.schema.RAW_SCHEMA``).
+
+    ``date=None`` takes the latest complete snapshot.
+    """
+    if date is None:
+        date = latest_complete_date(paths, endpoint)
+    if not paths.raw_manifest(endpoint, date).is_file():
+        raise SnapshotError(
+            f"no complete {endpoint} snapshot for {date}: run 'ecodata fetch --date {date}' first"
+        )
+    files = sorted(paths.raw_partition(endpoint, date).glob("part-*.parquet"))
+    if not files:
+        raise SnapshotError(f"the {endpoint} snapshot for {date} has a manifest but no data files")
+    return pl.scan_parquet(files)
