@@ -18,7 +18,9 @@ START = "<!-- data-dictionary:start -->"
 END = "<!-- data-dictionary:end -->"
 
 
-def _dtype_name(dtype: pl.DataType) -> str:
+def _dtype_name(dtype: pl.DataType | type[pl.DataType]) -> str:
+    if isinstance(dtype, type):
+        dtype = dtype()
     if isinstance(dtype, pl.Decimal):
         return f"decimal({dtype.precision},{dtype.scale})"
     if isinstance(dtype, pl.Datetime):
