@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -18,7 +19,7 @@ START = "<!-- data-dictionary:start -->"
 END = "<!-- data-dictionary:end -->"
 
 
-def _dtype_name(dtype: pl.DataType | type[pl.DataType]) -> str:
+def _dtype_name(dtype: Any) -> str:
     if isinstance(dtype, type):
         dtype = dtype()
     if isinstance(dtype, pl.Decimal):
