@@ -1,0 +1,176 @@
+"""Pieces shared by the endpoint transforms: raw row ids, restriction and component shapes, rejects.
+
+A transform keeps the raw row number (``_row``) on every flat row. Rows that do not fit their
+table (``_reject`` set by ``conform``) make their whole raw record a reject: a partly loaded
+record (a price with one element missing) would be wrong, not just incomplete. The reject keeps
+the record's key and JSON from the raw snapshot.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from ecodata.tables.schemas import PRICE_INCL, REJECTS, TableSchema
+from ecodata.transform._conform import REJECT, conform
+from ecodata.transform._decode import ERROR
+
+ROW = "_row"
+_S = pl.String()
+_LS = pl.List(pl.String())
+
+# OCPI TariffRestrictions plus Eco-Movement's extras; every leaf decoded as text (see _decode).
+RESTRICTION_JSON: dict[str, pl.DataType] = {
+    "start_time": _S, "end_time": _S, "start_date": _S, "end_date": _S,
+    "min_kwh": _S, "max_kwh": _S, "min_current": _S, "max_current": _S,
+    "min_power": _S, "max_power": _S, "min_duration": _S, "max_duration": _S,
+    "day_of_week": _LS, "reservation": _S, "overstay_duration": _S,
+    "min_price": _S, "max_price": _S, "emsp_contract_date": _S,
+}
+RESTRICTION = pl.Struct(RESTRICTION_JSON)
+
+# JSON restriction key -> table column (schemas.py names every restriction column once).
+RESTRICTION_COLUMNS: dict[str, str] = {
+    "start_time": "start_time", "end_time": "end_time", "start_date": "start_date",
+    "end_date": "end_date", "min_kwh": "min_kwh", "max_kwh": "max_kwh",
+    "min_current": "min_current_a", "max_current": "max_current_a",
+    "min_power": "min_power_kw", "max_power": "max_power_kw",
+    "min_duration": "min_duration_s", "max_duration": "max_duration_s",
+    "day_of_week": "day_of_week", "reservation": "reservation",
+    "overstay_duration": "overstay_duration_s", "min_price": "restriction_min_price",
+    "max_price": "restriction_max_price", "emsp_contract_date": "emsp_contract_date",
+}
+
+# min_price/max_price inside restrictions may come as an OCPI Price object instead of a number.
+PRICE_OBJECT = pl.Struct({"excl_vat": _S, "incl_vat": _S})
+RESTRICTION_PRICE_OBJECTS = pl.Struct(
+    {**RESTRICTION_JSON, "min_price": PRICE_OBJECT, "max_price": PRICE_OBJECT}
+)
+
+
+def restriction_price_objects_to_text(restrictions: pl.Expr) -> pl.Expr:
+    """Normalise restrictions whose min/max_price are ``{excl_vat, incl_vat}`` objects to excl. VAT text."""
+    return restrictions.struct.with_fields(
+        pl.field("min_price").struct.field("excl_vat").alias("min_price"),
+        pl.field("max_price").struct.field("excl_vat").alias("max_price"),
+    )
+
+
+def with_row_ids(raw: pl.LazyFrame) -> pl.LazyFrame:
+    """The raw rows numbered in file order, keeping what transforms and rejects need."""
+    return raw.select("record", "record_key", "api_version").with_row_index(ROW)
+
+
+def restriction_columns(restrictions: pl.Expr) -> list[pl.Expr]:
+    """One text (or list) column per restriction field, named as in the tables, plus the JSON."""
+    columns = [restrictions.struct.field(key).alias(col) for key, col in RESTRICTION_COLUMNS.items()]
+    columns.append(restrictions.struct.json_encode().alias("restrictions_json"))
+    return columns
+
+
+def explode_with_index(frame: pl.LazyFrame, list_column: str, index_name: str) -> pl.LazyFrame:
+    """Explode ``list_column`` into one row per item, numbering items from 0 within each row.
+
+    Rows whose list is empty or null produce no rows (the parent row still exists).
+    """
+    return (
+        frame.filter(pl.col(list_column).list.len() > 0)
+        .with_columns(pl.int_ranges(0, pl.col(list_column).list.len(), dtype=pl.Int32).alias(index_name))
+        .explode(list_column, index_name)
+    )
+
+
+def finish(endpoint: str, rows: pl.LazyFrame, parts: dict[str, pl.LazyFrame]) -> dict[str, pl.LazyFrame]:
+    """Split conformed ``parts`` into clean tables and one ``rejects`` frame.
+
+    ``rows`` is the decoded raw frame (``_row``, ``record``, ``record_key``, ``_decode_error``).
+    A record is rejected when it did not decode, or when any of its flat rows did not conform;
+    all of its rows then leave every table, and the reject names the first table that failed.
+    """
+    failures = [
+        rows.filter(pl.col(ERROR).is_not_null()).select(
+            ROW, pl.lit(next(iter(parts))).alias("table_name"), pl.col(ERROR).alias("reason")
+        )
+    ]
+    for order, (table, frame) in enumerate(parts.items()):
+        failures.append(
+            frame.filter(pl.col(REJECT).is_not_null())
+            .select(ROW, pl.lit(table).alias("table_name"), pl.col(REJECT).alias("reason"),
+                    pl.lit(order).alias("_order"))
+        )
+    failures[0] = failures[0].with_columns(pl.lit(-1).alias("_order"))
+    failed = (
+        pl.concat(failures, how="vertical")
+        .sort(ROW, "_order", maintain_order=True)
+        .unique(ROW, keep="first", maintain_order=True)
+        .drop("_order")
+    )
+    out: dict[str, pl.LazyFrame] = {}
+    for table, frame in parts.items():
+        out[table] = frame.join(failed.select(ROW), on=ROW, how="anti").drop(ROW, REJECT)
+    out["rejects"] = (
+        failed.join(rows.select(ROW, "record", "record_key"), on=ROW, how="left")
+        .sort(ROW)
+        .select(
+            pl.lit(endpoint).alias("endpoint"),
+            pl.col("table_name"),
+            pl.col("record_key"),
+            pl.col("reason"),
+            pl.col("record").alias("record_json"),
+        )
+        .cast(REJECTS.polars_schema)
+    )
+    return out
+
+
+def component_json(price_field: str) -> pl.Struct:
+    """A price component as decoded: ``price_excl_vat`` (prices) or ``price`` (OCPI tariffs)."""
+    return pl.Struct({"type": _S, price_field: _S, "vat": _S, "step_size": _S})
+
+
+def incl_vat(price_excl_vat: pl.Expr, vat: pl.Expr) -> pl.Expr:
+    """Exact ``price_excl_vat * (1 + vat/100)`` as Decimal(30, 12); null when vat is not given.
+
+    The cast to the wide scale comes first: polars keeps the larger operand scale, so multiplying
+    at scale 6 would round the product.
+    """
+    return (price_excl_vat.cast(PRICE_INCL) * (vat.cast(PRICE_INCL) + 100) / 100).cast(PRICE_INCL)
+
+
+def element_tables(
+    parents: pl.LazyFrame,
+    parent_key: str,
+    price_field: str,
+    elements_schema: TableSchema,
+    components_schema: TableSchema,
+    restrictions: pl.Expr,
+    extra_element_columns: tuple[pl.Expr, ...] = (),
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """Element and component rows of prices or tariffs, conformed.
+
+    ``parents`` has ``_row``, ``parent_key`` and ``elements`` (list of element structs);
+    ``restrictions`` is an expression on the exploded ``element`` column giving one restriction struct.
+    """
+    elements = explode_with_index(parents.select(ROW, parent_key, pl.col("elements").alias("element")),
+                                  "element", "element_index")
+    f = pl.col("element").struct.field
+    element_flat = elements.select(
+        ROW, parent_key, "element_index",
+        f("price_components").list.len().cast(pl.Int32).alias("component_count"),
+        *restriction_columns(restrictions),
+        *extra_element_columns,
+    )
+    keep = tuple(e.meta.output_name() for e in extra_element_columns)
+    element_table = conform(element_flat, elements_schema, keep=(ROW, *keep))
+    components = explode_with_index(
+        elements.select(ROW, parent_key, "element_index", f("price_components").alias("component")),
+        "component", "component_index",
+    )
+    c = pl.col("component").struct.field
+    component_flat = components.select(
+        ROW, parent_key, "element_index", "component_index",
+        c("type"), c(price_field).alias("price_excl_vat"), c("vat"), c("step_size"),
+    )
+    component_table = conform(component_flat, components_schema, keep=(ROW,)).with_columns(
+        incl_vat(pl.col("price_excl_vat"), pl.col("vat")).alias("price_incl_vat")
+    )
+    return element_table, component_table

@@ -1,0 +1,93 @@
+"""Decode the raw ``record`` JSON column into typed structs, isolating records that do not fit.
+
+polars' ``str.json_decode`` with an explicit struct dtype is fast and ignores unknown fields, but
+one record that does not fit (an object where a string is expected, invalid JSON) fails the whole
+batch. :func:`decode_records` therefore decodes a batch at once and, only when that fails, tries the
+alternative shapes (``Variant``) and bisects the batch, so that the bad records are isolated in
+O(bad x log n) vectorised decodes, never by a Python loop per record. Each bad record gets the
+decoder's reason; good records get the variant's struct normalised to one common dtype.
+
+Leaves are decoded as strings (JSON numbers and booleans become their text) and typed later by
+:func:`ecodata.tables.conform.conform`, which can say which value did not fit which column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import polars as pl
+
+DATA = "_data"
+ERROR = "_decode_error"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One accepted JSON shape: the dtype to decode with and how to turn it into the common dtype."""
+
+    dtype: pl.Struct
+    normalise: Callable[[pl.Expr], pl.Expr] | None = None
+
+
+def decode_records(frame: pl.LazyFrame, variants: list[Variant], common: pl.Struct) -> pl.LazyFrame:
+    """Add ``_data`` (struct of dtype ``common``, null when the record does not fit) and
+    ``_decode_error`` (the reason, null when it fits) decoded from the ``record`` column.
+    """
+    out_dtype = pl.Struct({DATA: common, ERROR: pl.String()})
+
+    def decode_batch(series: pl.Series) -> pl.Series:
+        return _decode_series(series, variants, common).alias("record")
+
+    return frame.with_columns(
+        pl.col("record").map_batches(decode_batch, return_dtype=out_dtype).alias("_decoded")
+    ).with_columns(
+        pl.col("_decoded").struct.field(DATA).alias(DATA),
+        pl.col("_decoded").struct.field(ERROR).alias(ERROR),
+    ).drop("_decoded")
+
+
+def _decode_series(series: pl.Series, variants: list[Variant], common: pl.Struct) -> pl.Series:
+    pieces: list[pl.DataFrame] = []
+    _solve(series, variants, common, pieces)
+    if not pieces:
+        return pl.DataFrame(schema={DATA: common, ERROR: pl.String()}).to_struct("record")
+    return pl.concat(pieces, how="vertical").to_struct("record")
+
+
+def _try(series: pl.Series, variant: Variant, common: pl.Struct) -> pl.DataFrame:
+    decoded = series.str.json_decode(variant.dtype)
+    frame = pl.DataFrame({DATA: decoded})
+    if variant.normalise is not None:
+        frame = frame.select(variant.normalise(pl.col(DATA)).alias(DATA))
+    # A JSON value that is not an object (a list, a string) does not fit the struct.
+    return frame.select(pl.col(DATA).cast(common), pl.lit(None, dtype=pl.String()).alias(ERROR))
+
+
+def _solve(series: pl.Series, variants: list[Variant], common: pl.Struct, out: list[pl.DataFrame]) -> None:
+    """Decode ``series`` in order into ``out``; bisect when no variant fits the whole slice."""
+    if series.len() == 0:
+        return
+    last_error = ""
+    for variant in variants:
+        try:
+            out.append(_try(series, variant, common))
+            return
+        except (pl.exceptions.ComputeError, pl.exceptions.SchemaError,
+                pl.exceptions.InvalidOperationError) as exc:
+            last_error = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if series.len() == 1:
+        out.append(pl.DataFrame(
+            {DATA: pl.Series([None], dtype=common), ERROR: [_reason(last_error)]},
+            schema={DATA: common, ERROR: pl.String()},
+        ))
+        return
+    middle = series.len() // 2
+    _solve(series.slice(0, middle), variants, common, out)
+    _solve(series.slice(middle), variants, common, out)
+
+
+def _reason(message: str) -> str:
+    """A short reason from polars' decode error, e.g. 'does not fit: error deserializing ...'."""
+    message = message.removeprefix("error deserializing JSON: ")
+    return f"record does not fit the expected shape: {message}"[:300]

@@ -1,0 +1,100 @@
+"""OCPI tariffs endpoint -> ``tariffs``, ``tariff_elements``, ``tariff_components`` (+ ``rejects``).
+
+``restrictions`` may be an object, null, or (an Eco-Movement quirk) a LIST of objects. Objects
+whose keys are all null (or empty) count as no restriction. A list with exactly one remaining
+object is that object. A list with SEVERAL non-null objects has no defined meaning in OCPI (one
+object per element), so the whole tariff goes to ``rejects`` with a reason that says so; it is never
+loaded half-right or dropped silently. A tariff that mixes object and list forms across its
+elements is rejected as not fitting the expected shape.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from ecodata.tables.schemas import TARIFF_COMPONENTS, TARIFF_ELEMENTS, TARIFFS
+from ecodata.transform._common import (
+    RESTRICTION,
+    RESTRICTION_JSON,
+    ROW,
+    component_json,
+    element_tables,
+    finish,
+    with_row_ids,
+)
+from ecodata.transform._conform import REJECT, conform
+from ecodata.transform._decode import DATA, Variant, decode_records
+
+_S = pl.String()
+_PRICE = pl.Struct({"excl_vat": _S, "incl_vat": _S})
+
+
+def _tariff_json(restriction: pl.DataType) -> pl.Struct:
+    element = pl.Struct({"price_components": pl.List(component_json("price")), "restrictions": restriction})
+    return pl.Struct({
+        "id": _S, "country_code": _S, "party_id": _S, "currency": _S, "type": _S,
+        "tariff_alt_text": pl.List(pl.Struct({"language": _S, "text": _S})), "tariff_alt_url": _S,
+        "min_price": _PRICE, "max_price": _PRICE, "start_date_time": _S, "end_date_time": _S,
+        "elements": pl.List(element), "last_updated": _S,
+    })
+
+
+TARIFF_JSON = _tariff_json(pl.List(RESTRICTION))  # the common form: restrictions as a list
+VARIANTS = [
+    Variant(
+        _tariff_json(RESTRICTION),
+        lambda e: e.struct.with_fields(
+            pl.field("elements").list.eval(pl.element().struct.with_fields(
+                pl.concat_list(pl.field("restrictions")).alias("restrictions")
+            )).alias("elements")
+        ),
+    ),
+    Variant(TARIFF_JSON),
+]
+
+
+def _is_set(restriction: pl.Expr) -> pl.Expr:
+    """True when a restriction object has at least one non-null (non-empty) value."""
+    checks = []
+    for key, dtype in RESTRICTION_JSON.items():
+        value = restriction.struct.field(key)
+        checks.append(value.list.len() > 0 if isinstance(dtype, pl.List) else value.is_not_null())
+    return restriction.is_not_null() & pl.any_horizontal(checks).fill_null(False)
+
+
+def transform_tariffs(raw: pl.LazyFrame) -> dict[str, pl.LazyFrame]:
+    """Flatten raw OCPI tariff records into tariffs, their elements and their components."""
+    rows = decode_records(with_row_ids(raw), VARIANTS, TARIFF_JSON)
+    f = pl.col(DATA).struct.field
+    parents = rows.filter(pl.col(DATA).is_not_null()).select(
+        ROW, f("id").alias("tariff_id"), f("country_code").alias("country_code"),
+        f("party_id").alias("party_id"), f("currency").alias("currency"), f("type").alias("type"),
+        f("tariff_alt_text").list.first().struct.field("text").alias("tariff_alt_text"),
+        f("tariff_alt_url").alias("tariff_alt_url"),
+        f("min_price").struct.field("excl_vat").alias("min_price_excl_vat"),
+        f("min_price").struct.field("incl_vat").alias("min_price_incl_vat"),
+        f("max_price").struct.field("excl_vat").alias("max_price_excl_vat"),
+        f("max_price").struct.field("incl_vat").alias("max_price_incl_vat"),
+        f("start_date_time").alias("start_date_time"), f("end_date_time").alias("end_date_time"),
+        f("elements").list.len().cast(pl.Int32).alias("element_count"),
+        f("last_updated").alias("last_updated"),
+        f("elements").alias("elements"),
+    )
+    tariffs = conform(parents, TARIFFS, keep=(ROW,))
+    kept = pl.col("element").struct.field("restrictions").list.eval(pl.element().filter(_is_set(pl.element())))
+    elements, components = element_tables(
+        parents, "tariff_id", "price", TARIFF_ELEMENTS, TARIFF_COMPONENTS,
+        kept.list.first(),
+        extra_element_columns=(kept.list.len().alias("_restriction_objects"),),
+    )
+    elements = elements.with_columns(
+        pl.coalesce(
+            pl.col(REJECT),
+            pl.when(pl.col("_restriction_objects") > 1).then(pl.format(
+                "element {} has {} non-null restriction objects; OCPI allows one, so the tariff is "
+                "not loaded (the raw snapshot keeps it)",
+                pl.col("element_index"), pl.col("_restriction_objects"))),
+        ).alias(REJECT)
+    ).drop("_restriction_objects")
+    return finish("tariffs", rows, {"tariffs": tariffs, "tariff_elements": elements,
+                                    "tariff_components": components})
