@@ -58,6 +58,23 @@ def cli(ctx: click.Context, data_dir: Path | None, base_url: str | None, token_f
 # --- commands (each: parse, build settings, call one library function, print) ---------------
 
 
+@cli.command("price")
+@click.option("--tariff", "tariff_file", required=True, type=click.Path(path_type=Path),
+              help="JSON file with one OCPI tariff or Eco-Movement price record.")
+@click.option("--cdr", "cdr_file", required=True, type=click.Path(path_type=Path),
+              help="JSON file with one OCPI CDR (its charging_periods are priced).")
+@click.option("--timezone", default=None,
+              help="IANA zone of the location for time restrictions (default: cdr_location.time_zone, else UTC).")
+def price_command(tariff_file: Path, cdr_file: Path, timezone: str | None) -> None:
+    """Price one CDR with one tariff and print the OCPI CDR totals as JSON.
+
+    Example: ecodata price --tariff tariff.json --cdr cdr.json --timezone Europe/Amsterdam
+    """
+    from ecodata.pricing import price_files, totals_to_json
+
+    click.echo(totals_to_json(price_files(tariff_file, cdr_file, timezone)))
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="ecodata")

@@ -1,1 +1,57 @@
-"""ecodata.pricing."""
+"""Session-cost engine: exact OCPI / Eco-Movement pricing of charging sessions.
+
+* :func:`price_cdr` prices one CDR with one tariff or price record (the scalar reference engine).
+* :func:`price_files` does the same from two JSON files (the ``ecodata price`` command).
+
+Semantics, rounding policy and the interpretation of Eco-Movement's extras: ``README.md`` here.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from ecodata.errors import PricingError
+from ecodata.pricing.model import Tariff, parse_tariff
+from ecodata.pricing.scalar import RoundingPolicy, price_cdr, totals_to_json
+
+__all__ = ["RoundingPolicy", "Tariff", "parse_tariff", "price_cdr", "price_files", "read_json", "totals_to_json"]
+
+
+def read_json(path: Path, what: str) -> Any:
+    """Read a JSON file with exact decimals, or raise one clear PricingError."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PricingError(f"cannot read the {what} file {path}: {exc.strerror}") from None
+    try:
+        return json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError as exc:
+        raise PricingError(f"the {what} file {path} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
+
+
+def price_files(tariff_file: Path, cdr_file: Path, timezone: str | None = None) -> dict[str, Any]:
+    """Price the CDR in ``cdr_file`` with the tariff or price record in ``tariff_file``.
+
+    The zone is ``timezone``, else the CDR's ``cdr_location.time_zone``, else UTC. A file
+    holding an OCPI envelope (``{"data": {...}}``) or a one-element list is unwrapped.
+    """
+    tariff = _unwrap(read_json(tariff_file, "tariff"))
+    cdr = _unwrap(read_json(cdr_file, "CDR"))
+    if timezone is None:
+        location = cdr.get("cdr_location") if isinstance(cdr, dict) else None
+        timezone = (location or {}).get("time_zone") or "UTC"
+    try:
+        return price_cdr(tariff, cdr, timezone)
+    except PricingError as exc:
+        raise PricingError(f"{tariff_file} / {cdr_file}: {exc}") from None
+
+
+def _unwrap(obj: Any) -> Any:
+    if isinstance(obj, dict) and "data" in obj and "elements" not in obj and "charging_periods" not in obj:
+        obj = obj["data"]
+    if isinstance(obj, list) and len(obj) == 1:
+        obj = obj[0]
+    return obj

@@ -1,0 +1,354 @@
+"""Tariffs and price records parsed into exact, immutable structures.
+
+One model serves both inputs the engine accepts:
+
+* an OCPI 2.1.1 / 2.2.1 ``Tariff`` (``price`` per component, optional ``vat``, tariff-level
+  ``min_price``/``max_price``, ``start_date_time``/``end_date_time``);
+* an Eco-Movement price record from the ``/prices`` endpoint (``price_excl_vat`` and ``vat`` per
+  component, a ``product`` with the subscription, and Eco-Movement's own restriction keys
+  ``overstay_duration``, ``min_price``, ``max_price`` and ``emsp_contract_date``).
+
+Numbers are parsed into :class:`~decimal.Decimal` from ints, decimal strings, ``Decimal`` (use
+``json.loads(text, parse_float=Decimal)``) or, as a last resort, floats through their shortest
+``repr``. Anything malformed raises :class:`~ecodata.errors.PricingError` naming the field.
+
+``restrictions`` may be an object, ``null``, or a list of objects (a quirk of the tariffs
+endpoint). Objects whose values are all null mean "no restriction". A list with several non-null
+objects is read as alternatives (OR): the element is expanded into consecutive copies, one per
+restriction object, which gives exactly "the element applies when any of them holds" under the
+first-matching-element rule.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from ecodata.errors import PricingError
+
+DIMENSIONS = ("ENERGY", "FLAT", "TIME", "PARKING_TIME")
+# SESSION_TIME is a GIREVE IOP extension (price per hour of charging plus parking); accepted by
+# the scalar engine so that CDRs using it can be priced, booked with the time cost.
+EXTENSION_DIMENSIONS = ("SESSION_TIME",)
+WEEKDAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
+RESERVATION_TYPES = ("RESERVATION", "RESERVATION_EXPIRES")
+
+
+@dataclass(frozen=True)
+class Restrictions:
+    """One TariffRestrictions object (OCPI keys plus Eco-Movement's extras), typed.
+
+    Times of day are seconds after local midnight; ``end_time`` 00:00 is kept as 0 and read as
+    "end of day" by the engine.
+    """
+
+    start_time: int | None = None
+    end_time: int | None = None
+    start_date: dt.date | None = None
+    end_date: dt.date | None = None
+    min_kwh: Decimal | None = None
+    max_kwh: Decimal | None = None
+    min_current: Decimal | None = None
+    max_current: Decimal | None = None
+    min_power: Decimal | None = None
+    max_power: Decimal | None = None
+    min_duration: int | None = None
+    max_duration: int | None = None
+    day_of_week: frozenset[str] | None = None
+    reservation: str | None = None
+    overstay_duration: int | None = None
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+    emsp_contract_date: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class Component:
+    """A price component: ``price`` is excl. VAT per unit (kWh, hour, session)."""
+
+    type: str
+    price: Decimal
+    vat: Decimal | None
+    step_size: int
+
+
+@dataclass(frozen=True)
+class Element:
+    """A tariff element: components that apply together while ``restrictions`` hold."""
+
+    components: tuple[Component, ...]
+    restrictions: Restrictions | None
+
+
+@dataclass(frozen=True)
+class PriceBound:
+    """A tariff-level ``min_price``/``max_price``: excl. VAT, and incl. VAT when given."""
+
+    excl_vat: Decimal
+    incl_vat: Decimal | None
+
+
+@dataclass(frozen=True)
+class Tariff:
+    """A parsed OCPI tariff or Eco-Movement price record.
+
+    Example::
+
+        tariff = parse_tariff(json.loads(text, parse_float=Decimal))
+    """
+
+    id: str
+    currency: str
+    elements: tuple[Element, ...]
+    min_price: PriceBound | None = None
+    max_price: PriceBound | None = None
+    start_date_time: dt.datetime | None = None
+    end_date_time: dt.datetime | None = None
+    source: str = "ocpi"                      # "ocpi" or "ecomovement"
+    product_type: str | None = None
+    subscription_type: str | None = None
+    subscription_fee_excl_vat: Decimal | None = None
+
+
+# --- parsing --------------------------------------------------------------------------------
+
+
+def parse_tariff(obj: Any) -> Tariff:
+    """Parse an OCPI tariff or an Eco-Movement price record (detected by its fields)."""
+    if not isinstance(obj, Mapping):
+        raise PricingError("a tariff must be a JSON object, got " + type(obj).__name__)
+    elements_raw = obj.get("elements")
+    if not isinstance(elements_raw, list) or not elements_raw:
+        raise PricingError("the tariff has no 'elements' list: expected an OCPI tariff or an Eco-Movement price")
+    is_em = "product" in obj or any(
+        isinstance(c, Mapping) and "price_excl_vat" in c
+        for e in elements_raw if isinstance(e, Mapping)
+        for c in (e.get("price_components") or [])
+    )
+    elements: list[Element] = []
+    for i, e in enumerate(elements_raw):
+        elements.extend(_parse_element(e, f"elements[{i}]", em=is_em))
+    product = obj.get("product") if isinstance(obj.get("product"), Mapping) else None
+    currency = obj.get("currency") or (product or {}).get("currency")
+    if not isinstance(currency, str) or not currency:
+        raise PricingError("the tariff has no currency")
+    return Tariff(
+        id=str(obj.get("id", "")),
+        currency=currency,
+        elements=tuple(elements),
+        min_price=_parse_bound(obj.get("min_price"), "min_price"),
+        max_price=_parse_bound(obj.get("max_price"), "max_price"),
+        start_date_time=parse_datetime(obj["start_date_time"], "start_date_time")
+        if obj.get("start_date_time") else None,
+        end_date_time=parse_datetime(obj["end_date_time"], "end_date_time") if obj.get("end_date_time") else None,
+        source="ecomovement" if is_em else "ocpi",
+        product_type=_opt_str((product or {}).get("type")),
+        subscription_type=_opt_str((product or {}).get("subscription_type")),
+        subscription_fee_excl_vat=_opt_decimal((product or {}).get("subscription_fee_excl_vat"),
+                                               "product.subscription_fee_excl_vat"),
+    )
+
+
+def _parse_element(e: Any, where: str, *, em: bool) -> list[Element]:
+    if not isinstance(e, Mapping):
+        raise PricingError(f"{where} must be an object")
+    comps_raw = e.get("price_components")
+    if not isinstance(comps_raw, list) or not comps_raw:
+        raise PricingError(f"{where} has no price_components")
+    comps = tuple(_parse_component(c, f"{where}.price_components[{j}]", em=em) for j, c in enumerate(comps_raw))
+    variants = parse_restrictions(e.get("restrictions"), f"{where}.restrictions")
+    return [Element(comps, r) for r in variants]
+
+
+def _parse_component(c: Any, where: str, *, em: bool) -> Component:
+    if not isinstance(c, Mapping):
+        raise PricingError(f"{where} must be an object")
+    ctype = c.get("type")
+    if ctype not in DIMENSIONS and ctype not in EXTENSION_DIMENSIONS:
+        raise PricingError(f"{where}.type {ctype!r} is not one of {', '.join(DIMENSIONS)}")
+    key = "price_excl_vat" if em and "price_excl_vat" in c else "price"
+    price = _opt_decimal(c.get(key), f"{where}.{key}")
+    if price is None:
+        raise PricingError(f"{where} has no {key}")
+    step = c.get("step_size", 1)
+    step_int = _opt_int(step, f"{where}.step_size")
+    return Component(str(ctype), price, _opt_decimal(c.get("vat"), f"{where}.vat"),
+                     1 if step_int is None else step_int)
+
+
+def parse_restrictions(raw: Any, where: str = "restrictions") -> list[Restrictions | None]:
+    """Restriction variants of one element: ``[None]`` when unrestricted, several for an OR-list."""
+    if raw is None:
+        return [None]
+    if isinstance(raw, list):
+        parsed = [_parse_restriction_object(r, f"{where}[{i}]") for i, r in enumerate(raw)]
+        real = [r for r in parsed if r is not None]
+        return list(real) if real else [None]
+    return [_parse_restriction_object(raw, where)]
+
+
+def _parse_restriction_object(r: Any, where: str) -> Restrictions | None:
+    if not isinstance(r, Mapping):
+        raise PricingError(f"{where} must be an object, a list of objects or null")
+    if all(v is None for v in r.values()):
+        return None
+    dow = r.get("day_of_week")
+    days: frozenset[str] | None = None
+    if dow is not None:
+        if isinstance(dow, str):
+            dow = [dow]
+        if not isinstance(dow, list) or any(d not in WEEKDAYS for d in dow):
+            raise PricingError(f"{where}.day_of_week must list days MONDAY..SUNDAY, got {dow!r}")
+        days = frozenset(dow) if dow else None
+    reservation = r.get("reservation")
+    if reservation is not None and reservation not in RESERVATION_TYPES:
+        raise PricingError(f"{where}.reservation must be RESERVATION or RESERVATION_EXPIRES, got {reservation!r}")
+    return Restrictions(
+        start_time=_opt_tod(r.get("start_time"), f"{where}.start_time"),
+        end_time=_opt_tod(r.get("end_time"), f"{where}.end_time"),
+        start_date=_opt_date(r.get("start_date"), f"{where}.start_date"),
+        end_date=_opt_date(r.get("end_date"), f"{where}.end_date"),
+        min_kwh=_opt_decimal(r.get("min_kwh"), f"{where}.min_kwh"),
+        max_kwh=_opt_decimal(r.get("max_kwh"), f"{where}.max_kwh"),
+        min_current=_opt_decimal(r.get("min_current"), f"{where}.min_current"),
+        max_current=_opt_decimal(r.get("max_current"), f"{where}.max_current"),
+        min_power=_opt_decimal(r.get("min_power"), f"{where}.min_power"),
+        max_power=_opt_decimal(r.get("max_power"), f"{where}.max_power"),
+        min_duration=_opt_int(r.get("min_duration"), f"{where}.min_duration"),
+        max_duration=_opt_int(r.get("max_duration"), f"{where}.max_duration"),
+        day_of_week=days,
+        reservation=reservation,
+        overstay_duration=_opt_int(r.get("overstay_duration"), f"{where}.overstay_duration"),
+        min_price=_opt_decimal(r.get("min_price"), f"{where}.min_price"),
+        max_price=_opt_decimal(r.get("max_price"), f"{where}.max_price"),
+        emsp_contract_date=_opt_date(r.get("emsp_contract_date"), f"{where}.emsp_contract_date"),
+    )
+
+
+def _parse_bound(raw: Any, where: str) -> PriceBound | None:
+    if raw is None:
+        return None
+    if isinstance(raw, Mapping):
+        excl = _opt_decimal(raw.get("excl_vat"), f"{where}.excl_vat")
+        if excl is None:
+            raise PricingError(f"{where} has no excl_vat")
+        return PriceBound(excl, _opt_decimal(raw.get("incl_vat"), f"{where}.incl_vat"))
+    value = _opt_decimal(raw, where)  # 2.1.1-style bare number
+    return None if value is None else PriceBound(value, None)
+
+
+# --- scalar helpers -------------------------------------------------------------------------
+
+
+def to_decimal(value: Any, where: str) -> Decimal:
+    """An exact Decimal from an int, Decimal, decimal string or float (via its shortest repr)."""
+    if isinstance(value, bool):
+        raise PricingError(f"{where} must be a number, got {value!r}")
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, float):
+        result = Decimal(repr(value))
+    elif isinstance(value, str):
+        try:
+            result = Decimal(value.strip())
+        except InvalidOperation:
+            raise PricingError(f"{where} must be a decimal number, got {value!r}") from None
+    else:
+        raise PricingError(f"{where} must be a number, got {type(value).__name__}")
+    if not result.is_finite():
+        raise PricingError(f"{where} must be a finite number, got {value!r}")
+    return result
+
+
+def _opt_decimal(value: Any, where: str) -> Decimal | None:
+    return None if value is None else to_decimal(value, where)
+
+
+def _opt_int(value: Any, where: str) -> int | None:
+    if value is None:
+        return None
+    d = to_decimal(value, where)
+    if d != d.to_integral_value():
+        raise PricingError(f"{where} must be a whole number, got {value!r}")
+    return int(d)
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _opt_tod(value: Any, where: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, str) and len(value) == 5 and value[2] == ":":
+        try:
+            hh, mm = int(value[:2]), int(value[3:])
+        except ValueError:
+            hh = mm = -1
+        if 0 <= hh <= 23 and 0 <= mm <= 59:
+            return hh * 3600 + mm * 60
+        if hh == 24 and mm == 0:  # seen in the wild for "end of day"
+            return 0
+    raise PricingError(f"{where} must be a time of day HH:MM, got {value!r}")
+
+
+def _opt_date(value: Any, where: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise PricingError(f"{where} must be a date YYYY-MM-DD, got {value!r}") from None
+
+
+def parse_datetime(value: Any, where: str) -> dt.datetime:
+    """An aware UTC datetime from an ISO 8601 string; a missing offset means UTC (OCPI)."""
+    if not isinstance(value, str):
+        raise PricingError(f"{where} must be an ISO 8601 date-time string, got {value!r}")
+    text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
+    try:
+        parsed = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise PricingError(f"{where} must be an ISO 8601 date-time, got {value!r}") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC)
+
+
+def tariff_breakpoints(tariffs: Sequence[Tariff]) -> Breakpoints:
+    """Every restriction threshold of the given tariffs at which an element could switch."""
+    times: set[int] = set()
+    durations: set[int] = set()
+    overstays: set[int] = set()
+    kwh: set[Decimal] = set()
+    for tariff in tariffs:
+        for element in tariff.elements:
+            r = element.restrictions
+            if r is None:
+                continue
+            times.update(t for t in (r.start_time, r.end_time) if t is not None)
+            durations.update(d for d in (r.min_duration, r.max_duration) if d is not None and d > 0)
+            if r.overstay_duration is not None:
+                overstays.add(max(r.overstay_duration, 0))
+            kwh.update(k for k in (r.min_kwh, r.max_kwh) if k is not None and k > 0)
+    return Breakpoints(frozenset(times), frozenset(durations), frozenset(overstays), frozenset(kwh))
+
+
+@dataclass(frozen=True)
+class Breakpoints:
+    """Thresholds at which a restriction can flip: local times of day (s after midnight),
+    session durations (s), times after charging ended (s) and energies (kWh)."""
+
+    times_of_day: frozenset[int] = frozenset()
+    durations: frozenset[int] = frozenset()
+    overstays: frozenset[int] = frozenset()
+    kwh: frozenset[Decimal] = frozenset()
+
+    def union(self, other: Breakpoints) -> Breakpoints:
+        return Breakpoints(self.times_of_day | other.times_of_day, self.durations | other.durations,
+                           self.overstays | other.overstays, self.kwh | other.kwh)

@@ -1,0 +1,481 @@
+"""The reference engine: one session priced against one tariff, exactly.
+
+A session is a list of charging periods (:class:`Period`). For each period and each dimension
+(ENERGY, FLAT, TIME, PARKING_TIME) the engine takes the component of the FIRST element, in list
+order, that has a component of that dimension and whose restrictions all hold at the period's
+start (local time of the location). See ``ecodata/pricing/README.md`` for every rule.
+
+Exactness: quantities are kept in seconds and kilowatt-seconds (kWh x 3600), so that every cost
+line is ``price x volume`` and every intermediate sum is an exact decimal; the Inexact signal is
+trapped while summing. Money is divided by 3600 once, at the very end, and rounded there by the
+:class:`RoundingPolicy` (default: 4 decimals, ROUND_HALF_UP) with exact rational arithmetic.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ecodata.errors import PricingError
+from ecodata.pricing.model import (
+    WEEKDAYS,
+    Component,
+    Restrictions,
+    Tariff,
+    parse_datetime,
+    parse_tariff,
+    to_decimal,
+)
+
+# Exact arithmetic: plenty of digits, and any rounding is an error.
+EXACT = decimal.Context(prec=120, rounding=ROUND_HALF_UP, traps=[decimal.Inexact, decimal.InvalidOperation,
+                                                                   decimal.Overflow, decimal.DivisionByZero])
+# For the "no rounding" policy, where num / 3600 may not terminate.
+_WIDE = decimal.Context(prec=50, rounding=ROUND_HALF_UP)
+HOUR = 3600
+_ZERO = Decimal(0)
+_ROUNDINGS = (decimal.ROUND_HALF_UP, decimal.ROUND_HALF_EVEN, decimal.ROUND_HALF_DOWN, decimal.ROUND_UP,
+              decimal.ROUND_DOWN, decimal.ROUND_CEILING, decimal.ROUND_FLOOR)
+
+
+@dataclass(frozen=True)
+class RoundingPolicy:
+    """How output totals are rounded. Nothing is rounded inside the engine.
+
+    ``places=None`` returns exact values (to 50 significant digits where a division does not
+    terminate). Volumes (kWh, hours) in the totals are rounded with the same policy.
+    """
+
+    places: int | None = 4
+    rounding: str = ROUND_HALF_UP
+
+    def __post_init__(self) -> None:
+        if self.rounding not in _ROUNDINGS:
+            raise PricingError(f"unknown rounding mode {self.rounding!r}: use one of {', '.join(_ROUNDINGS)}")
+        if self.places is not None and not 0 <= self.places <= 12:
+            raise PricingError(f"rounding places must be between 0 and 12, got {self.places}")
+
+    def apply(self, numerator: Decimal | int, denominator: int = 1) -> Decimal:
+        """``numerator / denominator`` rounded by this policy, computed exactly."""
+        if self.places is None:
+            with decimal.localcontext(_WIDE):
+                return Decimal(numerator) / Decimal(denominator)
+        q = Fraction(numerator) / denominator * (10 ** self.places)
+        return Decimal(round_fraction(q.numerator, q.denominator, self.rounding)).scaleb(-self.places)
+
+
+def round_fraction(n: int, d: int, mode: str) -> int:
+    """Round the rational n/d (d > 0) to an integer with a decimal rounding mode, exactly."""
+    sign = -1 if n < 0 else 1
+    a = abs(n)
+    fl, rem = divmod(a, d)
+    if mode == decimal.ROUND_HALF_UP:
+        up = 2 * rem >= d
+    elif mode == decimal.ROUND_HALF_DOWN:
+        up = 2 * rem > d
+    elif mode == decimal.ROUND_HALF_EVEN:
+        up = 2 * rem > d or (2 * rem == d and fl % 2 == 1)
+    elif mode == decimal.ROUND_UP:
+        up = rem > 0
+    elif mode == decimal.ROUND_DOWN:
+        up = False
+    elif mode == decimal.ROUND_CEILING:
+        up = rem > 0 and sign > 0
+    else:  # ROUND_FLOOR
+        up = rem > 0 and sign < 0
+    return sign * (fl + (1 if up else 0))
+
+
+@dataclass(frozen=True)
+class Period:
+    """One charging period: quantities are exact, in seconds and kilowatt-seconds.
+
+    ``offset_s`` is the time since the session started (duration restrictions);
+    ``since_charge_end_s`` the time since charging ended, or None while charging has not ended
+    (Eco-Movement ``overstay_duration``). ``power_kw``/``current_a`` None = unknown (power and
+    current restrictions then hold, as in the reference implementation).
+    """
+
+    start: dt.datetime
+    offset_s: Decimal
+    energy_kws: Decimal = _ZERO
+    time_s: Decimal = _ZERO
+    parking_s: Decimal = _ZERO
+    power_kw: Decimal | None = None
+    current_a: Decimal | None = None
+    since_charge_end_s: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Session:
+    """A priced session: chronological periods, total duration, and the contract date used for
+    Eco-Movement's ``emsp_contract_date`` (None = the local date the session starts)."""
+
+    start: dt.datetime
+    periods: tuple[Period, ...]
+    total_time_s: Decimal
+    contract_date: dt.date | None = None
+
+
+@dataclass
+class Costs:
+    """Exact cost numerators (money x 3600) per part, excl. and incl. VAT, and volumes.
+
+    ``rounded(policy)`` turns them into the OCPI CDR totals shape.
+    """
+
+    excl: dict[str, Decimal] = field(default_factory=dict)
+    incl: dict[str, Decimal] = field(default_factory=dict)
+    total_excl: Decimal = _ZERO
+    total_incl: Decimal = _ZERO
+    energy_kws: Decimal = _ZERO
+    total_time_s: Decimal = _ZERO
+    parking_s: Decimal = _ZERO
+
+    def rounded(self, policy: RoundingPolicy | None = None) -> dict[str, Any]:
+        """The OCPI CDR totals: money ``{excl_vat, incl_vat}``, volumes in kWh and hours."""
+        policy = policy or RoundingPolicy()
+
+        def money(part: str) -> dict[str, Decimal]:
+            return {"excl_vat": policy.apply(self.excl.get(part, _ZERO), HOUR),
+                    "incl_vat": policy.apply(self.incl.get(part, _ZERO), HOUR)}
+
+        return {
+            "total_cost": {"excl_vat": policy.apply(self.total_excl, HOUR),
+                           "incl_vat": policy.apply(self.total_incl, HOUR)},
+            "total_energy_cost": money("energy"),
+            "total_time_cost": money("time"),
+            "total_parking_cost": money("parking"),
+            "total_fixed_cost": money("flat"),
+            "total_energy": policy.apply(self.energy_kws, HOUR),
+            "total_time": policy.apply(self.total_time_s, HOUR),
+            "total_parking_time": policy.apply(self.parking_s, HOUR),
+        }
+
+
+PARTS = ("energy", "time", "parking", "flat")
+_PART_OF = {"ENERGY": "energy", "TIME": "time", "SESSION_TIME": "time", "PARKING_TIME": "parking", "FLAT": "flat"}
+
+
+# --- restriction evaluation -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Moment:
+    tod: int
+    date: dt.date
+    weekday: str
+    offset_s: Decimal
+    energy_before_kws: Decimal
+    power_kw: Decimal | None
+    current_a: Decimal | None
+    since_charge_end_s: Decimal | None
+    contract_date: dt.date
+
+
+def window_holds(start: int | None, end: int | None, tod: int) -> bool:
+    """Time-of-day window: start inclusive, end exclusive, end 00:00 = midnight, end < start wraps."""
+    if start is None and end is None:
+        return True
+    if end == 0:
+        end = 86400
+    if start is None:
+        return tod < end  # type: ignore[operator]
+    if end is None:
+        return tod >= start
+    if start < end:
+        return start <= tod < end
+    if start > end:
+        return tod >= start or tod < end
+    return True  # start == end: the whole day
+
+
+def restrictions_hold(r: Restrictions | None, m: _Moment) -> bool:
+    """All restrictions of an element hold at a moment (AND)."""
+    if r is None:
+        return True
+    if r.reservation is not None:
+        return False  # reservation elements price reservations, which sessions here do not have
+    if not window_holds(r.start_time, r.end_time, m.tod):
+        return False
+    if r.start_date is not None and m.date < r.start_date:
+        return False
+    if r.end_date is not None and m.date >= r.end_date:
+        return False
+    if r.day_of_week is not None and m.weekday not in r.day_of_week:
+        return False
+    kwh3600 = m.energy_before_kws
+    if r.min_kwh is not None and kwh3600 < r.min_kwh * HOUR:
+        return False
+    if r.max_kwh is not None and kwh3600 >= r.max_kwh * HOUR:
+        return False
+    if r.min_duration is not None and m.offset_s < r.min_duration:
+        return False
+    if r.max_duration is not None and m.offset_s >= r.max_duration:
+        return False
+    if m.power_kw is not None:
+        if r.min_power is not None and m.power_kw < r.min_power:
+            return False
+        if r.max_power is not None and m.power_kw >= r.max_power:
+            return False
+    if m.current_a is not None:
+        if r.min_current is not None and m.current_a < r.min_current:
+            return False
+        if r.max_current is not None and m.current_a >= r.max_current:
+            return False
+    if r.overstay_duration is not None and (
+        m.since_charge_end_s is None or m.since_charge_end_s < r.overstay_duration
+    ):
+        return False
+    return r.emsp_contract_date is None or m.contract_date >= r.emsp_contract_date
+
+
+# --- the engine -----------------------------------------------------------------------------
+
+
+def price_session(tariff: Tariff, session: Session, tz: ZoneInfo) -> Costs:
+    """Price a session exactly; returns cost numerators (see :class:`Costs`)."""
+    with decimal.localcontext(EXACT):
+        return _price(tariff, session, tz)
+
+
+def _volume(dim: str, p: Period) -> Decimal:
+    if dim == "ENERGY":
+        return p.energy_kws
+    if dim == "TIME":
+        return p.time_s
+    if dim == "PARKING_TIME":
+        return p.parking_s
+    return p.time_s + p.parking_s  # SESSION_TIME
+
+
+def _incl(num: Decimal, vat: Decimal | None) -> Decimal:
+    return num if vat is None else num * (100 + vat) / 100
+
+
+def _price(tariff: Tariff, session: Session, tz: ZoneInfo) -> Costs:
+    if tariff.start_date_time is not None and session.start < tariff.start_date_time:
+        raise PricingError(f"tariff {tariff.id!r} is valid from {tariff.start_date_time.isoformat()}, "
+                           f"the session starts earlier ({session.start.isoformat()})")
+    if tariff.end_date_time is not None and session.start >= tariff.end_date_time:
+        raise PricingError(f"tariff {tariff.id!r} ended at {tariff.end_date_time.isoformat()}, "
+                           f"the session starts later ({session.start.isoformat()})")
+    dims = [d for d in ("FLAT", "ENERGY", "TIME", "PARKING_TIME", "SESSION_TIME")
+            if any(c.type == d for e in tariff.elements for c in e.components)]
+    contract_date = session.contract_date or session.start.astimezone(tz).date()
+    # (element index, dimension, excl numerator, incl numerator)
+    lines: list[tuple[int, str, Decimal, Decimal]] = []
+    billed: dict[str, Decimal] = {}
+    last: dict[str, tuple[int, Component]] = {}
+    flat_done = False
+    energy_before = _ZERO
+    for p in session.periods:
+        local = p.start.astimezone(tz)
+        moment = _Moment(local.hour * 3600 + local.minute * 60 + local.second, local.date(),
+                         WEEKDAYS[local.weekday()], p.offset_s, energy_before, p.power_kw, p.current_a,
+                         p.since_charge_end_s, contract_date)
+        energy_before += p.energy_kws
+        for dim in dims:
+            if dim == "FLAT" and flat_done:
+                continue
+            chosen = _choose(tariff, dim, moment)
+            if chosen is None:
+                continue
+            idx, comp = chosen
+            if dim == "FLAT":
+                num = comp.price * HOUR
+                lines.append((idx, dim, num, _incl(num, comp.vat)))
+                flat_done = True
+                continue
+            vol = _volume(dim, p)
+            if vol <= 0:
+                continue
+            num = comp.price * vol
+            lines.append((idx, dim, num, _incl(num, comp.vat)))
+            billed[dim] = billed.get(dim, _ZERO) + vol
+            last[dim] = chosen
+    # step_size: once per session, on the billed total, with the last component's step; the
+    # surplus is billed at that component's price. TIME and PARKING_TIME share one rounding:
+    # when parking is billed only parking is rounded.
+    rounded_dims = ["ENERGY", "SESSION_TIME", "PARKING_TIME" if "PARKING_TIME" in last else "TIME"]
+    for dim in rounded_dims:
+        if dim not in last:
+            continue
+        idx, comp = last[dim]
+        if comp.step_size <= 0:
+            continue
+        step = Decimal(comp.step_size) * (Decimal("3.6") if dim == "ENERGY" else 1)
+        total = billed[dim]
+        steps = -((-Fraction(total)) // Fraction(step))  # ceiling
+        surplus = Decimal(steps) * step - total
+        if surplus > 0:
+            num = comp.price * surplus
+            lines.append((idx, dim, num, _incl(num, comp.vat)))
+    costs = Costs(excl=dict.fromkeys(PARTS, _ZERO), incl=dict.fromkeys(PARTS, _ZERO))
+    for _idx, dim, ex, inc in lines:
+        costs.excl[_PART_OF[dim]] += ex
+        costs.incl[_PART_OF[dim]] += inc
+    # Eco-Movement restriction-level min_price / max_price: floor / cap (excl. VAT) on the cost of
+    # the element's components, for elements that billed something; the difference is booked on
+    # the element's first component (its dimension, its VAT rate).
+    used = {idx for idx, *_ in lines}
+    for idx in sorted(used):
+        element = tariff.elements[idx]
+        r = element.restrictions
+        if r is None or (r.min_price is None and r.max_price is None):
+            continue
+        spent = sum((ex for i, _d, ex, _inc in lines if i == idx), _ZERO)
+        target = spent
+        if r.min_price is not None:
+            target = max(target, r.min_price * HOUR)
+        if r.max_price is not None:
+            target = min(target, r.max_price * HOUR)
+        if target != spent:
+            first = element.components[0]
+            delta = target - spent
+            costs.excl[_PART_OF[first.type]] += delta
+            costs.incl[_PART_OF[first.type]] += _incl(delta, first.vat)
+    total_excl = sum(costs.excl.values(), _ZERO)
+    total_incl = sum(costs.incl.values(), _ZERO)
+    # OCPI 2.2.1 tariff min_price / max_price: the session total, excl. and incl. VAT separately.
+    if tariff.min_price is not None:
+        total_excl = max(total_excl, tariff.min_price.excl_vat * HOUR)
+        if tariff.min_price.incl_vat is not None:
+            total_incl = max(total_incl, tariff.min_price.incl_vat * HOUR)
+    if tariff.max_price is not None:
+        total_excl = min(total_excl, tariff.max_price.excl_vat * HOUR)
+        if tariff.max_price.incl_vat is not None:
+            total_incl = min(total_incl, tariff.max_price.incl_vat * HOUR)
+    costs.total_excl = total_excl
+    costs.total_incl = total_incl
+    costs.energy_kws = sum((p.energy_kws for p in session.periods), _ZERO)
+    costs.parking_s = sum((p.parking_s for p in session.periods), _ZERO)
+    costs.total_time_s = session.total_time_s
+    return costs
+
+
+def _choose(tariff: Tariff, dim: str, moment: _Moment) -> tuple[int, Component] | None:
+    for idx, element in enumerate(tariff.elements):
+        comp = next((c for c in element.components if c.type == dim), None)
+        if comp is not None and restrictions_hold(element.restrictions, moment):
+            return idx, comp
+    return None
+
+
+# --- the CDR front door ---------------------------------------------------------------------
+
+
+def zone(name: str) -> ZoneInfo:
+    """A ZoneInfo, or a PricingError that says what a valid zone looks like."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise PricingError(f"unknown time zone {name!r}: use an IANA name such as Europe/Amsterdam or UTC") from None
+
+
+def session_from_cdr(cdr: Mapping[str, Any], *, contract_date: dt.date | None = None) -> Session:
+    """Turn an OCPI CDR's charging periods into a :class:`Session`.
+
+    Periods are sorted by start (some CDRs list them out of order); a period ends where the
+    next begins, the last at the CDR's ``end_date_time``. Billed volumes are the periods'
+    ENERGY (kWh), TIME and PARKING_TIME (hours) dimensions; POWER/MAX_POWER/MIN_POWER and
+    CURRENT/MAX_CURRENT/MIN_CURRENT give the period's power and current when present.
+    """
+    if not isinstance(cdr, Mapping):
+        raise PricingError("a CDR must be a JSON object")
+    raw = cdr.get("charging_periods")
+    if not isinstance(raw, list):
+        raise PricingError("the CDR has no 'charging_periods' list")
+    parsed: list[tuple[dt.datetime, dict[str, Decimal]]] = []
+    for i, cp in enumerate(raw):
+        if not isinstance(cp, Mapping):
+            raise PricingError(f"charging_periods[{i}] must be an object")
+        start = parse_datetime(cp.get("start_date_time"), f"charging_periods[{i}].start_date_time")
+        dims: dict[str, Decimal] = {}
+        for j, d in enumerate(cp.get("dimensions") or []):
+            if not isinstance(d, Mapping) or not isinstance(d.get("type"), str):
+                raise PricingError(f"charging_periods[{i}].dimensions[{j}] must have a type")
+            dims[d["type"]] = to_decimal(d.get("volume"), f"charging_periods[{i}].dimensions[{j}].volume")
+        parsed.append((start, dims))
+    parsed.sort(key=lambda x: x[0])
+    end = parse_datetime(cdr["end_date_time"], "end_date_time") if cdr.get("end_date_time") else None
+    cdr_start = parse_datetime(cdr["start_date_time"], "start_date_time") if cdr.get("start_date_time") else None
+    with decimal.localcontext(EXACT):
+        first = parsed[0][0] if parsed else (cdr_start or dt.datetime(1970, 1, 1, tzinfo=dt.UTC))
+        charging_ends = [
+            (parsed[k + 1][0] if k + 1 < len(parsed) else None, dims)
+            for k, (_s, dims) in enumerate(parsed)
+            if dims.get("ENERGY", _ZERO) > 0 or dims.get("TIME", _ZERO) > 0
+        ]
+        charge_end: dt.datetime | None = None
+        if charging_ends:
+            nxt, dims = charging_ends[-1]
+            start_of_last = next(s for s, d in reversed(parsed) if d is dims)
+            charge_end = nxt or end or start_of_last + dt.timedelta(hours=float(dims.get("TIME", _ZERO)))
+        periods = []
+        for start, dims in parsed:
+            since = None
+            if charge_end is not None and start >= charge_end:
+                since = _seconds(start - charge_end)
+            periods.append(Period(
+                start=start,
+                offset_s=_seconds(start - first),
+                energy_kws=dims.get("ENERGY", _ZERO) * HOUR,
+                time_s=dims.get("TIME", _ZERO) * HOUR,
+                parking_s=dims.get("PARKING_TIME", _ZERO) * HOUR,
+                power_kw=_first(dims, ("POWER", "MAX_POWER", "MIN_POWER")),
+                current_a=_first(dims, ("CURRENT", "MAX_CURRENT", "MIN_CURRENT")),
+                since_charge_end_s=since,
+            ))
+        if end is not None:
+            total_time = _seconds(end - min(first, cdr_start or first))
+        else:
+            total_time = sum((p.time_s + p.parking_s for p in periods), _ZERO)
+    return Session(start=first, periods=tuple(periods), total_time_s=total_time, contract_date=contract_date)
+
+
+def _first(dims: Mapping[str, Decimal], keys: tuple[str, ...]) -> Decimal | None:
+    return next((dims[k] for k in keys if k in dims), None)
+
+
+def _seconds(delta: dt.timedelta) -> Decimal:
+    return Decimal(delta.days * 86400 + delta.seconds) + Decimal(delta.microseconds).scaleb(-6)
+
+
+def price_cdr(tariff: Mapping[str, Any] | Tariff, cdr: Mapping[str, Any], timezone: str = "UTC", *,
+              policy: RoundingPolicy | None = None, contract_date: dt.date | None = None) -> dict[str, Any]:
+    """Price a CDR with one OCPI tariff or Eco-Movement price; the OCPI CDR totals shape.
+
+    ``timezone`` is the location's IANA zone, in which time-of-day, date and weekday
+    restrictions are read. Money is ``{excl_vat, incl_vat}`` (Decimal), volumes are kWh and hours.
+
+    Example::
+
+        totals = price_cdr(json.loads(t, parse_float=Decimal), json.loads(c, parse_float=Decimal),
+                           "Europe/Amsterdam")
+        totals["total_cost"]["incl_vat"]      # Decimal('5.5000')
+    """
+    parsed = tariff if isinstance(tariff, Tariff) else parse_tariff(tariff)
+    session = session_from_cdr(cdr, contract_date=contract_date)
+    return price_session(parsed, session, zone(timezone)).rounded(policy)
+
+
+def totals_to_json(totals: Mapping[str, Any]) -> str:
+    """Serialise totals as JSON with decimals written exactly (no binary floats)."""
+
+    def enc(value: Any) -> str:
+        if isinstance(value, Mapping):
+            return "{" + ", ".join(f'"{k}": {enc(v)}' for k, v in value.items()) + "}"
+        if isinstance(value, Decimal):
+            return format(value, "f")
+        if value is None:
+            return "null"
+        return str(value)
+
+    return enc(totals)
