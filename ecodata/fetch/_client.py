@@ -1,0 +1,271 @@
+"""The HTTP side: one authenticated ``httpx.AsyncClient``, retries, and envelope checks.
+
+:meth:`ApiClient.get_page` turns one request into a :class:`Page` or an error from
+``ecodata.errors``. Transient failures are retried with capped exponential backoff and jitter
+(``Retry-After`` honoured) until either the per-request attempts or the run's total retry budget
+are spent:
+
+* retried: HTTP 429, 408, 5xx, timeouts, dropped connections, truncated or invalid JSON, an
+  envelope without a ``data`` list, and OCPI 3xxx inside an HTTP 200;
+* not retried: 401/403 (:class:`AuthError`), other 4xx and OCPI 2xxx (:class:`ApiStatusError`).
+
+The token travels only in the ``Authorization`` header. No message built here contains it:
+errors quote the request URL (which never carries the token) and the server's status text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import email.utils
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import orjson
+
+from ecodata.errors import ApiStatusError, AuthError, FetchError, RetryExhausted
+from ecodata.settings import Secret
+
+_RETRY_HTTP = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Retry limits: per request (``max_attempts``, first try included) and per run (``budget``).
+
+    The delay before retry ``n`` (1-based) is the server's ``Retry-After`` when it sent one
+    (capped at ``max_retry_after_s``), otherwise a random value in ``[d/2, d]`` with
+    ``d = min(max_delay_s, base_delay_s * 2**(n-1))`` ("equal jitter": spread out, never zero).
+
+    Example: ``RetryPolicy(max_attempts=5, base_delay_s=0.01, budget=50)`` for fast tests.
+    """
+
+    max_attempts: int = 8
+    base_delay_s: float = 0.25
+    max_delay_s: float = 20.0
+    max_retry_after_s: float = 120.0
+    budget: int = 1000
+
+    def delay(self, retry_number: int, retry_after: float | None, rng: random.Random) -> float:
+        """Seconds to wait before retry ``retry_number`` (1-based)."""
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.max_retry_after_s)
+        ceiling = min(self.max_delay_s, self.base_delay_s * 2 ** (retry_number - 1))
+        return rng.uniform(ceiling / 2, ceiling)
+
+
+@dataclass
+class Page:
+    """One downloaded page: where it came from, what the headers announced, and its records."""
+
+    number: int
+    params: dict[str, str]
+    url: str
+    fetched_at: dt.datetime
+    records: list[Any]
+    body_bytes: int
+    total_count: int | None
+    x_limit: int | None
+    link_next: str | None
+    last_record: str | None  # None: header absent; "": present and empty (the last page)
+    retries: int = 0
+
+
+@dataclass
+class RetryStats:
+    """Retries spent so far in a run, shared by every request of that run."""
+
+    used: int = 0
+    by_reason: dict[str, int] = field(default_factory=dict)
+
+
+class _Transient(Exception):
+    """A failure worth retrying; ``reason`` is a short human description."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+def public_url(url: str | httpx.URL) -> str:
+    """The URL without user info (``user:pass@``), safe to record and print."""
+    parts = urlsplit(str(url))
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+
+
+def parse_retry_after(value: str | None, now: dt.datetime | None = None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or HTTP date), or None if absent/bad."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    now = now or dt.datetime.now(dt.UTC)
+    return max((when - now).total_seconds(), 0.0)
+
+
+def _int_header(headers: httpx.Headers, name: str) -> int | None:
+    value = headers.get(name)
+    if value is None:
+        return None
+    try:
+        return int(value.strip())
+    except ValueError:
+        return None
+
+
+def _envelope_status(body: Mapping[str, Any]) -> tuple[int | None, str]:
+    """The OCPI status code and message, from either envelope style (``status_code`` or ``status``)."""
+    code = body.get("status_code", body.get("status"))
+    message = body.get("status_message", body.get("message", ""))
+    try:
+        number = int(code) if code is not None else None
+    except (TypeError, ValueError):
+        number = None
+    return number, str(message) if message is not None else ""
+
+
+class ApiClient:
+    """An authenticated async client for one run; use as ``async with ApiClient(...) as api``.
+
+    ``transport`` replaces the network (``httpx.ASGITransport`` or ``httpx.MockTransport`` in
+    tests). The token is set once as a default header and never appears anywhere else.
+    """
+
+    def __init__(self, *, token: Secret, timeout_s: float = 60.0, verify_tls: bool = True,
+                 retry: RetryPolicy | None = None, max_connections: int = 8,
+                 transport: httpx.AsyncBaseTransport | None = None, seed: int | None = None) -> None:
+        self.retry = retry or RetryPolicy()
+        self.stats = RetryStats()
+        self._rng = random.Random(seed)
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        self._client = httpx.AsyncClient(
+            headers={"Authorization": f"Token {token.reveal()}", "Accept": "application/json",
+                     "User-Agent": "ecodata"},
+            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 15.0)),
+            verify=verify_tls,
+            limits=limits,
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    async def __aenter__(self) -> ApiClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self._client.aclose()
+
+    async def get_page(self, url: str, params: dict[str, str], number: int) -> Page:
+        """GET one page, retrying transient failures; the envelope is checked and decoded."""
+        request_url = public_url(httpx.URL(url, params=params))
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await self._attempt(url, params, number, request_url, attempt - 1)
+            except _Transient as failure:
+                reason = failure.reason
+                if attempt >= self.retry.max_attempts:
+                    raise RetryExhausted(
+                        f"gave up on {request_url} after {attempt} attempts; last failure: {reason}; "
+                        "run the same command again to resume"
+                    ) from None
+                if self.stats.used >= self.retry.budget:
+                    raise RetryExhausted(
+                        f"the run's retry budget ({self.retry.budget} retries) is spent; last failure on "
+                        f"{request_url}: {reason}; run the same command again to resume"
+                    ) from None
+                self.stats.used += 1
+                kind = reason.split(":")[0]
+                self.stats.by_reason[kind] = self.stats.by_reason.get(kind, 0) + 1
+                await asyncio.sleep(self.retry.delay(attempt, failure.retry_after, self._rng))
+
+    async def _attempt(self, url: str, params: dict[str, str], number: int, request_url: str,
+                       retries: int) -> Page:
+        try:
+            response = await self._client.get(url, params=params)
+        except httpx.TimeoutException as exc:
+            raise _Transient(f"timeout: {type(exc).__name__}") from None
+        except httpx.TransportError as exc:
+            raise _Transient(f"connection error: {type(exc).__name__}") from None
+        fetched_at = dt.datetime.now(dt.UTC)
+        status = response.status_code
+        if status in (401, 403):
+            raise AuthError(
+                f"the API refused the token (HTTP {status}) for {request_url}: check ECODATA_TOKEN, "
+                "ECODATA_TOKEN_FILE or --token-file, and that the licence covers this endpoint"
+            )
+        if status in _RETRY_HTTP or status >= 500:
+            raise _Transient(f"HTTP {status}", parse_retry_after(response.headers.get("Retry-After")))
+        body = await asyncio.to_thread(_decode, response.content) if status < 300 or status >= 400 else None
+        if status >= 300:
+            if isinstance(body, dict):
+                code, message = _envelope_status(body)
+                if code is not None:
+                    raise ApiStatusError(code, message or "(no status message)", http_status=status,
+                                         url=request_url)
+            raise FetchError(f"the API answered HTTP {status} for {request_url}; check the base URL and "
+                             "the endpoint")
+        if body is None:
+            raise _Transient("invalid JSON: the body is truncated or not JSON")
+        if not isinstance(body, dict):
+            raise _Transient("invalid envelope: the body is not a JSON object")
+        code, message = _envelope_status(body)
+        if code is not None and code >= 3000:  # 3xxx server errors, 4xxx hub errors: transient
+            raise _Transient(f"OCPI status {code}: {message}")
+        if code is not None and 2000 <= code < 3000:
+            raise ApiStatusError(code, message or "(no status message)", http_status=status, url=request_url)
+        data = body.get("data")
+        if data is None:
+            data = []
+        if not isinstance(data, list):
+            raise _Transient("invalid envelope: 'data' is not a list")
+        headers = response.headers
+        link = _next_link(headers.get("Link"))
+        return Page(
+            number=number, params=dict(params), url=request_url, fetched_at=fetched_at, records=data,
+            body_bytes=len(response.content), total_count=_int_header(headers, "X-Total-Count"),
+            x_limit=_int_header(headers, "X-Limit"), link_next=link,
+            last_record=headers.get("X-Last-Record"), retries=retries,
+        )
+
+
+def _decode(content: bytes) -> Any:
+    """``orjson.loads`` or None when the body is not valid JSON (e.g. cut off mid-way)."""
+    try:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _next_link(header: str | None) -> str | None:
+    """The URL of the ``rel="next"`` entry of a ``Link`` header, if any."""
+    if not header:
+        return None
+    for part in header.split(","):
+        section = part.strip()
+        if not section.startswith("<") or ">" not in section:
+            continue
+        target, _, rest = section[1:].partition(">")
+        rels = [p.strip() for p in rest.split(";") if p.strip()]
+        for rel in rels:
+            name, _, value = rel.partition("=")
+            if name.strip().lower() == "rel" and "next" in value.strip().strip('"\u201c\u201d').split():
+                return target.strip()
+    return None

@@ -1,0 +1,304 @@
+"""The one page loop and :func:`run_fetch`, the library behind ``ecodata fetch``.
+
+All endpoints of a run crawl at the same time on one ``httpx.AsyncClient``. A shared pool of
+``settings.concurrency`` slots bounds the requests in flight *and* the pages held in memory: a
+slot is taken before a request and given back once the page's checkpoint is on disk, so memory
+does not grow with an endpoint's size, and a run killed at any moment loses at most
+``concurrency`` downloaded pages. Cursor pages (the sequential critical path) get slots first.
+Decoding, conversion and the Parquet write run in worker threads so the event loop keeps the
+network busy meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import datetime as dt
+import heapq
+import itertools
+import logging
+import time
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+
+from ecodata.errors import AuthError, ConfigError
+from ecodata.fetch._client import ApiClient, RetryPolicy, public_url
+from ecodata.fetch._endpoints import EndpointSpec, endpoint_spec
+from ecodata.fetch._paginate import CursorPaginator, DonePage, OffsetPaginator, PageRequest
+from ecodata.fetch._progress import ProgressSink, make_progress
+from ecodata.paths import DataPaths
+from ecodata.settings import Settings
+from ecodata.snapshot.manifest import Manifest, read_manifest
+from ecodata.snapshot.schema import ENDPOINTS
+from ecodata.snapshot.writer import RunInfo, StagedSnapshot, new_run_id
+
+log = logging.getLogger("ecodata.fetch")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class EndpointResult:
+    """The outcome for one endpoint.
+
+    ``status``: ``fetched`` (downloaded in full now), ``resumed`` (completed a run that had been
+    interrupted, reusing its stored pages) or ``skipped`` (already complete; use ``force``).
+    ``pages_downloaded`` counts pages downloaded by this call only.
+    """
+
+    endpoint: str
+    snapshot_date: dt.date
+    status: str
+    pages: int
+    pages_downloaded: int
+    records: int
+    duplicates: int
+    bytes: int
+    retries: int
+    drift: bool
+    warnings: list[str]
+    elapsed_s: float
+    partition: Path
+
+
+@dataclass(frozen=True)
+class FetchReport:
+    """What :func:`run_fetch` did, one :class:`EndpointResult` per endpoint."""
+
+    snapshot_date: dt.date
+    endpoints: list[EndpointResult] = field(default_factory=list)
+    elapsed_s: float = 0.0
+
+    def result(self, endpoint: str) -> EndpointResult:
+        return next(r for r in self.endpoints if r.endpoint == endpoint)
+
+    def lines(self) -> list[str]:
+        """Human summary, one line per endpoint (the CLI prints these)."""
+        out = []
+        for r in self.endpoints:
+            extra = f", {r.duplicates} duplicates dropped" if r.duplicates else ""
+            extra += f", {r.retries} retries" if r.retries else ""
+            extra += f", drift: {len(r.warnings)} warnings (see the manifest)" if r.drift else ""
+            out.append(
+                f"{r.endpoint} {r.snapshot_date}: {r.status}, {r.records:,} records in {r.pages} pages "
+                f"({r.pages_downloaded} downloaded now, {r.bytes / 1e6:.1f} MB){extra}"
+            )
+        out.append(f"done in {self.elapsed_s:.1f} s -> {self.endpoints[0].partition.parent.parent}"
+                   if self.endpoints else "nothing to do")
+        return out
+
+
+class _Slots:
+    """A counting semaphore whose waiters are served by priority (lower first), then FIFO."""
+
+    def __init__(self, size: int) -> None:
+        self._free = size
+        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._seq = itertools.count()
+
+    async def acquire(self, priority: int) -> None:
+        if self._free > 0 and not self._waiters:
+            self._free -= 1
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, (priority, next(self._seq), future))
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self.release()  # the slot was handed over just as we were cancelled
+            raise
+
+    def release(self) -> None:
+        while self._waiters:
+            _, _, future = heapq.heappop(self._waiters)
+            if not future.done():
+                future.set_result(None)
+                return
+        self._free += 1
+
+
+@dataclass
+class _Run:
+    settings: Settings
+    paths: DataPaths
+    api: ApiClient
+    slots: _Slots
+    progress: ProgressSink
+    date: dt.date
+    force: bool
+    page_limit: int | None
+
+
+def _result_from_manifest(m: Manifest, status: str, downloaded: int, elapsed: float,
+                          partition: Path) -> EndpointResult:
+    return EndpointResult(
+        endpoint=m.endpoint, snapshot_date=m.date, status=status, pages=m.pages,
+        pages_downloaded=downloaded, records=m.records, duplicates=m.duplicates, bytes=m.bytes,
+        retries=m.retries, drift=m.drift, warnings=list(m.warnings), elapsed_s=elapsed, partition=partition,
+    )
+
+
+async def _crawl_endpoint(run: _Run, spec: EndpointSpec) -> EndpointResult:
+    """Download one endpoint into its staging area (resuming), then commit it."""
+    started = time.monotonic()
+    paths, date = run.paths, run.date
+    partition = paths.raw_partition(spec.name, date)
+    if not run.force:
+        if paths.raw_manifest(spec.name, date).is_file():
+            return _result_from_manifest(read_manifest(paths, spec.name, date), "skipped", 0, 0.0, partition)
+        finished = StagedSnapshot.finish_interrupted_commit(paths, spec.name, date)
+        if finished is not None:
+            return _result_from_manifest(finished, "resumed", 0, time.monotonic() - started, partition)
+    limit = min(run.page_limit or spec.max_limit, spec.max_limit)
+    info = RunInfo(
+        run_id=new_run_id(), endpoint=spec.name, api_version=spec.api_version,
+        base_url=public_url(run.settings.base_url), request_path=spec.path, pagination=spec.pagination,
+        page_limit=limit, started_at=dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
+    )
+    staged, note = StagedSnapshot.open(paths, spec.name, date, info, fresh=run.force)
+    if note:
+        log.warning(note)
+    done = {
+        n: DonePage(n, cp.params, cp.records, cp.total_count, cp.link_next, cp.last_record)
+        for n, cp in staged.done.items()
+    }
+    paginator: OffsetPaginator | CursorPaginator
+    if spec.pagination == "offset":
+        paginator = OffsetPaginator(endpoint=spec.name, limit=limit, max_limit=spec.max_limit, done=done)
+    else:
+        paginator = CursorPaginator(endpoint=spec.name, limit=limit, max_limit=spec.max_limit, done=done)
+    url = spec.url(run.settings.base_url)
+    priority = 0 if spec.pagination == "cursor" else 1
+    known_total = paginator.drift.totals[-1] if paginator.drift.totals else None
+    run.progress.start(spec.name, known_total, sum(d.records for d in done.values()), len(done))
+    downloaded = 0
+    total_shown = known_total
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def fetch_one(request: PageRequest) -> None:
+        nonlocal downloaded, total_shown
+        await run.slots.acquire(priority)
+        try:
+            page = await run.api.get_page(url, request.params, request.number)
+            downloaded += 1
+            for follow_up in paginator.advance(page):
+                spawn(follow_up)
+            if page.total_count is not None and page.total_count != total_shown:
+                total_shown = page.total_count
+                run.progress.set_total(spec.name, page.total_count)
+            await asyncio.to_thread(
+                staged.write_page, number=page.number, params=page.params, url=page.url,
+                fetched_at=page.fetched_at, records=page.records, key_fields=spec.key_fields,
+                body_bytes=page.body_bytes, total_count=page.total_count, link_next=page.link_next,
+                last_record=page.last_record, retries=page.retries,
+            )
+            run.progress.page(spec.name, len(page.records))
+        finally:
+            run.slots.release()
+
+    def spawn(request: PageRequest) -> None:
+        tasks.add(asyncio.create_task(fetch_one(request)))
+
+    for request in paginator.start():
+        spawn(request)
+    try:
+        while tasks:
+            finished_tasks, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+            tasks.difference_update(finished_tasks)
+            for task in finished_tasks:
+                task.result()
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+    manifest = await asyncio.to_thread(
+        staged.commit, pages=paginator.pages(), pagination=paginator.mode,
+        concurrency=run.settings.concurrency, totals=paginator.drift.totals,
+        warnings=([note] if note else []) + paginator.drift.warnings,
+    )
+    for warning in manifest.warnings:
+        log.warning("%s %s: %s", spec.name, date, warning)
+    status = "resumed" if staged.run.attempts > 1 else "fetched"
+    return _result_from_manifest(manifest, status, downloaded, time.monotonic() - started, partition)
+
+
+async def _run_all(run: _Run, specs: list[EndpointSpec]) -> list[EndpointResult]:
+    """Crawl every endpoint concurrently; a refused token stops all at once, other errors after the rest."""
+    tasks = [asyncio.create_task(_crawl_endpoint(run, spec)) for spec in specs]
+    pending = set(tasks)
+    try:
+        while pending:
+            finished, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_EXCEPTION)
+            for task in finished:
+                if isinstance(task.exception(), AuthError | ConfigError):
+                    raise task.exception()  # type: ignore[misc]
+    except BaseException:
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        raise
+    for task in tasks:
+        error = task.exception()
+        if error is not None:
+            raise error
+    return [task.result() for task in tasks]
+
+
+def _run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run``, also from inside a running event loop (e.g. Jupyter) via a helper thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+def run_fetch(settings: Settings, endpoints: Sequence[str] | None = None, date: dt.date | None = None,
+              *, force: bool = False, transport: httpx.AsyncBaseTransport | None = None,
+              progress: bool | None = None, page_limit: int | None = None,
+              retry: RetryPolicy | None = None) -> FetchReport:
+    """Download endpoints into the raw snapshot of ``date`` (default: today, UTC).
+
+    Resumes an interrupted run of the same date without downloading stored pages again; leaves a
+    complete snapshot alone unless ``force``. ``transport`` replaces the network (tests mount the
+    simulator with ``httpx.ASGITransport``); ``page_limit`` asks for smaller pages than each
+    endpoint's maximum; ``retry`` overrides the retry policy (default: ``settings.max_retries``
+    attempts per request). ``progress``: None shows bars only on an interactive terminal.
+
+    Example::
+
+        report = run_fetch(Settings.from_env(), ["prices"], dt.date(2026, 11, 21))
+        print(report.result("prices").records)
+    """
+    token = settings.require_token()
+    names = list(dict.fromkeys(endpoints)) if endpoints else list(ENDPOINTS)
+    if not names:
+        raise ConfigError("no endpoint selected")
+    specs = [endpoint_spec(name, settings.locations_version) for name in names]
+    if page_limit is not None and page_limit < 1:
+        raise ConfigError(f"page limit must be at least 1, got {page_limit}")
+    date = date or dt.datetime.now(dt.UTC).date()
+    policy = retry or RetryPolicy(max_attempts=max(1, settings.max_retries))
+    show = progress if progress is not None else settings.progress
+    started = time.monotonic()
+
+    async def main() -> list[EndpointResult]:
+        sink = make_progress(show)
+        try:
+            async with ApiClient(token=token, timeout_s=settings.timeout_s, verify_tls=settings.verify_tls,
+                                 retry=policy, max_connections=settings.concurrency + 1,
+                                 transport=transport) as api:
+                run = _Run(settings, DataPaths(settings.data_dir), api, _Slots(settings.concurrency), sink,
+                           date, force, page_limit)
+                return await _run_all(run, specs)
+        finally:
+            sink.close()
+
+    results = _run_coroutine(main())
+    return FetchReport(date, results, time.monotonic() - started)

@@ -1,0 +1,276 @@
+"""Pagination strategies: tiny objects that say which pages to request next.
+
+The one page loop (``_crawl``) asks a paginator for its first requests (:meth:`start`), and after
+every downloaded page for the follow-up requests (:meth:`advance`). Paginators never do I/O;
+they check the server's paging for the guards below and record what they saw:
+
+* a repeated cursor or ``Link`` (the crawl would never end): :class:`PaginationError`;
+* more pages than the announced total can explain (a server cycling through fresh cursors):
+  :class:`PaginationError`;
+* a ``Link`` asking for more than the maximum limit: warned about, and clamped to our limit;
+* an ``X-Total-Count`` that changes mid-crawl, a short page before the end: warned about (the
+  manifest reports them as drift); offset crawls schedule extra pages when the total grows.
+
+Pages already stored by an interrupted run are passed in as ``done`` and are not requested again.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlsplit
+
+from ecodata.errors import PaginationError
+from ecodata.fetch._client import Page
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """A page to fetch: its number in crawl order and its query parameters."""
+
+    number: int
+    params: dict[str, str]
+
+
+@dataclass(frozen=True)
+class DonePage:
+    """What the paginators need to know about a page stored by an earlier (interrupted) run."""
+
+    number: int
+    params: dict[str, str]
+    records: int
+    total_count: int | None
+    link_next: str | None
+    last_record: str | None
+
+
+@dataclass
+class Drift:
+    """Paging anomalies seen during a crawl; the manifest reports them."""
+
+    totals: list[int] = field(default_factory=list)  # distinct X-Total-Count values, in order seen
+    warnings: list[str] = field(default_factory=list)
+
+    def total_seen(self, total: int | None) -> None:
+        if total is not None and (not self.totals or self.totals[-1] != total):
+            self.totals.append(total)
+
+
+def _page_cap(total: int | None, limit: int) -> int:
+    """The most pages a crawl may take before it is declared endless."""
+    if total is None:
+        return 1_000_000
+    return 2 * math.ceil(max(total, 1) / limit) + 10
+
+
+class _Base:
+    mode: str = ""
+
+    def __init__(self, *, endpoint: str, limit: int, max_limit: int,
+                 done: Mapping[int, DonePage] | None = None) -> None:
+        self.endpoint = endpoint
+        self.limit = limit
+        self.max_limit = max_limit
+        self.done: dict[int, DonePage] = dict(done or {})
+        self.drift = Drift()
+        for number in sorted(self.done):
+            self.drift.total_seen(self.done[number].total_count)
+        self._seen_links: set[tuple[tuple[str, str], ...]] = set()
+        self.chain: set[int] = set()  # page numbers of a sequential (cursor or Link) crawl
+
+    def _link_params(self, page_number: int, link: str) -> dict[str, str]:
+        """Query parameters of a next ``Link`` (its host is ignored: the token goes to base_url only)."""
+        params = self._check_link_limit(page_number, link)
+        key = tuple(sorted(params.items()))
+        if key in self._seen_links:
+            raise PaginationError(
+                f"{self.endpoint}: the server's Link after page {page_number} repeats an earlier page "
+                f"({link}); stopped instead of looping"
+            )
+        self._seen_links.add(key)
+        return params
+
+    def _check_link_limit(self, page_number: int, link: str) -> dict[str, str]:
+        """The Link's query parameters, with a limit above the maximum warned about and clamped."""
+        params = dict(parse_qsl(urlsplit(link).query, keep_blank_values=True))
+        asked = params.get("limit")
+        if asked is not None:
+            try:
+                asked_limit = int(asked)
+            except ValueError:
+                asked_limit = self.limit + 1
+            if asked_limit > self.max_limit:
+                self.drift.warnings.append(
+                    f"page {page_number}: the Link asks for limit={asked}, above the maximum "
+                    f"{self.max_limit}; used limit={self.limit}"
+                )
+                params["limit"] = str(self.limit)
+        return params
+
+    def _follow_link(self, page: Page) -> list[PageRequest]:
+        if page.link_next is None:
+            return []
+        if len(page.records) < self.limit:
+            self.drift.warnings.append(
+                f"page {page.number}: short page before the end ({len(page.records)} of {self.limit} records)"
+            )
+        params = self._link_params(page.number, page.link_next)
+        return self._skip_done_chain(page.number + 1, params)
+
+    def _skip_done_chain(self, number: int, params: dict[str, str]) -> list[PageRequest]:
+        """Walk over pages an earlier run stored with exactly these parameters; request the next one."""
+        self.chain.add(number)
+        while number in self.done and self.done[number].params == params:
+            stored = self.done[number]
+            nxt = self._next_params_of(stored)
+            if nxt is None:
+                return []
+            number, params = number + 1, nxt
+            self.chain.add(number)
+        return [PageRequest(number, params)]
+
+    def pages(self) -> set[int]:
+        """The page numbers that make up the snapshot once the crawl has ended."""
+        return set(self.chain)
+
+    def _next_params_of(self, stored: DonePage) -> dict[str, str] | None:
+        if stored.link_next is None:
+            return None
+        return self._link_params(stored.number, stored.link_next)
+
+    def _check_cap(self, number: int, total: int | None) -> None:
+        if number >= _page_cap(total, self.limit):
+            raise PaginationError(
+                f"{self.endpoint}: page {number} is more than the announced total of {total} records can "
+                "fill; the server's pagination does not end, stopped"
+            )
+
+
+class OffsetPaginator(_Base):
+    """``limit``/``offset`` pages, planned all at once from ``X-Total-Count`` (so they can run
+    concurrently); without a total it falls back to following ``Link`` one page at a time."""
+
+    mode = "offset"
+
+    def __init__(self, *, endpoint: str, limit: int, max_limit: int,
+                 done: Mapping[int, DonePage] | None = None) -> None:
+        super().__init__(endpoint=endpoint, limit=limit, max_limit=max_limit, done=done)
+        self.total: int | None = None
+        self.planned: set[int] = set(self.done)
+        done_totals = [self.done[n].total_count for n in sorted(self.done)]
+        if self.done and all(t is not None for t in done_totals):
+            self.total = max(t for t in done_totals if t is not None)
+        elif self.done:
+            self.mode = "link"
+
+    def _params(self, number: int) -> dict[str, str]:
+        return {"offset": str(number * self.limit), "limit": str(self.limit)}
+
+    def _plan_up_to(self, total: int) -> list[PageRequest]:
+        pages = max(1, math.ceil(total / self.limit))
+        self._check_cap(pages - 1, self.drift.totals[0] if self.drift.totals else total)
+        new = [n for n in range(pages) if n not in self.planned]
+        self.planned.update(new)
+        return [PageRequest(n, self._params(n)) for n in new]
+
+    def start(self) -> list[PageRequest]:
+        if self.mode == "link":
+            return self._skip_done_chain(0, self._params(0))
+        if self.total is not None:
+            return self._plan_up_to(self.total)
+        self.planned.add(0)
+        self.chain.add(0)
+        return [PageRequest(0, self._params(0))]
+
+    def pages(self) -> set[int]:
+        return set(self.chain) if self.mode == "link" else set(self.planned)
+
+    def advance(self, page: Page) -> list[PageRequest]:
+        self.drift.total_seen(page.total_count)
+        if self.mode == "link" or page.total_count is None:
+            self.mode = "link"
+            return self._follow_link(page)
+        if page.link_next is not None:
+            self._check_link_limit(page.number, page.link_next)
+        total = page.total_count
+        offset = int(page.params.get("offset", "0"))
+        expected = max(0, min(self.limit, total - offset))
+        if len(page.records) < expected:
+            self.drift.warnings.append(
+                f"page {page.number}: short page before the end ({len(page.records)} of {expected} "
+                f"records expected at offset {offset}, total {total})"
+            )
+        if self.total is None:
+            self.total = total
+            return self._plan_up_to(total)
+        if total != self.total:
+            self.drift.warnings.append(
+                f"page {page.number}: X-Total-Count changed from {self.total} to {total} during the crawl"
+            )
+            grew = total > self.total
+            self.total = total
+            if grew:
+                return self._plan_up_to(total)
+        return []
+
+
+class CursorPaginator(_Base):
+    """Keyset pages: ``last_record=<X-Last-Record of the previous page>`` until it comes back empty."""
+
+    mode = "cursor"
+
+    def __init__(self, *, endpoint: str, limit: int, max_limit: int,
+                 done: Mapping[int, DonePage] | None = None) -> None:
+        super().__init__(endpoint=endpoint, limit=limit, max_limit=max_limit, done=done)
+        self._seen_cursors: set[str] = set()
+        self.first_total: int | None = self.drift.totals[0] if self.drift.totals else None
+        self._last_total: int | None = self.drift.totals[-1] if self.drift.totals else None
+
+    def start(self) -> list[PageRequest]:
+        return self._skip_done_chain(0, {"limit": str(self.limit)})
+
+    def _next_params_of(self, stored: DonePage) -> dict[str, str] | None:
+        if stored.last_record is None and stored.link_next is not None:
+            return self._link_params(stored.number, stored.link_next)
+        if not stored.last_record:
+            return None
+        self._seen_cursors.add(stored.last_record)
+        return {"limit": str(self.limit), "last_record": stored.last_record}
+
+    def advance(self, page: Page) -> list[PageRequest]:
+        self.drift.total_seen(page.total_count)
+        if self.first_total is None:
+            self.first_total = page.total_count
+        if page.total_count is not None and self._last_total is not None and page.total_count != self._last_total:
+            self.drift.warnings.append(
+                f"page {page.number}: X-Total-Count changed from {self._last_total} to {page.total_count} "
+                "during the crawl"
+            )
+        if page.total_count is not None:
+            self._last_total = page.total_count
+        if page.last_record is None:
+            if page.link_next is not None:
+                return self._follow_link(page)
+            self.drift.warnings.append(
+                f"page {page.number}: no X-Last-Record and no Link header; took it as the last page"
+            )
+            return []
+        cursor = page.last_record
+        if not cursor:
+            return []
+        if cursor in self._seen_cursors:
+            raise PaginationError(
+                f"{self.endpoint}: the server repeated the cursor {cursor!r} after page {page.number}; "
+                "stopped instead of looping"
+            )
+        self._seen_cursors.add(cursor)
+        if len(page.records) < self.limit:
+            self.drift.warnings.append(
+                f"page {page.number}: short page before the end ({len(page.records)} of {self.limit} records)"
+            )
+        self._check_cap(page.number + 1, self.first_total)
+        return self._skip_done_chain(page.number + 1, {"limit": str(self.limit), "last_record": cursor})
+
+
+Paginator = OffsetPaginator | CursorPaginator

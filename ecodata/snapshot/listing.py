@@ -1,0 +1,65 @@
+"""List raw snapshots, complete and unfinished, for ``ecodata snapshots``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from ecodata.errors import SnapshotError
+from ecodata.paths import PARTITION_PREFIX, STAGING_DIR, DataPaths
+from ecodata.snapshot.manifest import read_manifest
+from ecodata.snapshot.schema import ENDPOINTS
+from ecodata.snapshot.writer import read_staged_checkpoints
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    """One row of ``ecodata snapshots``.
+
+    ``status`` is ``complete`` (manifest present), ``incomplete`` (an unfinished run in staging:
+    counts are what it stored so far; ``ecodata fetch --date`` resumes it) or ``corrupt``.
+    """
+
+    endpoint: str
+    snapshot_date: dt.date
+    status: str
+    records: int
+    pages: int
+    bytes: int
+    duplicates: int
+    drift: bool
+    run_id: str
+
+
+def list_snapshots(paths: DataPaths) -> list[SnapshotInfo]:
+    """Every snapshot under ``paths``, by endpoint then date (complete and unfinished ones).
+
+    Example::
+
+        for s in list_snapshots(DataPaths(Path("data"))):
+            print(s.endpoint, s.snapshot_date, s.status, s.records)
+    """
+    rows: list[SnapshotInfo] = []
+    for endpoint in ENDPOINTS:
+        for date in paths.raw_dates(endpoint, complete_only=True):
+            try:
+                m = read_manifest(paths, endpoint, date)
+            except SnapshotError:
+                rows.append(SnapshotInfo(endpoint, date, "corrupt", 0, 0, 0, 0, False, ""))
+                continue
+            rows.append(SnapshotInfo(endpoint, date, m.status, m.records, m.pages, m.bytes, m.duplicates,
+                                     m.drift, m.run_id))
+        staging = paths.raw_dir(endpoint) / STAGING_DIR
+        if staging.is_dir():
+            for child in sorted(staging.iterdir()):
+                if not child.name.startswith(PARTITION_PREFIX) or not child.is_dir():
+                    continue
+                try:
+                    date = dt.date.fromisoformat(child.name.removeprefix(PARTITION_PREFIX))
+                except ValueError:
+                    continue
+                pages = read_staged_checkpoints(paths, endpoint, date)
+                rows.append(SnapshotInfo(endpoint, date, "incomplete", sum(p.records for p in pages),
+                                         len(pages), sum(p.file_bytes for p in pages), 0, False, ""))
+    rows.sort(key=lambda r: (ENDPOINTS.index(r.endpoint), r.snapshot_date, r.status))
+    return rows

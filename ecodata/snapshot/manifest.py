@@ -1,0 +1,116 @@
+"""The ``_manifest.json`` of a raw snapshot partition: what a complete run downloaded and wrote.
+
+A partition is complete (visible to readers) exactly when its manifest exists. The manifest is
+the last file written into a finished partition; see ``snapshot.writer``.
+"""
+
+from __future__ import annotations
+
+import builtins
+import datetime as dt
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ecodata.errors import SnapshotError
+from ecodata.paths import DataPaths
+
+MANIFEST_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class ManifestFile:
+    """One Parquet part of a partition: its name, rows, size and SHA-256."""
+
+    name: str
+    rows: int
+    bytes: int
+    sha256: str
+    page: int
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """Everything a complete raw snapshot run recorded.
+
+    ``records`` counts rows kept (one per natural key); ``records_received`` counts rows served,
+    so ``duplicates = records_received - records`` (copies of a key seen on several pages because
+    the data moved under an offset crawl; the last copy in crawl order is kept).
+    ``totals_announced`` lists the distinct ``X-Total-Count`` values in the order seen: more than
+    one value means the data changed during the crawl. ``drift`` is true when anything suggests
+    that (total changes, short pages, duplicates); ``warnings`` says what, page by page.
+    """
+
+    endpoint: str
+    snapshot_date: str
+    status: str
+    run_id: str
+    started_at: str
+    finished_at: str
+    attempts: int
+    api_version: str
+    base_url: str
+    request_path: str
+    pagination: str
+    page_limit: int
+    concurrency: int
+    pages: int
+    records: int
+    records_received: int
+    duplicates: int
+    bytes: int
+    body_bytes: int
+    totals_announced: list[int]
+    drift: bool
+    retries: int
+    warnings: list[str] = field(default_factory=list)
+    files: list[ManifestFile] = field(default_factory=list)
+    format_version: int = MANIFEST_FORMAT
+
+    def to_json(self) -> builtins.bytes:
+        return orjson.dumps(asdict(self), option=orjson.OPT_INDENT_2)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Manifest:
+        values = dict(data)
+        values["files"] = [ManifestFile(**f) for f in values.get("files", [])]
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+    @property
+    def date(self) -> dt.date:
+        return dt.date.fromisoformat(self.snapshot_date)
+
+
+def write_json_atomic(path: Path, payload: bytes) -> None:
+    """Write ``payload`` to ``path`` via a temporary file, fsync, rename: never half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(payload)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def load_manifest(path: Path) -> Manifest:
+    """Parse a manifest file, or a SnapshotError naming the file."""
+    try:
+        return Manifest.from_dict(orjson.loads(path.read_bytes()))
+    except FileNotFoundError:
+        raise SnapshotError(f"no manifest at {path}: the snapshot is incomplete; run 'ecodata fetch'") from None
+    except (orjson.JSONDecodeError, TypeError, KeyError, AttributeError) as exc:
+        raise SnapshotError(f"the manifest {path} is corrupt ({exc}); run 'ecodata fetch --force'") from None
+
+
+def read_manifest(paths: DataPaths, endpoint: str, date: dt.date) -> Manifest:
+    """The manifest of the complete ``endpoint`` snapshot of ``date``.
+
+    Example::
+
+        m = read_manifest(DataPaths(Path("data")), "prices", dt.date(2026, 11, 21))
+        print(m.records, m.duplicates, [f.name for f in m.files])
+    """
+    return load_manifest(paths.raw_manifest(endpoint, date))
