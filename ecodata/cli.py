@@ -58,6 +58,52 @@ def cli(ctx: click.Context, data_dir: Path | None, base_url: str | None, token_f
 # --- commands (each: parse, build settings, call one library function, print) ---------------
 
 
+@cli.command("fetch")
+@click.option("--endpoint", "endpoints", multiple=True,
+              type=click.Choice(["locations", "connector_prices", "prices", "tariffs"]),
+              help="Endpoint to download (repeatable; default: all four).")
+@click.option("--date", "date_text", default=None, help="Snapshot date YYYY-MM-DD (default: today, UTC).")
+@click.option("--concurrency", type=click.IntRange(min=1), default=None,
+              help="Requests in flight at once (default: $ECODATA_CONCURRENCY or 4).")
+@click.option("--locations-version", type=click.Choice(["2.1.1", "2.2"]), default=None,
+              help="OCPI flavour of the locations endpoint (default 2.1.1).")
+@click.option("--page-limit", type=click.IntRange(min=1), default=None,
+              help="Records per request (default: each endpoint's maximum, 1000 or 10000).")
+@click.option("--force", is_flag=True, help="Download again even if the date's snapshot is complete.")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bars (default: only on an interactive terminal).")
+@click.pass_context
+def fetch_command(ctx: click.Context, endpoints: tuple[str, ...], date_text: str | None,
+                  concurrency: int | None, locations_version: str | None, page_limit: int | None,
+                  force: bool, progress: bool | None) -> None:
+    """Download endpoints into a raw snapshot; resumes an interrupted run of the same date.
+
+    Example: ecodata fetch --endpoint prices --endpoint connector_prices --date 2026-11-21
+    """
+    from ecodata.fetch import run_fetch
+    from ecodata.paths import parse_date
+
+    settings = settings_from(ctx, concurrency=concurrency, locations_version=locations_version)
+    report = run_fetch(settings, endpoints or None, parse_date(date_text) if date_text else None,
+                       force=force, progress=progress, page_limit=page_limit)
+    for line in report.lines():
+        click.echo(line)
+
+
+@cli.command("snapshots")
+@click.pass_context
+def snapshots_command(ctx: click.Context) -> None:
+    """List raw snapshots per endpoint: records, pages, size, duplicates, status.
+
+    Example: ecodata --data-dir data snapshots
+    """
+    from ecodata.paths import DataPaths
+    from ecodata.snapshot import format_snapshots, list_snapshots
+
+    settings = settings_from(ctx)
+    click.echo(format_snapshots(list_snapshots(DataPaths(settings.data_dir))))
+
+
 @cli.command("price")
 @click.option("--tariff", "tariff_file", required=True, type=click.Path(path_type=Path),
               help="JSON file with one OCPI tariff or Eco-Movement price record.")

@@ -84,6 +84,8 @@ class Settings:
             values["token"] = read_token_file(Path(token_file))
         if conc := env.get(ENV_PREFIX + "CONCURRENCY"):
             values["concurrency"] = _positive_int(conc, ENV_PREFIX + "CONCURRENCY")
+        if env.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+            values["progress"] = False  # CI logs: no progress bars, even on a pseudo-terminal
         for key, value in overrides.items():
             if value is None:
                 continue

@@ -34,7 +34,7 @@ from ecodata.paths import DataPaths
 from ecodata.settings import Settings
 from ecodata.snapshot.manifest import Manifest, read_manifest
 from ecodata.snapshot.schema import ENDPOINTS
-from ecodata.snapshot.writer import RunInfo, StagedSnapshot, new_run_id
+from ecodata.snapshot.writer import RunInfo, StagedSnapshot, new_run_id, utc_now_iso
 
 log = logging.getLogger("ecodata.fetch")
 T = TypeVar("T")
@@ -157,7 +157,7 @@ async def _crawl_endpoint(run: _Run, spec: EndpointSpec) -> EndpointResult:
     info = RunInfo(
         run_id=new_run_id(), endpoint=spec.name, api_version=spec.api_version,
         base_url=public_url(run.settings.base_url), request_path=spec.path, pagination=spec.pagination,
-        page_limit=limit, started_at=dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
+        page_limit=limit, started_at=utc_now_iso(),
     )
     staged, note = StagedSnapshot.open(paths, spec.name, date, info, fresh=run.force)
     if note:

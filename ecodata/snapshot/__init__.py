@@ -4,7 +4,7 @@
 ``reader`` scans complete partitions; ``listing`` lists them for ``ecodata snapshots``.
 """
 
-from ecodata.snapshot.listing import SnapshotInfo, list_snapshots
+from ecodata.snapshot.listing import SnapshotInfo, format_snapshots, list_snapshots
 from ecodata.snapshot.manifest import Manifest, read_manifest
 
-__all__ = ["Manifest", "SnapshotInfo", "list_snapshots", "read_manifest"]
+__all__ = ["Manifest", "SnapshotInfo", "format_snapshots", "list_snapshots", "read_manifest"]

@@ -131,7 +131,8 @@ def _write_parquet(table: pa.Table, path: Path) -> tuple[int, str]:
     return data.size, digest
 
 
-def _now() -> str:
+def utc_now_iso() -> str:
+    """Now, UTC, ISO 8601 with milliseconds and a Z."""
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -271,7 +272,7 @@ class StagedSnapshot:
         received = records + duplicates
         manifest = Manifest(
             endpoint=self.endpoint, snapshot_date=self.date.isoformat(), status="complete",
-            run_id=self.run.run_id, started_at=self.run.started_at, finished_at=_now(),
+            run_id=self.run.run_id, started_at=self.run.started_at, finished_at=utc_now_iso(),
             attempts=self.run.attempts, api_version=self.run.api_version, base_url=self.run.base_url,
             request_path=self.run.request_path, pagination=pagination, page_limit=self.run.page_limit,
             concurrency=concurrency, pages=len(chosen), records=records, records_received=received,
