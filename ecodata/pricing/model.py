@@ -222,8 +222,8 @@ def _parse_restriction_object(r: Any, where: str) -> Restrictions | None:
         day_of_week=days,
         reservation=reservation,
         overstay_duration=_opt_int(r.get("overstay_duration"), f"{where}.overstay_duration"),
-        min_price=_opt_decimal(r.get("min_price"), f"{where}.min_price"),
-        max_price=_opt_decimal(r.get("max_price"), f"{where}.max_price"),
+        min_price=_opt_excl(r.get("min_price"), f"{where}.min_price"),
+        max_price=_opt_excl(r.get("max_price"), f"{where}.max_price"),
         emsp_contract_date=_opt_date(r.get("emsp_contract_date"), f"{where}.emsp_contract_date"),
     )
 
@@ -267,6 +267,13 @@ def to_decimal(value: Any, where: str) -> Decimal:
 
 def _opt_decimal(value: Any, where: str) -> Decimal | None:
     return None if value is None else to_decimal(value, where)
+
+
+def _opt_excl(value: Any, where: str) -> Decimal | None:
+    """A restriction-level price: a number excl. VAT, or an OCPI Price object (its excl_vat)."""
+    if isinstance(value, Mapping):
+        return _opt_decimal(value.get("excl_vat"), f"{where}.excl_vat")
+    return _opt_decimal(value, where)
 
 
 def _opt_int(value: Any, where: str) -> int | None:

@@ -1,0 +1,230 @@
+"""Reference sessions: a profile (start time, energy, power, parking) turned into charging periods.
+
+The car charges at a constant power ``P`` (the session's power capped by the connector's, in
+whole watts) until the energy is delivered, then stays parked. The timeline is in whole seconds:
+charging lasts ``ceil(energy / P)`` seconds and the energy after ``t`` seconds is
+``min(P x t, energy)`` joules, so every period's energy and duration is an exact decimal.
+
+Periods are split wherever an element could change: local midnight, every time-of-day edge,
+duration threshold and kWh threshold of the tariffs being priced, the end of charging, and every
+overstay onset after it. A kWh threshold takes effect at the first whole second at which the
+energy so far has reached it (meters report per second). Splitting finer than needed never
+changes a price, which is why the vectorised evaluator can use the union of all tariffs'
+thresholds and still agree exactly with the scalar engine that uses one tariff's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ecodata.errors import ConfigError, PricingError
+from ecodata.pricing.model import Breakpoints, Tariff, tariff_breakpoints, to_decimal
+from ecodata.pricing.scalar import Costs, Period, RoundingPolicy, Session, price_session, zone
+
+POWER_CLASSES = ("AC", "DC", "HPC")
+_MILLI = Decimal("0.001")
+_J_PER_KWH = 3_600_000
+
+
+@dataclass(frozen=True)
+class ReferenceSession:
+    """A reference charging session (one ``[[session]]`` of the sessions TOML)."""
+
+    name: str
+    power_classes: tuple[str, ...]
+    start: dt.time
+    energy_kwh: Decimal
+    power_kw: Decimal
+    parking_minutes: int | None = None
+    connected_minutes: int | None = None
+    description: str = ""
+
+    @property
+    def energy_j(self) -> int:
+        return int(self.energy_kwh * _J_PER_KWH)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A reference session as it runs on one kind of connector: capped power and current."""
+
+    session: ReferenceSession
+    power_w: int
+    current_ma: int | None
+
+    @property
+    def power_kw(self) -> Decimal:
+        return Decimal(self.power_w).scaleb(-3)
+
+    @property
+    def current_a(self) -> Decimal | None:
+        return None if self.current_ma is None else Decimal(self.current_ma).scaleb(-3)
+
+    @property
+    def charging_s(self) -> int:
+        return -(-self.session.energy_j // self.power_w)
+
+    @property
+    def parking_s(self) -> int:
+        s = self.session
+        if s.connected_minutes is not None:
+            return max(s.connected_minutes * 60 - self.charging_s, 0)
+        return (s.parking_minutes or 0) * 60
+
+
+def load_sessions(path: Path | None = None) -> tuple[ReferenceSession, ...]:
+    """The reference sessions from ``path`` (a TOML file) or the shipped defaults."""
+    if path is None:
+        text = resources.files("ecodata.pricing").joinpath("sessions.toml").read_text(encoding="utf-8")
+        source = "the shipped sessions.toml"
+    else:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read the sessions file {path}: {exc.strerror}") from None
+        source = str(path)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"the sessions file {source} is not valid TOML: {exc}") from None
+    raw = data.get("session")
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError(f"the sessions file {source} has no [[session]] tables")
+    sessions = tuple(_parse_session(s, f"{source} session {i + 1}") for i, s in enumerate(raw))
+    names = [s.name for s in sessions]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"the sessions file {source} repeats a session name: {names}")
+    return sessions
+
+
+def _parse_session(raw: Any, where: str) -> ReferenceSession:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where}: must be a table")
+    try:
+        name = str(raw["name"])
+        classes = tuple(str(c).upper() for c in raw["power_classes"])
+        start = dt.time.fromisoformat(str(raw["start"]))
+        energy = to_decimal(raw["energy_kwh"], "energy_kwh")
+        power = to_decimal(raw["power_kw"], "power_kw").quantize(_MILLI, ROUND_HALF_UP)
+    except KeyError as exc:
+        raise ConfigError(f"{where}: missing key {exc.args[0]!r} (name, power_classes, start, energy_kwh, "
+                          "power_kw are required)") from None
+    except (ValueError, TypeError, PricingError) as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    if not classes or any(c not in POWER_CLASSES for c in classes):
+        raise ConfigError(f"{where}: power_classes must be a non-empty list of AC, DC, HPC")
+    if energy <= 0 or power <= 0 or energy != energy.quantize(Decimal("0.000001")):
+        raise ConfigError(f"{where}: energy_kwh and power_kw must be positive (energy to at most 6 decimals)")
+    parking, connected = raw.get("parking_minutes"), raw.get("connected_minutes")
+    if (parking is None) == (connected is None):
+        raise ConfigError(f"{where}: give exactly one of parking_minutes or connected_minutes")
+    for value in (parking, connected):
+        if value is not None and (not isinstance(value, int) or value < 0):
+            raise ConfigError(f"{where}: minutes must be a whole number >= 0, got {value!r}")
+    return ReferenceSession(name, classes, start, energy, power, parking, connected, str(raw.get("description", "")))
+
+
+def profile_for(session: ReferenceSession, max_power_kw: float | Decimal | None,
+                amperage: int | None) -> Profile:
+    """The session on a connector: power capped by the connector's max power (to the watt).
+
+    The current is the connector's rated amperage scaled by the share of its max power the car
+    draws (rounded to the mA); unknown (None) without amperage or max power, in which case
+    current restrictions hold, as they do for CDRs without current readings.
+    """
+    power = session.power_kw
+    max_kw: Decimal | None = None
+    if max_power_kw is not None:
+        max_kw = max_power_kw if isinstance(max_power_kw, Decimal) else Decimal(repr(float(max_power_kw)))
+        if max_kw > 0:
+            power = min(power, max_kw)
+    power_w = int((power * 1000).quantize(Decimal(1), ROUND_HALF_UP))
+    if power_w <= 0:
+        raise PricingError(f"connector max power {max_power_kw} kW is too small to charge")
+    current_ma = None
+    if amperage is not None and amperage > 0 and max_kw is not None and max_kw > 0:
+        current_ma = int((Decimal(amperage) * Decimal(power_w) / max_kw).quantize(Decimal(1), ROUND_HALF_UP))
+    return Profile(session, power_w, current_ma)
+
+
+def build_session(profile: Profile, tz: ZoneInfo, day: dt.date, breakpoints: Breakpoints,
+                  *, contract_date: dt.date | None = None) -> Session:
+    """The charging periods of a profile starting on ``day`` at the session's local start time."""
+    energy_j = profile.session.energy_j
+    power_w = profile.power_w
+    tc = profile.charging_s
+    end = tc + profile.parking_s
+    start_local = dt.datetime.combine(day, profile.session.start, tzinfo=tz)
+    start_utc = start_local.astimezone(dt.UTC)
+    cuts = {0, tc, end}
+    # local midnights and time-of-day edges, for every local day the session touches
+    last_day = (start_utc + dt.timedelta(seconds=end)).astimezone(tz).date()
+    d = day
+    while d <= last_day:
+        for tod in {0, *breakpoints.times_of_day}:
+            wall = dt.datetime.combine(d, dt.time(tod // 3600, tod % 3600 // 60), tzinfo=tz)
+            cuts.add(int((wall.astimezone(dt.UTC) - start_utc).total_seconds()))
+        d += dt.timedelta(days=1)
+    cuts.update(breakpoints.durations)
+    cuts.update(tc + x for x in breakpoints.overstays)
+    for kwh in breakpoints.kwh:
+        need = kwh * _J_PER_KWH
+        if need < energy_j:
+            cuts.add(int(-(-need // power_w)))  # first whole second with energy >= threshold
+    points = sorted(c for c in cuts if 0 <= c <= end)
+    periods = []
+    for a, b in zip(points, points[1:], strict=False):
+        charging = a < tc
+        e = min(power_w * b, energy_j) - min(power_w * a, energy_j)
+        periods.append(Period(
+            start=start_utc + dt.timedelta(seconds=a),
+            offset_s=Decimal(a),
+            energy_kws=Decimal(e).scaleb(-3),
+            time_s=Decimal(b - a) if charging else Decimal(0),
+            parking_s=Decimal(0) if charging else Decimal(b - a),
+            power_kw=profile.power_kw if charging else None,
+            current_a=profile.current_a if charging else None,
+            since_charge_end_s=None if charging else Decimal(a - tc),
+        ))
+    return Session(start=start_utc, periods=tuple(periods), total_time_s=Decimal(end),
+                   contract_date=contract_date)
+
+
+def price_reference(tariff: Tariff, profile: Profile, timezone: str, day: dt.date,
+                    *, policy: RoundingPolicy | None = None) -> dict[str, Any]:
+    """Price one reference session on one connector profile with the scalar engine (CDR totals)."""
+    return price_reference_costs(tariff, profile, timezone, day).rounded(policy)
+
+
+def price_reference_costs(tariff: Tariff, profile: Profile, timezone: str, day: dt.date) -> Costs:
+    """Exact costs of one reference session (split at this tariff's own thresholds)."""
+    session = build_session(profile, zone(timezone), day, tariff_breakpoints([tariff]))
+    return price_session(tariff, session, zone(timezone))
+
+
+def fits(session: ReferenceSession, power_class: str | None) -> bool:
+    """Whether a session is evaluated on a connector of this power class."""
+    return power_class in session.power_classes
+
+
+def session_names(sessions: Iterable[ReferenceSession]) -> list[str]:
+    return [s.name for s in sessions]
+
+
+def select_sessions(sessions: Sequence[ReferenceSession], names: Sequence[str] | None) -> tuple[ReferenceSession, ...]:
+    """The sessions named (all when ``names`` is empty), or a ConfigError listing the known ones."""
+    if not names:
+        return tuple(sessions)
+    known = {s.name: s for s in sessions}
+    missing = [n for n in names if n not in known]
+    if missing:
+        raise ConfigError(f"unknown session(s) {', '.join(missing)}: known are {', '.join(known)}")
+    return tuple(known[n] for n in names)
