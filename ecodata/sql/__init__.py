@@ -1,1 +1,208 @@
-"""ecodata.sql."""
+"""DuckDB views over the table files: plan (``view_sql``) separate from do (``create_views``).
+
+Views, in creation order:
+
+* per table ``<table>`` (latest snapshot, with a ``snapshot_date`` column) and ``<table>_history``
+  (every snapshot), generated from ``ecodata.tables.schemas``; a table without any file yet gets an
+  empty view with the declared columns, so dependent views still work;
+* ``fx_rates``: the euro reference rates (shipped or the user's CSV), embedded as ``VALUES``;
+* every ``views/<name>.sql`` file of this package, ordered so that a view comes after the views it
+  names. Other parts of ecodata add a view by adding a file there.
+
+File paths inside the views are RELATIVE to the data directory (``tables/<t>/snapshot_date=.../*.parquet``),
+so the directory can be moved. DuckDB resolves them against ``file_search_path`` (set by
+:func:`connect`) or else the process's working directory: with the plain DuckDB CLI, run
+``cd data && duckdb ecodata.duckdb``. "Latest" is fixed when the views are created: re-run
+``ecodata views`` (``ecodata build`` does) after transforming a new date.
+"""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from ecodata.errors import ConfigError, ViewError
+from ecodata.fx import load_rates, rates_sql
+from ecodata.paths import PARTITION_PREFIX, DataPaths
+from ecodata.tables.schemas import ALL_TABLES, TableSchema
+
+__all__ = ["connect", "create_views", "memory_connection", "view_names", "view_sql", "views_script"]
+
+_VIEWS_PACKAGE = "ecodata.sql"
+_VIEWS_DIR = "views"
+
+
+def _sql_files() -> dict[str, str]:
+    folder = resources.files(_VIEWS_PACKAGE).joinpath(_VIEWS_DIR)
+    return {
+        item.name.removesuffix(".sql"): item.read_text(encoding="utf-8")
+        for item in folder.iterdir()
+        if item.name.endswith(".sql")
+    }
+
+
+def duckdb_type(dtype: pl.DataType) -> str:
+    """The DuckDB type polars' Parquet writer produces for a declared column dtype."""
+    if isinstance(dtype, pl.Decimal):
+        return f"DECIMAL({dtype.precision}, {dtype.scale})"
+    if isinstance(dtype, pl.List):
+        inner = dtype.inner if isinstance(dtype.inner, pl.DataType) else dtype.inner()
+        return f"{duckdb_type(inner)}[]"
+    if isinstance(dtype, pl.Datetime):
+        return "TIMESTAMPTZ" if dtype.time_zone else "TIMESTAMP"
+    simple = {pl.String: "VARCHAR", pl.Int32: "INTEGER", pl.Int64: "BIGINT", pl.Float64: "DOUBLE",
+              pl.Boolean: "BOOLEAN", pl.Date: "DATE", pl.Time: "TIME"}
+    for polars_type, name in simple.items():
+        if isinstance(dtype, polars_type):
+            return name
+    raise ViewError(f"no DuckDB type for polars dtype {dtype}")
+
+
+def _empty_table_sql(schema: TableSchema) -> str:
+    columns = ",\n    ".join(f"CAST(NULL AS {duckdb_type(c.dtype)}) AS {c.name}" for c in schema.columns)
+    return f"SELECT\n    {columns},\n    CAST(NULL AS DATE) AS snapshot_date\nWHERE false"
+
+
+def _table_view_sql(schema: TableSchema, paths: DataPaths | None, history: bool) -> str:
+    """SQL of a table's latest or history view; relative paths, empty when no file exists."""
+    name = schema.name
+    dates = paths.table_dates(name) if paths is not None else []
+    if paths is not None and not dates:
+        return f"-- {name}: no snapshot written yet\n" + _empty_table_sql(schema)
+    columns = ", ".join(c.name for c in schema.columns)
+    if history:
+        pattern = f"tables/{name}/{PARTITION_PREFIX}*/*.parquet"
+        return (
+            f"SELECT {columns}, snapshot_date\n"
+            f"FROM read_parquet('{pattern}', hive_partitioning = true, union_by_name = true,\n"
+            "                  hive_types = {'snapshot_date': DATE})"
+        )
+    latest = dates[-1].isoformat() if dates else "<latest>"
+    pattern = f"tables/{name}/{PARTITION_PREFIX}{latest}/*.parquet"
+    return (
+        f"SELECT {columns}, DATE '{latest}' AS snapshot_date\n"
+        f"FROM read_parquet('{pattern}', hive_partitioning = false)"
+    )
+
+
+def view_names() -> list[str]:
+    """Every view in creation order (each after the views it depends on)."""
+    base: list[str] = []
+    for name in ALL_TABLES:
+        base += [name, f"{name}_history"]
+    base.append("fx_rates")
+    return base + _dependency_order(_sql_files(), set(base))
+
+
+def _dependency_order(files: dict[str, str], known: set[str]) -> list[str]:
+    deps = {
+        name: {other for other in files if other != name and re.search(rf"\b{re.escape(other)}\b", _code(sql))}
+        for name, sql in files.items()
+    }
+    ordered: list[str] = []
+    done = set(known)
+    while len(ordered) < len(files):
+        ready = sorted(n for n in files if n not in done and deps[n] <= done)
+        if not ready:
+            cycle = ", ".join(sorted(set(files) - done))
+            raise ViewError(f"the views {cycle} depend on each other in a cycle; fix the .sql files")
+        ordered += ready
+        done.update(ready)
+    return ordered
+
+
+def _code(sql: str) -> str:
+    """SQL without ``--`` comments, so a view named in a comment is not a dependency."""
+    return "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
+
+
+def view_sql(name: str, paths: DataPaths | None = None, fx_rates_csv: Path | None = None) -> str:
+    """The SELECT behind one view. With ``paths``, table views reflect the files that exist there.
+
+    Example: ``print(view_sql("market_prices"))``.
+    """
+    for table in ALL_TABLES.values():
+        if name == table.name:
+            return _table_view_sql(table, paths, history=False)
+        if name == f"{table.name}_history":
+            return _table_view_sql(table, paths, history=True)
+    if name == "fx_rates":
+        return rates_sql(load_rates(fx_rates_csv))
+    files = _sql_files()
+    if name not in files:
+        raise ConfigError(f"unknown view {name!r}; the views are: {', '.join(view_names())}")
+    return files[name].strip()
+
+
+def views_script(paths: DataPaths | None = None, fx_rates_csv: Path | None = None) -> str:
+    """Every ``CREATE OR REPLACE VIEW`` statement, in order (what ``ecodata views --sql`` prints)."""
+    return "\n\n".join(
+        f"CREATE OR REPLACE VIEW {name} AS\n{view_sql(name, paths, fx_rates_csv)};" for name in view_names()
+    )
+
+
+def create_views(con: duckdb.DuckDBPyConnection, paths: DataPaths, fx_rates_csv: Path | None = None) -> list[str]:
+    """Create every view on ``con`` (whose ``file_search_path`` must point at the data dir); names created."""
+    names = view_names()
+    for name in names:
+        sql = view_sql(name, paths, fx_rates_csv)
+        try:
+            con.execute(f"CREATE OR REPLACE VIEW {name} AS\n{sql}")
+        except duckdb.Error as exc:
+            raise ViewError(f"cannot create view {name}: {_first_line(exc)}") from None
+    return names
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _point_at(con: duckdb.DuckDBPyConnection, paths: DataPaths) -> None:
+    root = str(paths.root.resolve()).replace("'", "''")
+    con.execute(f"SET file_search_path = '{root}'")
+
+
+def write_views(paths: DataPaths, fx_rates_csv: Path | None = None) -> list[str]:
+    """(Re)create ``<data>/ecodata.duckdb`` holding only the views; returns the view names."""
+    paths.root.mkdir(parents=True, exist_ok=True)
+    target = paths.duckdb_path
+    staging = target.with_name(target.name + ".tmp")
+    staging.unlink(missing_ok=True)
+    try:
+        con = duckdb.connect(str(staging))
+    except duckdb.Error as exc:
+        raise ViewError(f"cannot create {staging}: {_first_line(exc)}") from None
+    try:
+        _point_at(con, paths)
+        names = create_views(con, paths, fx_rates_csv)
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    staging.replace(target)
+    Path(str(staging) + ".wal").unlink(missing_ok=True)
+    return names
+
+
+def connect(paths: DataPaths, *, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+    """Open ``<data>/ecodata.duckdb`` with relative paths resolved against the data directory."""
+    if not paths.duckdb_path.is_file():
+        raise ViewError(f"no views at {paths.duckdb_path}: run 'ecodata views' (or 'ecodata build') first")
+    try:
+        con = duckdb.connect(str(paths.duckdb_path), read_only=read_only)
+    except duckdb.Error as exc:
+        raise ViewError(f"cannot open {paths.duckdb_path}: {_first_line(exc)}") from None
+    _point_at(con, paths)
+    return con
+
+
+def memory_connection(paths: DataPaths, fx_rates_csv: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with fresh views over the tables in ``paths``."""
+    con = duckdb.connect(":memory:")
+    _point_at(con, paths)
+    create_views(con, paths, fx_rates_csv)
+    return con

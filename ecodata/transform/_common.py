@@ -79,13 +79,32 @@ def explode_with_index(frame: pl.LazyFrame, list_column: str, index_name: str) -
     )
 
 
-def finish(endpoint: str, rows: pl.LazyFrame, parts: dict[str, pl.LazyFrame]) -> dict[str, pl.LazyFrame]:
+def finish(
+    endpoint: str,
+    rows: pl.LazyFrame,
+    parts: dict[str, pl.LazyFrame],
+    record_key: tuple[str, tuple[str, ...]],
+) -> dict[str, pl.LazyFrame]:
     """Split conformed ``parts`` into clean tables and one ``rejects`` frame.
 
     ``rows`` is the decoded raw frame (``_row``, ``record``, ``record_key``, ``_decode_error``).
-    A record is rejected when it did not decode, or when any of its flat rows did not conform;
-    all of its rows then leave every table, and the reject names the first table that failed.
+    A record is rejected when it did not decode, when any of its flat rows did not conform, or
+    when an earlier record (in crawl order) had the same natural key ``record_key`` = (table,
+    columns); all of its rows then leave every table, and the reject names the first table that
+    failed. Duplicates inside one record (two EVSEs with one uid) are left to the key check of
+    ``tables/build.py``.
     """
+    key_table, key_columns = record_key
+    keyed = (
+        parts[key_table].filter(pl.col(REJECT).is_null())
+        .select(ROW, *key_columns).unique(ROW)
+        .with_columns(pl.col(ROW).rank("dense").over(key_columns).alias("_occurrence"))
+        .filter(pl.col("_occurrence") > 1)
+        .select(ROW, pl.lit(key_table).alias("table_name"),
+                pl.format("duplicate record: an earlier record has the same {} (occurrence {})",
+                          pl.lit(", ".join(key_columns)), pl.col("_occurrence")).alias("reason"),
+                pl.lit(len(parts)).alias("_order"))
+    )
     failures = [
         rows.filter(pl.col(ERROR).is_not_null()).select(
             ROW, pl.lit(next(iter(parts))).alias("table_name"), pl.col(ERROR).alias("reason")
@@ -98,6 +117,7 @@ def finish(endpoint: str, rows: pl.LazyFrame, parts: dict[str, pl.LazyFrame]) ->
                     pl.lit(order).alias("_order"))
         )
     failures[0] = failures[0].with_columns(pl.lit(-1).alias("_order"))
+    failures.append(keyed)
     failed = (
         pl.concat(failures, how="vertical")
         .sort(ROW, "_order", maintain_order=True)

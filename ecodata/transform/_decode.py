@@ -44,7 +44,7 @@ def decode_records(frame: pl.LazyFrame, variants: list[Variant], common: pl.Stru
     ).with_columns(
         pl.col("_decoded").struct.field(DATA).alias(DATA),
         pl.col("_decoded").struct.field(ERROR).alias(ERROR),
-    ).drop("_decoded")
+    ).drop("_decoded").cache()
 
 
 def _decode_series(series: pl.Series, variants: list[Variant], common: pl.Struct) -> pl.Series:

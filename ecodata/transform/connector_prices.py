@@ -37,4 +37,5 @@ def transform_connector_prices(raw: pl.LazyFrame) -> dict[str, pl.LazyFrame]:
         pl.col("_product_ids").list.get(pl.col("price_index"), null_on_oob=True).alias("product_id")
     ).drop("_product_ids")
     flat = pl.concat([exploded, keyless], how="vertical_relaxed")
-    return finish("connector_prices", rows, {"connector_prices": conform(flat, CONNECTOR_PRICES, keep=(ROW,))})
+    return finish("connector_prices", rows, {"connector_prices": conform(flat, CONNECTOR_PRICES, keep=(ROW,))},
+                  ("connector_prices", ("location_id", "evse_uid", "connector_id")))

@@ -82,7 +82,8 @@ def transform_locations(raw: pl.LazyFrame) -> dict[str, pl.LazyFrame]:
     )
     evses = _evses(evse_rows)
     connectors = _connectors(evse_rows)
-    return finish("locations", rows, {"locations": locations, "evses": evses, "connectors": connectors})
+    return finish("locations", rows, {"locations": locations, "evses": evses, "connectors": connectors},
+                  ("locations", ("location_id",)))
 
 
 def _locations(loc: pl.LazyFrame) -> pl.LazyFrame:

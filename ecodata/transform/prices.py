@@ -71,4 +71,5 @@ def transform_prices(raw: pl.LazyFrame) -> dict[str, pl.LazyFrame]:
         parents, "price_id", "price_excl_vat", PRICE_ELEMENTS, PRICE_COMPONENTS,
         pl.col("element").struct.field("restrictions"),
     )
-    return finish("prices", rows, {"prices": prices, "price_elements": elements, "price_components": components})
+    return finish("prices", rows, {"prices": prices, "price_elements": elements, "price_components": components},
+                  ("prices", ("price_id",)))

@@ -97,4 +97,5 @@ def transform_tariffs(raw: pl.LazyFrame) -> dict[str, pl.LazyFrame]:
         ).alias(REJECT)
     ).drop("_restriction_objects")
     return finish("tariffs", rows, {"tariffs": tariffs, "tariff_elements": elements,
-                                    "tariff_components": components})
+                                    "tariff_components": components},
+                  ("tariffs", ("tariff_id",)))

@@ -1,0 +1,77 @@
+"""``ecodata.open(data_dir)``: the tables as polars frames and the views as DuckDB SQL.
+
+Example::
+
+    import ecodata, polars as pl
+    ds = ecodata.open("data")
+    hpc = ds.table("connectors").filter(pl.col("power_class") == "HPC").collect()
+    ds.sql("SELECT * FROM market_prices WHERE country_code = 'DE'").pl()
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from ecodata.errors import ConfigError, ViewError
+from ecodata.paths import DataPaths, parse_date
+from ecodata.sql import memory_connection
+from ecodata.tables.reader import scan_table, table_file
+from ecodata.tables.schemas import ALL_TABLES
+
+
+class Dataset:
+    """One data directory: ``table()`` (lazy polars), ``sql()`` (DuckDB), ``snapshots()``."""
+
+    def __init__(self, data_dir: str | Path, *, fx_rates_csv: str | Path | None = None) -> None:
+        self.paths = DataPaths(Path(data_dir))
+        self.fx_rates_csv = Path(fx_rates_csv) if fx_rates_csv is not None else None
+        self._con: duckdb.DuckDBPyConnection | None = None
+        if not self.paths.root.is_dir():
+            raise ConfigError(f"data directory {self.paths.root} does not exist: run 'ecodata build' first "
+                              "or pass the right --data-dir")
+
+    def __repr__(self) -> str:
+        return f"Dataset({str(self.paths.root)!r})"
+
+    def table(self, name: str, date: dt.date | str | None = None) -> pl.LazyFrame:
+        """One snapshot of a table (the newest by default) as a LazyFrame with ``snapshot_date``."""
+        if isinstance(date, str):
+            date = parse_date(date)
+        return scan_table(self.paths, name, date)
+
+    def sql(self, query: str) -> duckdb.DuckDBPyRelation:
+        """Run SQL against the views (fresh, in memory); ``.pl()`` turns the result into polars."""
+        if self._con is None:
+            self._con = memory_connection(self.paths, self.fx_rates_csv)
+        try:
+            return self._con.sql(query)
+        except duckdb.Error as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ViewError(f"the query failed: {first}") from None
+
+    def snapshots(self) -> pl.DataFrame:
+        """One row per table and snapshot date with the row count (from Parquet metadata)."""
+        rows: list[tuple[dt.date, str, int]] = []
+        for name in ALL_TABLES:
+            for date in self.paths.table_dates(name):
+                file = table_file(self.paths, name, date)
+                count = pl.scan_parquet(file).select(pl.len()).collect().item() if Path(file).is_file() else 0
+                rows.append((date, name, int(count)))
+        return pl.DataFrame(
+            rows, schema={"snapshot_date": pl.Date(), "table": pl.String(), "rows": pl.Int64()}, orient="row"
+        ).sort("snapshot_date", "table")
+
+    def close(self) -> None:
+        """Close the DuckDB connection, if one was opened."""
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+
+def open(data_dir: str | Path = "data", *, fx_rates_csv: str | Path | None = None) -> Dataset:
+    """Open a data directory built by ``ecodata build`` (or fetch + transform)."""
+    return Dataset(data_dir, fx_rates_csv=fx_rates_csv)

@@ -1,0 +1,82 @@
+"""Dated euro reference rates: the shipped table (``fx_rates.csv``) or a user CSV.
+
+The CSV has ``rate_date,currency,units_per_eur`` (``#`` lines are comments); a rate is valid from
+its date until the next date of the same currency, and the earliest rate also covers older
+snapshots. Amounts convert to EUR as ``amount / units_per_eur``. The shipped values are rounded
+approximations (see the CSV header); pass your own file for real analysis.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+
+import polars as pl
+
+from ecodata.errors import ConfigError
+
+FX_SCHEMA = pl.Schema({"rate_date": pl.Date(), "currency": pl.String(), "units_per_eur": pl.Decimal(18, 8)})
+REQUIRED_CURRENCIES = ("EUR", "GBP", "CHF", "NOK", "SEK", "DKK", "PLN", "CZK", "HUF", "RON")
+
+
+def load_rates(csv: Path | None = None) -> pl.DataFrame:
+    """The rate table (sorted by currency and date), from ``csv`` or the shipped file.
+
+    Raises ConfigError when the file cannot be read or a row does not fit.
+    """
+    if csv is None:
+        text = resources.files("ecodata").joinpath("fx_rates.csv").read_text(encoding="utf-8")
+        source = "the shipped fx_rates.csv"
+    else:
+        try:
+            text = Path(csv).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read the FX rates file {csv}: {exc.strerror}") from None
+        source = str(csv)
+    lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    try:
+        frame = pl.read_csv("\n".join(lines).encode(), schema_overrides={"rate_date": pl.String,
+                                                                        "units_per_eur": pl.String})
+        rates = frame.select(
+            pl.col("rate_date").str.strip_chars().str.to_date("%Y-%m-%d"),
+            pl.col("currency").str.strip_chars().str.to_uppercase(),
+            pl.col("units_per_eur").str.strip_chars().cast(pl.Decimal(18, 8)),
+        )
+    except (pl.exceptions.PolarsError, pl.exceptions.ColumnNotFoundError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(
+            f"the FX rates file {source} does not fit 'rate_date,currency,units_per_eur' "
+            f"(YYYY-MM-DD, ISO code, positive number): {first}"
+        ) from None
+    bad = rates.filter(pl.any_horizontal(pl.all().is_null()) | (pl.col("units_per_eur") <= 0))
+    if bad.height:
+        raise ConfigError(f"the FX rates file {source} has {bad.height} invalid row(s), e.g. {bad.row(0)}")
+    return rates.sort("currency", "rate_date")
+
+
+def rate_for(rates: pl.DataFrame, currency: str, date: dt.date) -> Decimal | None:
+    """Units of ``currency`` per EUR valid on ``date`` (the earliest rate for older dates)."""
+    rows = rates.filter(pl.col("currency") == currency.upper())
+    if rows.height == 0:
+        return None
+    valid = rows.filter(pl.col("rate_date") <= date)
+    chosen = valid[-1] if valid.height else rows[0]
+    value = chosen.get_column("units_per_eur").item()
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def rates_sql(rates: pl.DataFrame) -> str:
+    """The rate table as a SQL ``VALUES`` query, so the DuckDB file needs no CSV next to it."""
+    rows = [
+        f"(DATE '{d.isoformat()}', '{c}', {u})"
+        for d, c, u in rates.select("rate_date", "currency", "units_per_eur").iter_rows()
+    ]
+    values = ",\n    ".join(rows) if rows else "(NULL, NULL, NULL)"
+    return (
+        "SELECT CAST(rate_date AS DATE) AS rate_date, CAST(currency AS VARCHAR) AS currency,\n"
+        "       CAST(units_per_eur AS DECIMAL(18, 8)) AS units_per_eur\n"
+        f"FROM (VALUES\n    {values}\n) AS r(rate_date, currency, units_per_eur)"
+        + ("" if rows else "\nWHERE false")
+    )

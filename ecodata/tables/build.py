@@ -1,0 +1,208 @@
+"""The only place that writes tables: transform a raw snapshot, validate, write atomically, report.
+
+For one snapshot date, each endpoint's transform yields lazy table frames. Here they are
+checked against their declared keys (later duplicates go to ``rejects``, the first occurrence in
+crawl order stays), collected together (the raw JSON is decoded once per endpoint), and written as
+``tables/<table>/snapshot_date=D/part-00000.parquet``. Each file is written to the table's staging
+area and moved into place with one atomic rename, so a reader sees the old or the new table, never
+half of one. References (connector_prices -> connectors, -> prices; connectors.tariff_ids ->
+tariffs) are checked and orphans counted: the real API has orphans, so they are kept and reported,
+never dropped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from ecodata.errors import ConfigError, SnapshotError, ValidationError
+from ecodata.paths import DataPaths, part_name
+from ecodata.settings import Settings
+from ecodata.snapshot.reader import scan_raw
+from ecodata.snapshot.schema import ENDPOINTS
+from ecodata.tables.reader import scan_table
+from ecodata.tables.schemas import ALL_TABLES, REJECTS, TableSchema
+from ecodata.transform import TRANSFORMS
+
+# Tables each endpoint feeds (besides rejects).
+ENDPOINT_TABLES: dict[str, tuple[str, ...]] = {
+    "locations": ("locations", "evses", "connectors"),
+    "connector_prices": ("connector_prices",),
+    "prices": ("prices", "price_elements", "price_components"),
+    "tariffs": ("tariffs", "tariff_elements", "tariff_components"),
+}
+
+
+@dataclass
+class TransformReport:
+    """What one ``transform_snapshot`` run did: rows per table, rejects, duplicates and orphans."""
+
+    date: dt.date
+    endpoints: list[str]
+    raw_records: dict[str, int] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
+    rejects: dict[str, int] = field(default_factory=dict)      # per endpoint
+    duplicates: dict[str, int] = field(default_factory=dict)   # per table
+    orphans: dict[str, int] = field(default_factory=dict)      # per reference check
+
+    def lines(self) -> list[str]:
+        """A short human-readable summary, one fact per line."""
+        out = [f"snapshot {self.date}: transformed {', '.join(self.endpoints)}"]
+        for endpoint in self.endpoints:
+            out.append(f"  {endpoint}: {self.raw_records.get(endpoint, 0)} raw records, "
+                       f"{self.rejects.get(endpoint, 0)} rejected")
+        for table, count in self.rows.items():
+            dup = self.duplicates.get(table, 0)
+            out.append(f"  {table}: {count} rows" + (f" ({dup} duplicate keys rejected)" if dup else ""))
+        for check, count in self.orphans.items():
+            out.append(f"  orphans {check}: {count}")
+        return out
+
+
+def key_duplicates(schema: TableSchema, frame: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """Split ``frame`` into rows with a first-seen key and the later duplicates as reject rows.
+
+    The reject's ``record_key`` joins the key values with ``|``; its ``record_json`` is the
+    duplicate row itself (the raw record may hold many rows), and the reason numbers the occurrence.
+    """
+    key = list(schema.key)
+    occurrence = pl.int_range(1, pl.len() + 1).over(key)
+    marked = frame.with_columns(occurrence.alias("_occurrence"))
+    clean = marked.filter(pl.col("_occurrence") == 1).drop("_occurrence")
+    dups = marked.filter(pl.col("_occurrence") > 1)
+    json_cols = [pl.col(c).cast(pl.String) if not isinstance(schema.polars_schema[c], pl.List) else pl.col(c)
+                 for c in schema.column_names]
+    rejects = dups.select(
+        pl.lit(schema.name).alias("table_name"),
+        pl.concat_str([pl.col(k).cast(pl.String) for k in key], separator="|").alias("record_key"),
+        pl.format("duplicate key in {} (occurrence {})", pl.lit(schema.name), pl.col("_occurrence"))
+        .alias("reason"),
+        pl.struct(json_cols).struct.json_encode().alias("record_json"),
+    )
+    return clean, rejects
+
+
+def resolve_date(paths: DataPaths, date: dt.date | None, endpoints: Sequence[str]) -> tuple[dt.date, list[str]]:
+    """The snapshot date to transform and the endpoints that have a complete raw snapshot for it."""
+    available = {e: set(paths.raw_dates(e)) for e in endpoints}
+    if date is None:
+        every = set().union(*available.values()) if available else set()
+        if not every:
+            raise SnapshotError(f"no complete raw snapshot in {paths.raw_root}: run 'ecodata fetch' first")
+        date = max(every)
+    present = [e for e in endpoints if date in available[e]]
+    if not present:
+        raise SnapshotError(f"no complete raw snapshot for {date}: run 'ecodata fetch --date {date}' first")
+    return date, present
+
+
+def transform_snapshot(
+    settings: Settings, date: dt.date | None = None, endpoints: Sequence[str] | None = None
+) -> TransformReport:
+    """Build the tables of one snapshot date from its raw snapshot (all endpoints present by default).
+
+    Re-running a date replaces its tables. Example::
+
+        report = transform_snapshot(Settings.from_env(data_dir="data"))
+        print("\\n".join(report.lines()))
+    """
+    paths = DataPaths(settings.data_dir)
+    wanted = list(endpoints) if endpoints else list(ENDPOINTS)
+    unknown = [e for e in wanted if e not in TRANSFORMS]
+    if unknown:
+        raise ConfigError(f"unknown endpoint(s) {', '.join(unknown)}; choose from {', '.join(TRANSFORMS)}")
+    date, present = resolve_date(paths, date, wanted)
+    report = TransformReport(date=date, endpoints=present)
+    rejects: list[pl.DataFrame] = []
+    for endpoint in present:
+        raw = scan_raw(paths, endpoint, date)
+        frames = TRANSFORMS[endpoint](raw)
+        names = list(ENDPOINT_TABLES[endpoint])
+        lazy: list[pl.LazyFrame] = []
+        dup_frames: list[pl.LazyFrame] = []
+        for name in names:
+            clean, dups = key_duplicates(ALL_TABLES[name], frames[name])
+            lazy.append(clean)
+            dup_frames.append(dups.with_columns(pl.lit(endpoint).alias("endpoint")))
+        lazy.append(pl.concat([frames["rejects"], *[d.select(REJECTS.column_names) for d in dup_frames]],
+                              how="vertical"))
+        lazy.append(raw.select(pl.len().alias("n")))
+        collected = pl.collect_all(lazy)
+        for name, table in zip(names, collected[: len(names)], strict=True):
+            write_table(paths, ALL_TABLES[name], date, table)
+            report.rows[name] = table.height
+        endpoint_rejects = collected[len(names)]
+        for name in names:
+            report.duplicates[name] = endpoint_rejects.filter(
+                pl.col("reason").str.starts_with(f"duplicate key in {name} ")).height
+        report.rejects[endpoint] = endpoint_rejects.height
+        report.raw_records[endpoint] = int(collected[-1].item())
+        rejects.append(endpoint_rejects)
+    write_table(paths, REJECTS, date, _merge_rejects(paths, date, present, rejects))
+    report.orphans = count_orphans(paths, date)
+    return report
+
+
+def _merge_rejects(paths: DataPaths, date: dt.date, present: list[str], new: list[pl.DataFrame]) -> pl.DataFrame:
+    """This run's rejects plus those of endpoints not re-transformed now (kept from the last run)."""
+    frames = [f.cast(REJECTS.polars_schema) for f in new]
+    if date in paths.table_dates("rejects"):
+        old = scan_table(paths, "rejects", date).drop("snapshot_date")
+        frames.insert(0, old.filter(~pl.col("endpoint").is_in(present)).collect())
+    return pl.concat(frames, how="vertical") if frames else REJECTS.polars_schema.to_frame()
+
+
+def write_table(paths: DataPaths, schema: TableSchema, date: dt.date, frame: pl.DataFrame) -> None:
+    """Write one table partition: staging file, then one atomic rename over the old file."""
+    if frame.schema != schema.polars_schema:
+        # The transform and the declaration disagree: that is a bug in ecodata, not bad data.
+        raise ValidationError(
+            f"table {schema.name}: columns {dict(frame.schema)} do not match the declared schema; "
+            "please report this bug"
+        )
+    staging = paths.table_staging(schema.name, date)
+    staging.mkdir(parents=True, exist_ok=True)
+    target_dir = paths.table_partition(schema.name, date)
+    target_dir.mkdir(parents=True, exist_ok=True)
+    tmp = staging / part_name(0)
+    frame.write_parquet(tmp, compression="zstd", statistics=True)
+    os.replace(tmp, target_dir / part_name(0))
+    for stale in target_dir.glob("part-*.parquet"):
+        if stale.name != part_name(0):
+            stale.unlink()
+    try:
+        staging.rmdir()
+        staging.parent.rmdir()
+    except OSError:
+        pass  # another date is being staged for this table
+
+
+def count_orphans(paths: DataPaths, date: dt.date) -> dict[str, int]:
+    """Reference checks on the written tables of ``date`` (only those whose tables exist)."""
+    have = {name for name in ALL_TABLES if date in paths.table_dates(name)}
+
+    def scan(name: str) -> pl.LazyFrame:
+        return scan_table(paths, name, date)
+
+    checks: dict[str, pl.LazyFrame] = {}
+    conn_key = ["location_id", "evse_uid", "connector_id"]
+    if {"connector_prices", "connectors"} <= have:
+        checks["connector_prices->connectors"] = scan("connector_prices").join(
+            scan("connectors").select(conn_key), on=conn_key, how="anti")
+    if {"connector_prices", "prices"} <= have:
+        checks["connector_prices->prices"] = scan("connector_prices").join(
+            scan("prices").select("price_id"), on="price_id", how="anti")
+    if {"connectors", "tariffs"} <= have:
+        checks["connectors.tariff_ids->tariffs"] = (
+            scan("connectors").select(pl.col("tariff_ids").alias("tariff_id")).explode("tariff_id")
+            .drop_nulls().join(scan("tariffs").select("tariff_id"), on="tariff_id", how="anti"))
+    if {"evses", "locations"} <= have:
+        checks["evses->locations"] = scan("evses").join(
+            scan("locations").select("location_id"), on="location_id", how="anti")
+    names = list(checks)
+    counts = pl.collect_all([checks[n].select(pl.len()) for n in names])
+    return {n: int(c.item()) for n, c in zip(names, counts, strict=True)}
