@@ -121,6 +121,95 @@ def price_command(tariff_file: Path, cdr_file: Path, timezone: str | None) -> No
     click.echo(totals_to_json(price_files(tariff_file, cdr_file, timezone)))
 
 
+@cli.command("transform")
+@click.option("--date", "date_text", default=None, help="Snapshot date YYYY-MM-DD (default: the newest raw snapshot).")
+@click.option("--endpoint", "endpoints", multiple=True,
+              type=click.Choice(["locations", "connector_prices", "prices", "tariffs"]),
+              help="Endpoint to transform (repeatable; default: every endpoint with a snapshot that date).")
+@click.pass_context
+def transform_command(ctx: click.Context, date_text: str | None, endpoints: tuple[str, ...]) -> None:
+    """Build the tables of one snapshot date from its raw snapshot (replaces that date's tables).
+
+    Example: ecodata transform --date 2026-11-21
+    """
+    from ecodata.paths import parse_date
+    from ecodata.tables.build import transform_snapshot
+
+    settings = settings_from(ctx)
+    report = transform_snapshot(settings, parse_date(date_text) if date_text else None, endpoints or None)
+    for line in report.lines():
+        click.echo(line)
+
+
+@cli.command("views")
+@click.option("--sql", "show_sql", is_flag=True, help="Print the CREATE VIEW statements instead of running them.")
+@click.option("--fx-rates", type=click.Path(path_type=Path), default=None,
+              help="CSV of EUR reference rates (rate_date,currency,units_per_eur) replacing the shipped one.")
+@click.pass_context
+def views_command(ctx: click.Context, show_sql: bool, fx_rates: Path | None) -> None:
+    """(Re)create data/ecodata.duckdb: views over the tables, with paths relative to the data directory.
+
+    Open it with the DuckDB CLI from inside the data directory: cd data && duckdb ecodata.duckdb
+
+    Example: ecodata views --sql
+    """
+    from ecodata.paths import DataPaths
+    from ecodata.sql import views_script, write_views
+
+    settings = settings_from(ctx, fx_rates_csv=fx_rates)
+    paths = DataPaths(settings.data_dir)
+    if show_sql:
+        click.echo(views_script(paths, settings.fx_rates_csv))
+        return
+    names = write_views(paths, settings.fx_rates_csv)
+    click.echo(f"{len(names)} views written to {paths.duckdb_path}")
+
+
+@cli.command("sql")
+@click.argument("query")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True, help="Output format.")
+@click.option("--fx-rates", type=click.Path(path_type=Path), default=None,
+              help="CSV of EUR reference rates replacing the shipped one.")
+@click.pass_context
+def sql_command(ctx: click.Context, query: str, fmt: str, fx_rates: Path | None) -> None:
+    """Run SQL against the views (tables, connector_prices_flat, market_prices, price_changes, ...).
+
+    Example: ecodata sql "SELECT * FROM market_prices WHERE country_code = 'DE'" --format csv
+    """
+    from ecodata.dataset import run_sql
+
+    settings = settings_from(ctx, fx_rates_csv=fx_rates)
+    click.echo(run_sql(settings.data_dir, query, fmt, settings.fx_rates_csv))
+
+
+@cli.command("build")
+@click.option("--date", "date_text", default=None, help="Snapshot date YYYY-MM-DD (default: today, UTC).")
+@click.option("--endpoint", "endpoints", multiple=True,
+              type=click.Choice(["locations", "connector_prices", "prices", "tariffs"]),
+              help="Endpoint to build (repeatable; default: all four).")
+@click.option("--force", is_flag=True, help="Download again even if the date's snapshot is complete.")
+@click.option("--fx-rates", type=click.Path(path_type=Path), default=None,
+              help="CSV of EUR reference rates replacing the shipped one.")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bars (default: only on an interactive terminal).")
+@click.pass_context
+def build_command(ctx: click.Context, date_text: str | None, endpoints: tuple[str, ...], force: bool,
+                  fx_rates: Path | None, progress: bool | None) -> None:
+    """Fetch + transform + views: the daily job in one command.
+
+    Example: ecodata build
+    """
+    from ecodata.paths import parse_date
+    from ecodata.tables.build import build_dataset
+
+    settings = settings_from(ctx, fx_rates_csv=fx_rates)
+    report = build_dataset(settings, parse_date(date_text) if date_text else None, endpoints or None,
+                           force=force, progress=progress)
+    for line in report.lines():
+        click.echo(line)
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="ecodata")

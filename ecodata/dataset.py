@@ -75,3 +75,26 @@ class Dataset:
 def open(data_dir: str | Path = "data", *, fx_rates_csv: str | Path | None = None) -> Dataset:
     """Open a data directory built by ``ecodata build`` (or fetch + transform)."""
     return Dataset(data_dir, fx_rates_csv=fx_rates_csv)
+
+
+def format_relation(relation: duckdb.DuckDBPyRelation, fmt: str = "table") -> str:
+    """A query result as text: an aligned ``table``, ``csv`` (with header) or ``json`` (list of rows)."""
+    frame = relation.pl()
+    if fmt == "csv":
+        return str(frame.write_csv()).rstrip("\n")
+    if fmt == "json":
+        return str(frame.write_json())
+    if fmt == "table":
+        with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=1000, fmt_str_lengths=80,
+                       tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):
+            return str(frame)
+    raise ConfigError(f"unknown format {fmt!r}: use table, csv or json")
+
+
+def run_sql(data_dir: str | Path, query: str, fmt: str = "table", fx_rates_csv: Path | None = None) -> str:
+    """Run one SQL query against the views of ``data_dir`` and format the result (``ecodata sql``)."""
+    dataset = open(data_dir, fx_rates_csv=fx_rates_csv)
+    try:
+        return format_relation(dataset.sql(query), fmt)
+    finally:
+        dataset.close()

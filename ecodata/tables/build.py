@@ -206,3 +206,57 @@ def count_orphans(paths: DataPaths, date: dt.date) -> dict[str, int]:
     names = list(checks)
     counts = pl.collect_all([checks[n].select(pl.len()) for n in names])
     return {n: int(c.item()) for n, c in zip(names, counts, strict=True)}
+
+
+@dataclass
+class BuildReport:
+    """What ``build_dataset`` did: the fetch report's lines, the transform report, the views."""
+
+    fetch_lines: list[str]
+    transform: TransformReport
+    views: list[str]
+    extra_lines: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        return [*self.fetch_lines, *self.transform.lines(), *self.extra_lines,
+                f"views: {len(self.views)} written to ecodata.duckdb"]
+
+
+def build_dataset(
+    settings: Settings,
+    date: dt.date | None = None,
+    endpoints: Sequence[str] | None = None,
+    *,
+    force: bool = False,
+    progress: bool | None = None,
+) -> BuildReport:
+    """Fetch + transform + views: the daily job in one call.
+
+    Example: ``build_dataset(Settings.from_env(), endpoints=["prices", "connector_prices"])``.
+    """
+    from ecodata.fetch import run_fetch
+    from ecodata.sql import write_views
+
+    fetched = run_fetch(settings, endpoints, date, force=force, progress=progress)
+    report = transform_snapshot(settings, fetched.snapshot_date, endpoints)
+    extra = _session_costs_hook(settings, report.date)
+    views = write_views(DataPaths(settings.data_dir), settings.fx_rates_csv)
+    return BuildReport(fetched.lines(), report, views, extra)
+
+
+def _session_costs_hook(settings: Settings, date: dt.date) -> list[str]:
+    """Write ``session_costs`` for ``date`` when the pricing package provides its frame builder.
+
+    The pricing engine computes, this module writes (it is the only table writer): the hook is
+    ``ecodata.pricing.session_costs_frame(settings, date) -> polars.LazyFrame | DataFrame``.
+    """
+    import ecodata.pricing as pricing
+
+    builder = getattr(pricing, "session_costs_frame", None)
+    if builder is None:
+        return []
+    frame = builder(settings, date)
+    table = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
+    schema = ALL_TABLES["session_costs"]
+    write_table(DataPaths(settings.data_dir), schema, date, table.select(schema.column_names))
+    return [f"  session_costs: {table.height} rows"]
