@@ -16,10 +16,13 @@ thresholds and still agree exactly with the scalar engine that uses one tariff's
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import math
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -176,12 +179,12 @@ def build_session(profile: Profile, tz: ZoneInfo, day: dt.date, breakpoints: Bre
     cuts.update(breakpoints.durations)
     cuts.update(tc + x for x in breakpoints.overstays)
     for kwh in breakpoints.kwh:
-        need = kwh * _J_PER_KWH
+        need = Fraction(kwh) * _J_PER_KWH
         if need < energy_j:
-            cuts.add(int(-(-need // power_w)))  # first whole second with energy >= threshold
+            cuts.add(math.ceil(need / power_w))  # first whole second with energy >= threshold
     points = sorted(c for c in cuts if 0 <= c <= end)
     periods = []
-    for a, b in zip(points, points[1:], strict=False):
+    for a, b in itertools.pairwise(points):
         charging = a < tc
         e = min(power_w * b, energy_j) - min(power_w * a, energy_j)
         periods.append(Period(

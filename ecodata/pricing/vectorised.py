@@ -1,0 +1,468 @@
+"""Vectorised evaluation: every (connector, price, reference session) of a snapshot, in polars.
+
+Prices are shared by hundreds of connectors, so the work is split in three:
+
+1. *Profiles* (Python, small): each distinct connector kind (power class, max power, amperage,
+   time zone) x fitting session gives a profile (capped power, current, zone); its charging
+   periods are built once by :mod:`ecodata.pricing.sessions`, split at the union of every
+   price's thresholds (finer splitting never changes a price).
+2. *Pricing* (polars): each distinct (price, profile) pair is priced with the scalar engine's
+   rules, written as joins and group-bys over integers: money is carried as exact integer
+   numerators over a fixed denominator (excl. VAT: 3.6e12, incl. VAT: 3.6e18), so sums are exact
+   and each total is rounded once, with the same rational rounding as the scalar engine.
+3. *Join back* (lazy): the priced pairs are joined to every connector that shares them.
+
+Units: prices in micro-units (x 1e6), VAT in 1e-4 percent, energy in joules, time in seconds,
+power in mW, current in µA. Only Eco-Movement price records are evaluated (the ``prices``
+tables); they carry no tariff-level min/max price.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+import polars as pl
+
+from ecodata.errors import PricingError
+from ecodata.pricing.model import WEEKDAYS, Breakpoints
+from ecodata.pricing.scalar import RoundingPolicy
+from ecodata.pricing.scalar import zone as _zone
+from ecodata.pricing.sessions import Profile, ReferenceSession, build_session, load_sessions, profile_for
+from ecodata.tables.schemas import PRICE_INCL, QUANTITY, SESSION_COSTS
+
+DEN_EXCL = 3_600_000_000_000          # money = N / DEN_EXCL
+DEN_INCL = DEN_EXCL * 1_000_000        # money incl. VAT = NI / DEN_INCL
+_I128 = pl.Int128()
+_KNOWN_TYPES = ("ENERGY", "TIME", "PARKING_TIME", "FLAT")
+PARTS = ("energy", "time", "parking", "flat")
+_PART = {"ENERGY": "energy", "TIME": "time", "PARKING_TIME": "parking", "FLAT": "flat"}
+DEFAULT_KWH_PER_MONTH = Decimal(100)
+# Months over which a fee is spread to get a monthly equivalent (one-off: 3 years, as connect+umlaut).
+SUBSCRIPTION_MONTHS = {"month": 1, "monthly": 1, "yearly": 12, "annual": 12, "one-off": 36}
+
+
+def _lazy(frame: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
+    return frame.lazy() if isinstance(frame, pl.DataFrame) else frame
+
+
+def _scaled(col: str, factor: int) -> pl.Expr:
+    """A Decimal column as an exact integer count of 1/factor units."""
+    return (pl.col(col) * factor).cast(pl.Int64)
+
+
+def _tod(col: str) -> pl.Expr:
+    return (pl.col(col).dt.hour().cast(pl.Int32) * 3600 + pl.col(col).dt.minute().cast(pl.Int32) * 60)
+
+
+def round_expr(num: pl.Expr, den: pl.Expr | int, policy: RoundingPolicy) -> pl.Expr:
+    """``num / den`` (Int128, den > 0) rounded to ``policy.places`` decimals, as an Int128 count
+    of 10^-places units; the same rational rounding as :func:`ecodata.pricing.scalar.round_fraction`."""
+    if policy.places is None:
+        raise PricingError("the vectorised evaluator needs a rounding policy with places (it returns decimals)")
+    n = num.cast(_I128) * (10 ** policy.places)
+    d = den.cast(_I128) if isinstance(den, pl.Expr) else pl.lit(den, dtype=_I128)
+    a = n.abs()
+    fl = a // d
+    rem = a % d
+    negative = n < 0
+    mode = policy.rounding
+    if mode == decimal.ROUND_HALF_UP:
+        up = rem * 2 >= d
+    elif mode == decimal.ROUND_HALF_DOWN:
+        up = rem * 2 > d
+    elif mode == decimal.ROUND_HALF_EVEN:
+        up = (rem * 2 > d) | ((rem * 2 == d) & (fl % 2 == 1))
+    elif mode == decimal.ROUND_UP:
+        up = rem > 0
+    elif mode == decimal.ROUND_DOWN:
+        up = pl.lit(False)
+    elif mode == decimal.ROUND_CEILING:
+        up = (rem > 0) & ~negative
+    else:
+        up = (rem > 0) & negative
+    mag = fl + pl.when(up).then(pl.lit(1, dtype=_I128)).otherwise(pl.lit(0, dtype=_I128))
+    return pl.when(negative).then(pl.lit(0, dtype=_I128) - mag).otherwise(mag)
+
+
+def to_decimal_expr(q: pl.Expr, places: int, dtype: pl.DataType = PRICE_INCL) -> pl.Expr:
+    """An Int128 count of 10^-places units as a polars Decimal (exact)."""
+    unit = Decimal(1).scaleb(-places)
+    return (q.cast(pl.Decimal(38, 0)) * pl.lit(unit, dtype=pl.Decimal(38, places))).cast(dtype)
+
+
+# --- step 1: profiles and periods ----------------------------------------------------------
+
+
+def breakpoints_of(price_elements: pl.DataFrame | pl.LazyFrame) -> Breakpoints:
+    """The union of every price element's thresholds (times of day, durations, overstays, kWh)."""
+    pe = _lazy(price_elements)
+    times = pe.select(pl.concat([_tod("start_time"), _tod("end_time")]).drop_nulls().unique().alias("t"))
+    durs = pe.select(pl.concat([pl.col("min_duration_s"), pl.col("max_duration_s")]).drop_nulls().unique().alias("d"))
+    over = pe.select(pl.col("overstay_duration_s").drop_nulls().unique().alias("o"))
+    kwh = pe.select(pl.concat([pl.col("min_kwh"), pl.col("max_kwh")]).drop_nulls().unique().alias("k"))
+    t, d, o, k = pl.collect_all([times, durs, over, kwh])
+    return Breakpoints(
+        frozenset(int(x) for x in t["t"]),
+        frozenset(int(x) for x in d["d"] if x > 0),
+        frozenset(max(int(x), 0) for x in o["o"]),
+        frozenset(Decimal(x) for x in k["k"] if x > 0),
+    )
+
+
+def build_profiles(kinds: pl.DataFrame, sessions: Sequence[ReferenceSession], day: dt.date,
+                   breakpoints: Breakpoints) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Profiles for each connector kind x fitting session.
+
+    Returns (kind_map, profiles, periods): kind_map links (power_class, max_power_kw, amperage,
+    time_zone, session) to a profile_id; profiles has (profile_id, session, power_w, current_ma,
+    time_zone, energy_j); periods has one row per charging period of each profile.
+    """
+    keys: dict[tuple[str, int, int | None, str], int] = {}
+    map_rows: list[tuple[Any, ...]] = []
+    for power_class, max_kw, amperage, tz in kinds.iter_rows():
+        for s in sessions:
+            if power_class not in s.power_classes:
+                continue
+            p = profile_for(s, max_kw, amperage)
+            key = (s.name, p.power_w, p.current_ma, tz or "UTC")
+            pid = keys.setdefault(key, len(keys))
+            map_rows.append((power_class, max_kw, amperage, tz, s.name, pid))
+    by_name = {s.name: s for s in sessions}
+    prof_rows = []
+    period_rows = []
+    for (name, power_w, current_ma, tz), pid in keys.items():
+        s = by_name[name]
+        prof_rows.append((pid, name, power_w, current_ma, tz, s.energy_j))
+        zone = _zone(tz)
+        profile = Profile(s, power_w, current_ma)
+        session = build_session(profile, zone, day, breakpoints)
+        for i, per in enumerate(session.periods):
+            local = per.start.astimezone(zone)
+            period_rows.append((
+                pid, i, int(per.offset_s), local.hour * 3600 + local.minute * 60 + local.second, local.date(),
+                WEEKDAYS[local.weekday()], int(per.energy_kws * 1000), int(per.time_s), int(per.parking_s),
+                None if per.power_kw is None else power_w * 1000,
+                None if per.current_a is None or current_ma is None else current_ma * 1000,
+                None if per.since_charge_end_s is None else int(per.since_charge_end_s),
+            ))
+    kind_map = pl.DataFrame(map_rows, schema={
+        "power_class": pl.String, "max_power_kw": pl.Float64, "amperage": pl.Int32, "time_zone": pl.String,
+        "session": pl.String, "profile_id": pl.Int32}, orient="row")
+    profiles = pl.DataFrame(prof_rows, schema={
+        "profile_id": pl.Int32, "session": pl.String, "power_w": pl.Int64, "current_ma": pl.Int64,
+        "profile_tz": pl.String, "energy_j": pl.Int64}, orient="row")
+    periods = pl.DataFrame(period_rows, schema={
+        "profile_id": pl.Int32, "period_idx": pl.Int32, "offset_s": pl.Int64, "tod_s": pl.Int32,
+        "local_date": pl.Date, "weekday": pl.String, "energy_j": pl.Int64, "time_s": pl.Int64,
+        "parking_s": pl.Int64, "power_mw": pl.Int64, "current_ua": pl.Int64, "since_end_s": pl.Int64},
+        orient="row")
+    periods = periods.with_columns(
+        pl.col("energy_j").cum_sum().over("profile_id").alias("energy_after_j"),
+    ).with_columns((pl.col("energy_after_j") - pl.col("energy_j")).alias("energy_before_j")).drop("energy_after_j")
+    return kind_map, profiles, periods
+
+
+# --- step 2: element components -------------------------------------------------------------
+
+
+def element_components(price_elements: pl.DataFrame | pl.LazyFrame,
+                       price_components: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
+    """One row per (price, element, dimension): the element's first component of that type, with
+    its restrictions as scaled integers."""
+    comps = _lazy(price_components).select(
+        "price_id", "element_index", "component_index", "type",
+        _scaled("price_excl_vat", 1_000_000).alias("price_u"),
+        _scaled("vat", 10_000).alias("vat_u"),
+        pl.col("step_size").cast(pl.Int64).alias("step"),
+    )
+    first_comp = comps.sort("component_index").group_by("price_id", "element_index").agg(
+        pl.col("type").first().alias("first_type"), pl.col("vat_u").first().alias("first_vat_u"))
+    per_type = comps.sort("component_index").group_by("price_id", "element_index", "type").agg(
+        pl.col("price_u").first(), pl.col("vat_u").first(), pl.col("step").first())
+    el = _lazy(price_elements).select(
+        "price_id", "element_index",
+        _tod("start_time").alias("r_start_tod"), _tod("end_time").alias("r_end_tod"),
+        pl.col("start_date").alias("r_start_date"), pl.col("end_date").alias("r_end_date"),
+        _scaled("min_kwh", 1_000_000).alias("r_min_kwh_u"), _scaled("max_kwh", 1_000_000).alias("r_max_kwh_u"),
+        _scaled("min_current_a", 1_000_000).alias("r_min_current_ua"),
+        _scaled("max_current_a", 1_000_000).alias("r_max_current_ua"),
+        _scaled("min_power_kw", 1_000_000).alias("r_min_power_mw"),
+        _scaled("max_power_kw", 1_000_000).alias("r_max_power_mw"),
+        pl.col("min_duration_s").alias("r_min_dur"), pl.col("max_duration_s").alias("r_max_dur"),
+        pl.col("day_of_week").alias("r_dow"), pl.col("reservation").alias("r_reservation"),
+        pl.col("overstay_duration_s").alias("r_overstay"),
+        _scaled("restriction_min_price", 1_000_000).alias("r_min_price_u"),
+        _scaled("restriction_max_price", 1_000_000).alias("r_max_price_u"),
+        pl.col("emsp_contract_date").alias("r_contract_date"),
+    )
+    return per_type.join(el, on=["price_id", "element_index"], how="left").join(
+        first_comp, on=["price_id", "element_index"], how="left")
+
+
+def _holds(contract_date: dt.date) -> pl.Expr:
+    """Every restriction of the candidate element holds at the period's start (scalar rules)."""
+    c = pl.col
+    end = pl.when(c("r_end_tod") == 0).then(86400).otherwise(c("r_end_tod"))
+    window = (
+        pl.when(c("r_start_tod").is_null() & c("r_end_tod").is_null()).then(True)
+        .when(c("r_start_tod").is_null()).then(c("tod_s") < end)
+        .when(c("r_end_tod").is_null()).then(c("tod_s") >= c("r_start_tod"))
+        .when(c("r_start_tod") < end).then((c("tod_s") >= c("r_start_tod")) & (c("tod_s") < end))
+        .when(c("r_start_tod") > end).then((c("tod_s") >= c("r_start_tod")) | (c("tod_s") < end))
+        .otherwise(True)
+    )
+    dow = c("r_dow").is_null() | (c("r_dow").list.len() == 0) | c("r_dow").list.contains(c("weekday"))
+    return (
+        c("r_reservation").is_null()
+        & window
+        & (c("r_start_date").is_null() | (c("local_date") >= c("r_start_date")))
+        & (c("r_end_date").is_null() | (c("local_date") < c("r_end_date")))
+        & dow
+        & (c("r_min_kwh_u").is_null() | (c("energy_before_j") * 10 >= c("r_min_kwh_u") * 36))
+        & (c("r_max_kwh_u").is_null() | (c("energy_before_j") * 10 < c("r_max_kwh_u") * 36))
+        & (c("r_min_dur").is_null() | (c("offset_s") >= c("r_min_dur")))
+        & (c("r_max_dur").is_null() | (c("offset_s") < c("r_max_dur")))
+        & (c("power_mw").is_null() | c("r_min_power_mw").is_null() | (c("power_mw") >= c("r_min_power_mw")))
+        & (c("power_mw").is_null() | c("r_max_power_mw").is_null() | (c("power_mw") < c("r_max_power_mw")))
+        & (c("current_ua").is_null() | c("r_min_current_ua").is_null() | (c("current_ua") >= c("r_min_current_ua")))
+        & (c("current_ua").is_null() | c("r_max_current_ua").is_null() | (c("current_ua") < c("r_max_current_ua")))
+        & (c("r_overstay").is_null() | (c("since_end_s").is_not_null() & (c("since_end_s") >= c("r_overstay"))))
+        & (c("r_contract_date").is_null() | (pl.lit(contract_date) >= c("r_contract_date")))
+    ).fill_null(False)
+
+
+def _incl(n: pl.Expr, vat_u: pl.Expr) -> pl.Expr:
+    """Excl. numerator -> incl. numerator (denominator x 1e6): x (1e6 + 100 x vat_u)."""
+    factor = pl.when(vat_u.is_null()).then(1_000_000).otherwise(vat_u + 1_000_000)
+    return n.cast(_I128) * factor.cast(_I128)
+
+
+# --- step 2: pricing distinct (price, profile) pairs ----------------------------------------
+
+
+def price_pairs(pairs: pl.LazyFrame, periods: pl.DataFrame, ec: pl.LazyFrame, *, contract_date: dt.date,
+                policy: RoundingPolicy) -> pl.LazyFrame:
+    """Price each distinct (price_id, profile_id) pair: exact numerators and rounded parts.
+
+    Output: price_id, profile_id, n_total, ni_total (exact numerators) and q_<part>_excl/incl,
+    q_total_excl/incl (Int128 counts of 10^-places).
+    """
+    per = periods.lazy()
+    cand = (
+        pairs.join(per, on="profile_id")
+        .join(ec, on="price_id")
+        .filter(
+            ((pl.col("type") == "ENERGY") & (pl.col("energy_j") > 0))
+            | ((pl.col("type") == "TIME") & (pl.col("time_s") > 0))
+            | ((pl.col("type") == "PARKING_TIME") & (pl.col("parking_s") > 0))
+            | (pl.col("type") == "FLAT")
+        )
+        .filter(_holds(contract_date))
+    )
+    keys = ["price_id", "profile_id", "period_idx", "type"]
+    chosen = cand.group_by(keys).agg(pl.col("element_index").min())
+    chosen = chosen.join(ec.select("price_id", "element_index", "type", "price_u", "vat_u", "step"),
+                         on=["price_id", "element_index", "type"]).join(
+        per.select("profile_id", "period_idx", "energy_j", "time_s", "parking_s"), on=["profile_id", "period_idx"])
+    pp = ["price_id", "profile_id"]
+    flat = (chosen.filter(pl.col("type") == "FLAT").sort("period_idx").group_by(pp)
+            .agg(pl.all().exclude(pp).first())
+            .with_columns((pl.col("price_u") * 3_600_000).alias("n")))
+    volume = (pl.when(pl.col("type") == "ENERGY").then(pl.col("energy_j"))
+              .when(pl.col("type") == "TIME").then(pl.col("time_s")).otherwise(pl.col("parking_s")))
+    metered = chosen.filter(pl.col("type") != "FLAT").with_columns(volume.alias("vol"))
+    unit = pl.when(pl.col("type") == "ENERGY").then(1).otherwise(1000)
+    lines = metered.with_columns((pl.col("price_u") * pl.col("vol") * unit).alias("n"))
+    # step_size: once per session on the billed total, last component's step and price
+    last = (metered.sort("period_idx").group_by([*pp, "type"])
+            .agg(pl.col("vol").sum().alias("tot"), pl.col("price_u").last(), pl.col("vat_u").last(),
+                 pl.col("step").last(), pl.col("element_index").last()))
+    has_parking = last.filter(pl.col("type") == "PARKING_TIME").select(*pp, pl.lit(True).alias("parks"))
+    step_unit = pl.when(pl.col("type") == "ENERGY").then(pl.col("step") * 3600).otherwise(pl.col("step"))
+    surplus = (
+        last.join(has_parking, on=pp, how="left")
+        .filter((pl.col("type") != "TIME") | pl.col("parks").is_null())
+        .filter(pl.col("step") > 0)
+        .with_columns(step_unit.alias("su"))
+        .with_columns(((pl.col("su") - pl.col("tot") % pl.col("su")) % pl.col("su")).alias("extra"))
+        .filter(pl.col("extra") > 0)
+        .with_columns((pl.col("price_u") * pl.col("extra") * unit).alias("n"))
+    )
+    cols = [*pp, "element_index", "type", "vat_u", "n"]
+    all_lines = pl.concat([flat.select(cols), lines.select(cols), surplus.select(cols)])
+    all_lines = all_lines.with_columns(_incl(pl.col("n"), pl.col("vat_u")).alias("ni"))
+    # Eco-Movement restriction-level min/max price on an element's cost (excl. VAT)
+    bounds = ec.select("price_id", "element_index", "r_min_price_u", "r_max_price_u", "first_type",
+                       "first_vat_u").unique(["price_id", "element_index"])
+    per_el = (all_lines.group_by([*pp, "element_index"]).agg(pl.col("n").sum().alias("spent"))
+              .join(bounds.filter(pl.col("r_min_price_u").is_not_null() | pl.col("r_max_price_u").is_not_null()),
+                    on=["price_id", "element_index"]))
+    target = pl.col("spent")
+    target = pl.when(pl.col("r_min_price_u").is_not_null() & (target < pl.col("r_min_price_u") * 3_600_000)) \
+        .then(pl.col("r_min_price_u") * 3_600_000).otherwise(target)
+    target = pl.when(pl.col("r_max_price_u").is_not_null() & (target > pl.col("r_max_price_u") * 3_600_000)) \
+        .then(pl.col("r_max_price_u") * 3_600_000).otherwise(target)
+    adjust = (per_el.with_columns((target - pl.col("spent")).alias("n")).filter(pl.col("n") != 0)
+              .select(*pp, "element_index", pl.col("first_type").alias("type"), pl.col("first_vat_u").alias("vat_u"),
+                      "n")
+              .with_columns(_incl(pl.col("n"), pl.col("vat_u")).alias("ni")))
+    everything = pl.concat([all_lines, adjust]).with_columns(
+        pl.col("type").replace_strict(_PART, return_dtype=pl.String).alias("part"))
+    aggs: list[pl.Expr] = []
+    for part in PARTS:
+        is_part = pl.col("part") == part
+        aggs.append(pl.when(is_part).then(pl.col("n").cast(_I128)).otherwise(0).sum().alias(f"n_{part}"))
+        aggs.append(pl.when(is_part).then(pl.col("ni")).otherwise(0).sum().alias(f"ni_{part}"))
+    summed = everything.group_by(pp).agg(aggs)
+    zero = pl.lit(0, dtype=_I128)
+    out = pairs.join(summed, on=pp, how="left").with_columns(
+        [pl.col(f"{k}_{part}").fill_null(zero) for part in PARTS for k in ("n", "ni")])
+    out = out.with_columns(
+        pl.sum_horizontal([pl.col(f"n_{p}") for p in PARTS]).alias("n_total"),
+        pl.sum_horizontal([pl.col(f"ni_{p}") for p in PARTS]).alias("ni_total"),
+    )
+    rounded = [round_expr(pl.col(f"n_{p}"), DEN_EXCL, policy).alias(f"q_{p}_excl") for p in (*PARTS, "total")]
+    rounded += [round_expr(pl.col(f"ni_{p}"), DEN_INCL, policy).alias(f"q_{p}_incl") for p in (*PARTS, "total")]
+    return out.with_columns(rounded)
+
+
+# --- step 3: the session_costs table --------------------------------------------------------
+
+
+def session_costs(
+    tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
+    *,
+    day: dt.date,
+    sessions: Sequence[ReferenceSession] | None = None,
+    rates: pl.DataFrame | None = None,
+    kwh_per_month: Decimal = DEFAULT_KWH_PER_MONTH,
+    policy: RoundingPolicy | None = None,
+    contract_date: dt.date | None = None,
+) -> pl.LazyFrame:
+    """``session_costs`` rows for every (connector, price, session) that fits the connector.
+
+    ``tables`` holds the snapshot's ``prices``, ``price_elements``, ``price_components``,
+    ``connectors``, ``connector_prices`` and ``locations`` frames. Sessions start on ``day`` at
+    their local start time; ``rates`` is an :mod:`ecodata.fx` table (units per EUR) or None (EUR
+    columns are then null except for EUR prices). The result is lazy: collect or sink it.
+
+    Example::
+
+        costs = session_costs(tables, day=dt.date(2026, 11, 21)).collect()
+    """
+    policy = policy or RoundingPolicy()
+    if policy.places is None:
+        raise PricingError("session_costs needs a rounding policy with a number of places")
+    sessions = tuple(sessions) if sessions is not None else load_sessions()
+    contract_date = contract_date or day
+    t = {name: _lazy(tables[name]) for name in (
+        "prices", "price_elements", "price_components", "connectors", "connector_prices", "locations")}
+    bad = t["price_components"].filter(~pl.col("type").is_in(_KNOWN_TYPES)).select("price_id", "type").head(3)
+    bad_rows = bad.collect()
+    if bad_rows.height:
+        raise PricingError(f"price components of unknown type cannot be priced: {bad_rows.rows()}")
+    conn = t["connectors"].select("location_id", "evse_uid", "connector_id", "power_class", "max_power_kw",
+                                  "amperage").join(
+        t["locations"].select("location_id", "time_zone", "country_code"), on="location_id", how="left")
+    kinds = conn.select("power_class", "max_power_kw", "amperage", "time_zone").unique().collect()
+    kind_map, profiles, periods = build_profiles(kinds, sessions, day, breakpoints_of(t["price_elements"]))
+    kind_keys = ["power_class", "max_power_kw", "amperage", "time_zone"]
+    conn_prof = conn.join(kind_map.lazy(), on=kind_keys, how="inner", nulls_equal=True).select(
+        "location_id", "evse_uid", "connector_id", "session", "profile_id")
+    cp = t["connector_prices"].select("location_id", "evse_uid", "connector_id", "price_id")
+    links = cp.join(conn_prof, on=["location_id", "evse_uid", "connector_id"])
+    known_prices = t["prices"].select("price_id")
+    pairs = links.select("price_id", "profile_id").unique().join(known_prices, on="price_id", how="semi")
+    ec = element_components(t["price_elements"], t["price_components"])
+    priced = price_pairs(pairs, periods, ec, contract_date=contract_date, policy=policy).collect()
+    money = _money_columns(priced, profiles, t["prices"], t["price_components"], rates, day, kwh_per_month,
+                           policy)
+    return (links.join(money.lazy(), on=["price_id", "profile_id"])
+            .select(SESSION_COSTS.column_names))
+
+
+def _money_columns(priced: pl.DataFrame, profiles: pl.DataFrame, prices: pl.LazyFrame,
+                   components: pl.LazyFrame, rates: pl.DataFrame | None, day: dt.date,
+                   kwh_per_month: Decimal, policy: RoundingPolicy) -> pl.DataFrame:
+    """Decimal output columns, EUR conversion and the amortised subscription fee."""
+    places = policy.places
+    assert places is not None
+    first_vat = (components.sort("element_index", "component_index").group_by("price_id")
+                 .agg(_scaled("vat", 10_000).first().alias("fee_vat_u")))
+    info = prices.select(
+        "price_id", "currency", "subscription_type",
+        _scaled("subscription_fee_excl_vat", 1_000_000).alias("fee_u"),
+    ).join(first_vat, on="price_id", how="left").collect()
+    months = pl.col("subscription_type").str.to_lowercase().replace_strict(
+        SUBSCRIPTION_MONTHS, default=None, return_dtype=pl.Int64)
+    kpm = Decimal(kwh_per_month)
+    if kpm <= 0:
+        raise PricingError(f"kWh per month must be positive, got {kwh_per_month}")
+    kpm_num, kpm_exp = _int_scale(kpm)
+    df = priced.join(profiles.select("profile_id", "energy_j", "power_w"), on="profile_id", how="left").join(
+        info, on="price_id", how="left")
+    # fee per session incl. VAT = fee_u/1e6 x (1e6+100 vat_u)/1e6 x (energy_j/3.6e6) / (months x kpm)
+    fee_num = (pl.col("fee_u").cast(_I128) * _incl_factor(pl.col("fee_vat_u")) * pl.col("energy_j").cast(_I128)
+               * (10 ** kpm_exp))
+    fee_den = pl.col("months").cast(_I128) * kpm_num * (10 ** 12) * 3_600_000
+    df = df.with_columns(months.alias("months")).with_columns(
+        pl.when(pl.col("months").is_null() | pl.col("fee_u").is_null()).then(pl.lit(0, dtype=_I128))
+        .otherwise(round_expr(fee_num, fee_den, policy)).alias("q_fee"))
+    if rates is not None:
+        from ecodata.fx import rate_for
+
+        per_cur = {c: rate_for(rates, c, day) for c in df["currency"].drop_nulls().unique().to_list()}
+    else:
+        per_cur = {}
+    per_cur["EUR"] = Decimal(1)
+    upe = {c: int(v * 10**8) for c, v in per_cur.items() if v is not None}
+    df = df.with_columns(pl.col("currency").replace_strict(upe, default=None, return_dtype=pl.Int64).alias("upe_u"))
+    upe_den = pl.col("upe_u").cast(_I128)
+    eur_excl = round_expr(pl.col("n_total") * 10**8, upe_den * DEN_EXCL, policy)
+    eur_incl = round_expr(pl.col("ni_total") * 10**8, upe_den * DEN_INCL, policy)
+    # the fee is converted from its rounded local amount
+    eur_fee = round_expr(pl.col("q_fee") * 10**8, upe_den * 10**places, policy)
+
+    def dec(name: str) -> pl.Expr:
+        return to_decimal_expr(pl.col(name), places)
+
+    return df.with_columns(
+        eur_excl.alias("q_eur_excl"), eur_incl.alias("q_eur_incl"), eur_fee.alias("q_eur_fee"),
+    ).select(
+        "price_id", "profile_id", "currency",
+        pl.col("energy_j"),
+        to_decimal_expr(pl.col("power_w"), 3, QUANTITY).alias("charging_power_kw"),
+        dec("q_total_excl").alias("total_excl_vat"),
+        dec("q_total_incl").alias("total_incl_vat"),
+        *[dec(f"q_{p}_excl").alias(f"{p}_cost_excl_vat") for p in PARTS],
+        *[dec(f"q_{p}_incl").alias(f"{p}_cost_incl_vat") for p in PARTS],
+        dec("q_fee").alias("subscription_fee_per_session_incl_vat"),
+        dec("q_eur_excl").alias("total_eur_excl_vat"),
+        dec("q_eur_incl").alias("total_eur_incl_vat"),
+        to_decimal_expr(pl.col("q_eur_incl") + pl.col("q_eur_fee"), places).alias(
+            "total_eur_incl_vat_with_subscription"),
+    ).with_columns(_energy_kwh().alias("energy_kwh")).drop("energy_j")
+
+
+def _energy_kwh() -> pl.Expr:
+    """Session energy in kWh as a Decimal: energy_j / 3.6 is a whole number of µkWh by construction
+    (session energies have at most 6 decimals)."""
+    return to_decimal_expr(pl.col("energy_j").cast(_I128) * 10 // 36, 6, QUANTITY)
+
+
+def _incl_factor(vat_u: pl.Expr) -> pl.Expr:
+    return pl.when(vat_u.is_null()).then(1_000_000).otherwise(vat_u + 1_000_000).cast(_I128)
+
+
+def _int_scale(d: Decimal) -> tuple[int, int]:
+    """(n, e) with d = n / 10^e, n an integer."""
+    sign, digits, exponent = d.as_tuple()
+    assert isinstance(exponent, int)
+    n = int("".join(map(str, digits)) or "0") * (-1 if sign else 1)
+    if exponent >= 0:
+        return n * 10**exponent, 0
+    return n, -exponent
