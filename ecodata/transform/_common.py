@@ -63,8 +63,19 @@ def with_row_ids(raw: pl.LazyFrame) -> pl.LazyFrame:
 def restriction_columns(restrictions: pl.Expr) -> list[pl.Expr]:
     """One text (or list) column per restriction field, named as in the tables, plus the JSON."""
     columns = [restrictions.struct.field(key).alias(col) for key, col in RESTRICTION_COLUMNS.items()]
-    columns.append(restrictions.struct.json_encode().alias("restrictions_json"))
+    columns.append(
+        pl.when(restriction_is_set(restrictions)).then(restrictions.struct.json_encode()).alias("restrictions_json")
+    )
     return columns
+
+
+def restriction_is_set(restriction: pl.Expr) -> pl.Expr:
+    """True when a restriction object has at least one non-null (non-empty) value."""
+    checks = []
+    for key, dtype in RESTRICTION_JSON.items():
+        value = restriction.struct.field(key)
+        checks.append(value.list.len() > 0 if isinstance(dtype, pl.List) else value.is_not_null())
+    return restriction.is_not_null() & pl.any_horizontal(checks).fill_null(False)
 
 
 def explode_with_index(frame: pl.LazyFrame, list_column: str, index_name: str) -> pl.LazyFrame:

@@ -15,11 +15,11 @@ import polars as pl
 from ecodata.tables.schemas import TARIFF_COMPONENTS, TARIFF_ELEMENTS, TARIFFS
 from ecodata.transform._common import (
     RESTRICTION,
-    RESTRICTION_JSON,
     ROW,
     component_json,
     element_tables,
     finish,
+    restriction_is_set,
     with_row_ids,
 )
 from ecodata.transform._conform import REJECT, conform
@@ -53,15 +53,6 @@ VARIANTS = [
 ]
 
 
-def _is_set(restriction: pl.Expr) -> pl.Expr:
-    """True when a restriction object has at least one non-null (non-empty) value."""
-    checks = []
-    for key, dtype in RESTRICTION_JSON.items():
-        value = restriction.struct.field(key)
-        checks.append(value.list.len() > 0 if isinstance(dtype, pl.List) else value.is_not_null())
-    return restriction.is_not_null() & pl.any_horizontal(checks).fill_null(False)
-
-
 def transform_tariffs(raw: pl.LazyFrame) -> dict[str, pl.LazyFrame]:
     """Flatten raw OCPI tariff records into tariffs, their elements and their components."""
     rows = decode_records(with_row_ids(raw), VARIANTS, TARIFF_JSON)
@@ -81,7 +72,7 @@ def transform_tariffs(raw: pl.LazyFrame) -> dict[str, pl.LazyFrame]:
         f("elements").alias("elements"),
     )
     tariffs = conform(parents, TARIFFS, keep=(ROW,))
-    kept = pl.col("element").struct.field("restrictions").list.eval(pl.element().filter(_is_set(pl.element())))
+    kept = pl.col("element").struct.field("restrictions").list.eval(pl.element().filter(restriction_is_set(pl.element())))
     elements, components = element_tables(
         parents, "tariff_id", "price", TARIFF_ELEMENTS, TARIFF_COMPONENTS,
         kept.list.first(),
