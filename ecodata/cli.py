@@ -58,6 +58,36 @@ def cli(ctx: click.Context, data_dir: Path | None, base_url: str | None, token_f
 # --- commands (each: parse, build settings, call one library function, print) ---------------
 
 
+@cli.command("simulate")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True, help="TCP port.")
+@click.option("--scale", type=click.Choice(["demo", "bench", "europe"]), default="demo", show_default=True,
+              help="Dataset size: ~1k, ~100k or ~460k locations.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the generated data and faults.")
+@click.option("--token", default="sim-token", show_default=True,
+              help="Token clients must send as 'Authorization: Token <token>'.")
+@click.option("--faults", "faults_text", default="",
+              help="Faults as kind=rate pairs, e.g. 'http429=0.05,slow=0.02:1,drop=0.01,mutate=0.1'.")
+@click.option("--day", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Simulated day: the data evolves deterministically from day 0.")
+@click.option("--pricing-envelope", type=click.Choice(["status_code", "status"]), default="status_code",
+              show_default=True, help="Envelope style of the /prices routes.")
+def simulate_command(host: str, port: int, scale: str, seed: int, token: str, faults_text: str, day: int,
+                     pricing_envelope: str) -> None:
+    """Serve the simulated Eco-Movement Data API until stopped (Ctrl-C).
+
+    Example: ecodata simulate --port 8765 --scale demo --faults http429=0.05,drop=0.01
+    """
+    from ecodata.simulator import FaultSpec, SimulatorConfig, run_server
+
+    config = SimulatorConfig(scale=scale, seed=seed, token=token, faults=FaultSpec.parse(faults_text),
+                             day=day, pricing_envelope=pricing_envelope)
+    faults = str(config.faults) or "none"
+    click.echo(f"simulated Eco-Movement API: scale {scale}, seed {seed}, day {day}, faults {faults}; "
+               f"http://{host}:{port} (Ctrl-C to stop)")
+    run_server(config, host, port)
+
+
 @cli.command("fetch")
 @click.option("--endpoint", "endpoints", multiple=True,
               type=click.Choice(["locations", "connector_prices", "prices", "tariffs"]),
@@ -119,6 +149,28 @@ def price_command(tariff_file: Path, cdr_file: Path, timezone: str | None) -> No
     from ecodata.pricing import price_files, totals_to_json
 
     click.echo(totals_to_json(price_files(tariff_file, cdr_file, timezone)))
+
+
+@cli.command("compare")
+@click.option("--session", "sessions", multiple=True, help="Reference session, e.g. HPC_10_80 (repeatable).")
+@click.option("--country", "countries", multiple=True, help="2-letter country code, e.g. DE (repeatable).")
+@click.option("--power-class", "power_classes", multiple=True, type=click.Choice(["AC", "DC", "HPC"],
+              case_sensitive=False), help="Connector power class (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True, help="Output format.")
+@click.option("--sessions-toml", type=click.Path(path_type=Path), default=None,
+              help="Reference sessions TOML file (default: the shipped sessions).")
+@click.pass_context
+def compare_command(ctx: click.Context, sessions: tuple[str, ...], countries: tuple[str, ...],
+                    power_classes: tuple[str, ...], fmt: str, sessions_toml: Path | None) -> None:
+    """Compare reference-session costs across countries, power classes and products (EUR).
+
+    Example: ecodata compare --session HPC_10_80 --country DE --country NL --format csv
+    """
+    from ecodata.pricing import compare
+
+    settings = settings_from(ctx, sessions_toml=sessions_toml)
+    click.echo(compare(settings, sessions=sessions, countries=countries, power_classes=power_classes, fmt=fmt))
 
 
 @cli.command("transform")

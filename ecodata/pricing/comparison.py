@@ -1,0 +1,81 @@
+"""The pipeline side of pricing: ``session_costs`` for a snapshot, and the cross-market report.
+
+``session_costs_frame`` is the hook ``ecodata.tables.build`` calls (it writes the table);
+``compare`` queries the ``session_cost_comparison`` view for ``ecodata compare``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from decimal import Decimal
+
+import polars as pl
+
+from ecodata.errors import ConfigError
+from ecodata.pricing.sessions import POWER_CLASSES, load_sessions
+from ecodata.pricing.vectorised import DEFAULT_KWH_PER_MONTH, session_costs
+from ecodata.settings import Settings
+
+_INPUTS = ("prices", "price_elements", "price_components", "connectors", "connector_prices", "locations")
+_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+def session_costs_frame(settings: Settings, date: dt.date, *,
+                        kwh_per_month: Decimal = DEFAULT_KWH_PER_MONTH) -> pl.LazyFrame:
+    """``session_costs`` of the snapshot ``date``: every connector x price x fitting session.
+
+    Sessions come from ``settings.sessions_toml`` (else the shipped defaults), EUR rates from
+    ``settings.fx_rates_csv`` (else the shipped table); sessions start on ``date``.
+    """
+    from ecodata.dataset import open as open_dataset
+    from ecodata.fx import load_rates
+
+    dataset = open_dataset(settings.data_dir)
+    tables = {name: dataset.table(name, date) for name in _INPUTS}
+    return session_costs(tables, day=date, sessions=load_sessions(settings.sessions_toml),
+                         rates=load_rates(settings.fx_rates_csv), kwh_per_month=kwh_per_month)
+
+
+def comparison_query(sessions: Sequence[str] = (), countries: Sequence[str] = (),
+                     power_classes: Sequence[str] = ()) -> str:
+    """The SQL ``compare`` runs: the view filtered by session, country and power class."""
+    where = []
+    for column, values, check in (
+        ("session", sessions, _NAME),
+        ("country_code", [c.upper() for c in countries], re.compile(r"^[A-Z]{2}$")),
+        ("power_class", [p.upper() for p in power_classes], None),
+    ):
+        if not values:
+            continue
+        for v in values:
+            if (check is not None and not check.match(v)) or (check is None and v not in POWER_CLASSES):
+                hint = {"session": "a session name such as HPC_10_80", "country_code": "a 2-letter country code",
+                        "power_class": "AC, DC or HPC"}[column]
+                raise ConfigError(f"invalid {column.replace('_code', '')} {v!r}: use {hint}")
+        where.append(f"{column} IN ({', '.join(repr(v) for v in values)})")
+    clause = f"\nWHERE {' AND '.join(where)}" if where else ""
+    return f"SELECT * FROM session_cost_comparison{clause}"
+
+
+def compare(settings: Settings, *, sessions: Sequence[str] = (), countries: Sequence[str] = (),
+            power_classes: Sequence[str] = (), fmt: str = "table") -> str:
+    """The cross-market session-cost report as text (``table``, ``csv`` or ``json``).
+
+    Example: ``compare(settings, sessions=["HPC_10_80"], countries=["DE", "NL"], fmt="csv")``.
+    """
+    from ecodata.dataset import format_relation
+    from ecodata.dataset import open as open_dataset
+
+    if sessions:
+        known = {s.name for s in load_sessions(settings.sessions_toml)}
+        unknown = [s for s in sessions if s not in known]
+        if unknown:
+            raise ConfigError(f"unknown session(s) {', '.join(unknown)}: known are {', '.join(sorted(known))}")
+    query = comparison_query(sessions, countries, power_classes)
+    dataset = open_dataset(settings.data_dir, fx_rates_csv=settings.fx_rates_csv)
+    try:
+        return format_relation(dataset.sql(query), fmt)
+    finally:
+        dataset.close()
