@@ -1,0 +1,637 @@
+"""Partners (CPOs, MSPs) and the price catalog, with the rules that turn a catalog entry into JSON.
+
+The catalog is a compact list of integer tuples (one per price id); the JSON of a price is made on
+demand. Price *bodies* (the ``elements`` list) are drawn from a bounded pool per (country, power
+class, kind): real tariffs cluster on a few price points, and the pool keeps rendering O(1) with a
+bounded cache. Shares and levels follow ``market-realism.md`` sections 2, 3 and 5.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from ecodata.simulator._rng import Rng, cumulative, key, uuid_from
+from ecodata.simulator.config import ScaleParams
+from ecodata.simulator.geo import (
+    BY_CODE,
+    CPO_SUFFIX,
+    MSP_MEAN_BY_GROUP,
+    MSP_SUFFIX,
+    WORDS_A,
+    WORDS_B,
+    Country,
+)
+
+# Tags that separate the random streams.
+T_PARTNER, T_PID, T_PGEN, T_BODY, T_BODYGEN, T_PRODUCT, T_TID, T_PTS, T_MASK = range(100, 109)
+
+# Price kinds in the catalog.
+ADHOC, CPOSUB, MSP_FLAT, MSP_PASS, MSP_NEG = range(5)
+# Power classes used by prices: 0 AC, 1 DC (50-149 kW), 2 HPC (>= 150 kW).
+AC, DC, HPC = 0, 1, 2
+CLASS_NAMES = ("AC", "DC", "HPC")
+
+BODY_POOL = 48  # distinct price bodies per (country, class, kind): bounded render cache
+BASE_EPOCH = 1780300800  # 2026-06-01T08:00:00Z: "now" on day 0
+DAY_S = 86400
+PRICE_CHANGE_RATE = 0.02  # share of prices whose id is regenerated per day
+
+_DAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
+
+
+def timestamp(epoch: int) -> str:
+    """OCPI DateTime with ``Z``."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+@dataclass(slots=True)
+class Partner:
+    """A CPO or an MSP."""
+
+    index: int
+    name: str
+    partner_id: str
+    website: str
+    party_id: str
+    home: int  # index into the dataset's countries
+    kind: str  # CPO: ac | mixed | hpc | tesla; MSP: flat | pass | neg
+    countries: tuple[int, ...]
+    publishes_tariffs: bool = False
+    tariff_style: int = 0  # 0: restrictions object, 1: list of all-null objects, 2: key absent
+    tariff_vat: bool = False
+    tiers: int = 1
+    fee_option: int = -1
+    frag: bytes = b""  # {"partner_id","name","website","ema_id"} as JSON
+    name_json: bytes = b""
+
+
+def _party(rng: Rng, used: set[str]) -> str:
+    while True:
+        code = "".join(chr(65 + rng.below(26)) for _ in range(3))
+        if code not in used:
+            used.add(code)
+            return code
+
+
+class Catalog:
+    """Partners and price catalog for one (scale, seed, day)."""
+
+    def __init__(self, params: ScaleParams, seed: int, day: int) -> None:
+        self.seed = seed
+        self.day = day
+        self.params = params
+        self.countries: tuple[Country, ...] = tuple(BY_CODE[c] for c in params.countries)
+        self.country_cum = cumulative([c.weight for c in self.countries])
+        self.now_epoch = BASE_EPOCH + day * DAY_S
+        self._mask = key(seed, T_MASK) & 0xFFFFFFFFFFFF
+        self.cpos = self._make_cpos()
+        self.msps = self._make_msps()
+        self._make_pools()
+        self._make_catalog()
+        self._make_ids()
+        self._body_cache: dict[tuple[int, ...], tuple[Any, bytes]] = {}
+        self._tariff_cache: dict[tuple[int, ...], tuple[bytes, bytes]] = {}
+        self._product_cache: dict[tuple[int, ...], tuple[str, bytes]] = {}
+        self._set_cache: dict[tuple[int, ...], tuple[tuple[int, ...], bytes]] = {}
+
+    # ----------------------------------------------------------------- partners
+    def _name(self, rng: Rng, used: set[str], suffixes: tuple[str, ...]) -> str:
+        while True:
+            name = f"{rng.pick(WORDS_A)}{rng.pick(WORDS_B)} {rng.pick(suffixes)}"
+            if name not in used:
+                used.add(name)
+                return name
+            if rng.chance(0.3):
+                name = f"{name} {rng.between(2, 99)}"
+                if name not in used:
+                    used.add(name)
+                    return name
+
+    def _partner_frag(self, p: Partner, prefix_cc: str) -> None:
+        p.name_json = orjson.dumps(p.name)
+        p.frag = orjson.dumps({"partner_id": p.partner_id, "name": p.name, "website": p.website,
+                               "ema_id": [f"{prefix_cc}*{p.party_id}"]})
+
+    def _make_cpos(self) -> list[Partner]:
+        n = self.params.cpos
+        rng = Rng(key(self.seed, T_PARTNER, 1))
+        used_names: set[str] = set()
+        used_party: set[str] = set()
+        n_hpc = max(3, round(0.03 * n))
+        cpos: list[Partner] = []
+        nc = len(self.countries)
+        for i in range(n):
+            if i < nc:
+                home, kind = i, "mixed"  # every market has at least one operator with all power classes
+            else:
+                home = rng.weighted(self.country_cum)
+                if i < nc + n_hpc:
+                    kind = "tesla" if i == nc else "hpc"
+                else:
+                    kind = "mixed" if rng.chance(0.25) else "ac"
+            if kind in ("hpc", "tesla"):
+                countries = tuple(sorted({home} | {c for c in range(nc) if rng.chance(0.6)}))
+            else:
+                countries = (home,)
+            name = self._name(rng, used_names, CPO_SUFFIX)
+            party = _party(rng, used_party)
+            slug = name.split(" ")[0].lower()
+            p = Partner(i, name, uuid_from(key(self.seed, T_PARTNER, 2, i), i), f"https://www.{slug}.example",
+                        party, home, kind, countries,
+                        publishes_tariffs=rng.chance(0.7), tariff_style=rng.weighted((0.7, 0.85, 1.0)),
+                        tariff_vat=rng.chance(0.3))
+            self._partner_frag(p, self.countries[home].code2)
+            cpos.append(p)
+        return cpos
+
+    def _make_msps(self) -> list[Partner]:
+        n = self.params.msps
+        rng = Rng(key(self.seed, T_PARTNER, 3))
+        used_names: set[str] = {c.name for c in self.cpos}
+        used_party: set[str] = {c.party_id for c in self.cpos}
+        nc = len(self.countries)
+        msps: list[Partner] = []
+        for i in range(n):
+            home = rng.weighted(self.country_cum)
+            if i < max(2, n // 10):  # the big roaming MSPs reach (almost) everywhere
+                countries = tuple(range(nc))
+            else:
+                extra = min(nc - 1, int(rng.gamma(2.0, self.params.msp_countries / 2.0)))
+                others = [c for c in range(nc) if c != home]
+                chosen = {home}
+                while len(chosen) < extra + 1 and others:
+                    chosen.add(others.pop(rng.below(len(others))))
+                countries = tuple(sorted(chosen))
+            kind = ("flat", "pass", "neg")[rng.weighted((0.6, 0.9, 1.0))]
+            tiers = 1 + rng.weighted((0.55, 0.90, 1.0))
+            fee = rng.below(3) if rng.chance(0.3) else -1
+            name = self._name(rng, used_names, MSP_SUFFIX)
+            slug = name.split(" ")[0].lower()
+            p = Partner(i, name, uuid_from(key(self.seed, T_PARTNER, 4, i), 0x100000 + i),
+                        f"https://{slug}.example", _party(rng, used_party), home, kind, countries,
+                        tiers=tiers, fee_option=fee)
+            self._partner_frag(p, self.countries[home].code2)
+            msps.append(p)
+        return msps
+
+    # ----------------------------------------------------------------- pools
+    def _make_pools(self) -> None:
+        """Per country: who runs AC, DC and HPC sites (Zipf-weighted), and which MSPs are present."""
+        nc = len(self.countries)
+        self.cpo_pool: list[list[tuple[list[int], list[float]]]] = []
+        self.msp_pool: list[tuple[list[int], list[float]]] = []
+        for ci in range(nc):
+            home = [c for c in self.cpos if c.home == ci and c.kind in ("ac", "mixed")]
+            networks = [c for c in self.cpos if c.kind in ("hpc", "tesla") and ci in c.countries]
+            zipf = [1.0 / (r + 1) ** 0.9 for r in range(len(home))]
+            ac = ([c.index for c in home], zipf)
+            mixed = [(c.index, w) for c, w in zip(home, zipf, strict=True) if c.kind == "mixed"]
+            dc_items = mixed + [(c.index, 0.5) for c in networks]
+            hpc_items = [(i, w * 0.5) for i, w in mixed] + [
+                (c.index, 2.0 if c.kind == "tesla" else 3.0) for c in networks]
+            pools = []
+            for items in (None, dc_items, hpc_items):
+                if items is None:
+                    idx, ws = ac
+                else:
+                    idx, ws = [i for i, _ in items], [w for _, w in items]
+                if not idx:
+                    idx, ws = ac
+                pools.append((idx, cumulative(ws)))
+            self.cpo_pool.append(pools)
+            ms = [m for m in self.msps if ci in m.countries]
+            self.msp_pool.append(([m.index for m in ms], cumulative([len(m.countries) ** 0.5 for m in ms])))
+
+    # ----------------------------------------------------------------- catalog
+    def _make_catalog(self) -> None:
+        specs: list[tuple[int, int, int, int, int]] = []  # kind, partner, country, class, tier/variant
+        self.adhoc_base: dict[tuple[int, int, int], int] = {}
+        self.cposub: dict[tuple[int, int], int] = {}
+        self.msp_flat: dict[tuple[int, int, int], int] = {}
+        self.msp_cpo: dict[tuple[int, int, int, int], int] = {}
+        nv = self.params.adhoc_variants
+        nc = len(self.countries)
+        for ci in range(nc):
+            for pcls in (AC, DC, HPC):
+                for cpo in sorted(set(self.cpo_pool[ci][pcls][0])):
+                    self.adhoc_base[(cpo, ci, pcls)] = len(specs)
+                    specs.extend((ADHOC, cpo, ci, pcls, v) for v in range(nv))
+            for c in self.cpos:
+                if c.kind in ("hpc", "tesla") and ci in c.countries:
+                    self.cposub[(c.index, ci)] = len(specs)
+                    specs.append((CPOSUB, c.index, ci, HPC, 0))
+        for m in self.msps:
+            for ci in m.countries:
+                for pcls in (AC, DC, HPC):
+                    self.msp_flat[(m.index, ci, pcls)] = len(specs)
+                    specs.extend((MSP_FLAT, m.index, ci, pcls, t) for t in range(m.tiers))
+        top = self.params.passthrough_top
+        for m in self.msps:
+            if m.kind == "flat":
+                continue
+            kind = MSP_PASS if m.kind == "pass" else MSP_NEG
+            for ci in m.countries:
+                for pcls in (AC, DC, HPC):
+                    idx = self.cpo_pool[ci][pcls][0]
+                    for cpo in list(dict.fromkeys(idx))[:top]:
+                        self.msp_cpo[(m.index, cpo, ci, pcls)] = len(specs)
+                        specs.append((kind, m.index, ci, pcls, cpo))
+        self.specs = specs
+
+    def _make_ids(self) -> None:
+        """Price ids for the day: an id is regenerated when its price or product changes."""
+        self.price_gen: list[int] = []
+        self.price_epoch: list[int] = []
+        ids: list[str] = []
+        seed, day, mask = self.seed, self.day, self._mask
+        for idx in range(len(self.specs)):
+            gen, changed = 0, 0
+            if day:
+                rng = Rng(key(seed, T_PGEN, idx))
+                d = rng.geometric_day(PRICE_CHANGE_RATE)
+                while d <= day:
+                    gen, changed = gen + 1, d
+                    d += rng.geometric_day(PRICE_CHANGE_RATE)
+            k = key(seed, T_PID, idx, gen)
+            if gen:
+                epoch = BASE_EPOCH + (changed - 1) * DAY_S + 3600 * 10 + k % 36000
+            else:
+                epoch = BASE_EPOCH - 86400 - k % (500 * DAY_S)
+            self.price_gen.append(gen)
+            self.price_epoch.append(epoch)
+            ids.append(uuid_from(k, idx ^ mask))
+        self.price_ids = ids
+
+    def price_index(self, price_id: str) -> int | None:
+        """Catalog index of a price id of this day, or None."""
+        try:
+            idx = int(price_id[-12:], 16) ^ self._mask
+        except ValueError:
+            return None
+        if 0 <= idx < len(self.price_ids) and self.price_ids[idx] == price_id:
+            return idx
+        return None
+
+    def tariff_id(self, idx: int) -> str:
+        k = key(self.seed, T_TID, idx, self.price_gen[idx])
+        return f"{k:016x}{key(k, 1):016x}"
+
+    # ----------------------------------------------------------------- pricing sets
+    def pricing_set(self, cpo: int, ci: int, pcls: int, variant: int, restricted: bool,
+                    flavour: int) -> tuple[tuple[int, ...], bytes]:
+        """Catalog indices for a site (one ad hoc + K MSP prices) and its JSON fragment.
+
+        The fragment is ``"pricing_ids":[...],"product_ids":[...]}`` (ids aligned by position).
+        """
+        ck = (cpo, ci, pcls, variant, int(restricted), flavour)
+        hit = self._set_cache.get(ck)
+        if hit is not None:
+            return hit
+        if len(self._set_cache) > 20000:
+            self._set_cache.clear()
+        rng = Rng(key(self.seed, 300, *ck))
+        indices = [self.adhoc_base[(cpo, ci, pcls)] + variant]
+        c = self.countries[ci]
+        mean = MSP_MEAN_BY_GROUP[c.msp_group] * self.params.msp_mean_factor
+        if pcls == HPC:
+            mean *= 1.4
+        elif restricted and pcls == AC:
+            mean *= 0.7
+        k_target = round(rng.gamma(4.0, mean / 4.0))
+        pool, cum = self.msp_pool[ci]
+        seen: set[int] = set()
+        tries = 0
+        msp_prices: list[int] = []
+        while len(msp_prices) < k_target and len(seen) < len(pool) and tries < 4 * len(pool) + 20:
+            tries += 1
+            m = pool[rng.weighted(cum)]
+            if m in seen:
+                continue
+            seen.add(m)
+            base = self.msp_flat[(m, ci, pcls)]
+            tiers = list(range(base, base + self.msps[m].tiers))
+            special = self.msp_cpo.get((m, cpo, ci, pcls))
+            if special is not None:
+                tiers[0] = special
+            msp_prices.extend(tiers)
+        msp_prices = msp_prices[:k_target]
+        sub = self.cposub.get((cpo, ci))
+        if sub is not None and pcls == HPC and msp_prices:
+            msp_prices[-1] = sub
+        indices.extend(msp_prices)
+        ids = [self.price_ids[i] for i in indices]
+        products = [self.product(i)[0] for i in indices]
+        frag = orjson.dumps({"pricing_ids": ids, "product_ids": products})[1:]
+        out = (tuple(indices), frag)
+        self._set_cache[ck] = out
+        return out
+
+    # ----------------------------------------------------------------- products
+    def product(self, idx: int) -> tuple[str, bytes]:
+        """(product id, product JSON) of a catalog entry; products are shared by many prices."""
+        kind, partner, ci, _pcls, tier = self.specs[idx]
+        if kind == ADHOC:
+            pk = (0, partner, ci, 0)
+        elif kind == CPOSUB:
+            pk = (1, partner, ci, 0)
+        elif kind == MSP_FLAT:
+            pk = (2, partner, ci, tier)
+        else:
+            pk = (2, partner, ci, 0)
+        hit = self._product_cache.get(pk)
+        if hit is not None:
+            return hit
+        c = self.countries[ci]
+        rng = Rng(key(self.seed, T_PRODUCT, *pk))
+        pid = uuid_from(key(self.seed, T_PRODUCT, 9, *pk), rng.u64())
+        fee = 0.0
+        if pk[0] == 0:
+            p = self.cpos[partner]
+            name, desc, ptype, stype = "Ad hoc", f"Ad hoc charging at {p.name}", "adhoc", "n/a"
+        elif pk[0] == 1:
+            p = self.cpos[partner]
+            fee = rng.pick((5.99, 7.99, 11.99)) * c.fx_per_eur
+            name, desc = f"{p.name.split(' ')[0]} Passport", f"{p.name} subscription with lower kWh prices"
+            ptype, stype = "cpo_subscription", "month"
+        else:
+            p = self.msps[partner]
+            short = p.name.split(" ")[0]
+            ptype = "msp"
+            if tier == 0 or pk[3] == 0:
+                name, desc, stype = f"{short} Flex", f"{p.name}: pay per use, no monthly fee", "n/a"
+            elif pk[3] == 1:
+                fee = rng.uniform(4.99, 17.99) * c.fx_per_eur
+                name, desc, stype = f"{short} Plus", f"{p.name}: monthly subscription, lower kWh price", "month"
+            elif rng.chance(0.5):
+                fee = rng.uniform(60, 120) * c.fx_per_eur
+                name, desc, stype = f"{short} Year", f"{p.name}: yearly subscription", "yearly"
+            else:
+                fee = rng.pick((4.95, 9.95, 14.95)) * c.fx_per_eur
+                name, desc, stype = f"{short} Card", f"{p.name}: one-time charge card fee", "one-off"
+        fee_excl = round(fee / (1 + c.vat / 100), 2) if fee else 0.0
+        frag = orjson.dumps({"id": pid, "name": name, "description": desc, "type": ptype,
+                             "subscription_type": stype, "subscription_fee_excl_vat": f"{fee_excl:.4f}",
+                             "currency": c.currency})
+        out = (pid, frag)
+        if len(self._product_cache) > 50000:
+            self._product_cache.clear()
+        self._product_cache[pk] = out
+        return out
+
+    # ----------------------------------------------------------------- bodies
+    def body_key(self, idx: int) -> tuple[int, ...]:
+        kind, partner, ci, pcls, tier = self.specs[idx]
+        j = key(self.seed, T_BODY, idx, self.price_gen[idx]) % BODY_POOL
+        if kind == ADHOC:
+            return (ADHOC, ci, pcls, j, int(self.cpos[partner].kind == "tesla"))
+        if kind == CPOSUB:
+            return (CPOSUB, ci, pcls, j)
+        if kind == MSP_FLAT:
+            return (MSP_FLAT, ci, pcls, j, tier, self.msps[partner].fee_option)
+        if kind == MSP_PASS:
+            return (MSP_PASS, ci, pcls, j, max(0, self.msps[partner].fee_option))
+        return (MSP_NEG, ci, pcls, j, j % 4)
+
+    def body(self, bk: tuple[int, ...]) -> tuple[Any, bytes]:
+        """(elements as Python objects, elements JSON) for a body key (cached, bounded)."""
+        hit = self._body_cache.get(bk)
+        if hit is not None:
+            return hit
+        elements = _build_elements(self.seed, bk, self.countries[bk[1]])
+        out = (elements, orjson.dumps(elements))
+        if len(self._body_cache) > 100000:
+            self._body_cache.clear()
+        self._body_cache[bk] = out
+        return out
+
+    def price_bytes(self, idx: int) -> bytes:
+        """The JSON of one price record, exactly as the API serves it."""
+        kind, partner, _ci, _pcls, _tier = self.specs[idx]
+        p = self.cpos[partner] if kind in (ADHOC, CPOSUB) else self.msps[partner]
+        _, body = self.body(self.body_key(idx))
+        return b"".join((b'{"id":"', self.price_ids[idx].encode(), b'","partner":', p.name_json,
+                         b',"partner_id":"', p.partner_id.encode(), b'","last_updated":"',
+                         timestamp(self.price_epoch[idx]).encode(), b'","product":', self.product(idx)[1],
+                         b',"elements":', body, b"}"))
+
+    # ----------------------------------------------------------------- tariffs
+    def tariff_bytes(self, idx: int) -> bytes:
+        """The OCPI tariff published by the CPO of ad hoc price ``idx``."""
+        _kind, partner, ci, _pcls, _v = self.specs[idx]
+        p = self.cpos[partner]
+        c = self.countries[ci]
+        bk = self.body_key(idx)
+        tk = (*bk, p.tariff_style, int(p.tariff_vat))
+        hit = self._tariff_cache.get(tk)
+        if hit is None:
+            elements, _ = self.body(bk)
+            hit = _tariff_elements(elements, p.tariff_style, p.tariff_vat, c)
+            if len(self._tariff_cache) > 100000:
+                self._tariff_cache.clear()
+            self._tariff_cache[tk] = hit
+        alt_text, body = hit
+        k = key(self.seed, T_TID, idx, 7)
+        url = b"" if k % 3 == 0 else f"{p.website}/tariffs".encode()
+        return b"".join((b'{"id":"', self.tariff_id(idx).encode(), b'","currency":"', c.currency.encode(),
+                         b'","tariff_alt_text":', alt_text, b',"tariff_alt_url":"', url, b'","elements":', body,
+                         b',"last_updated":"', timestamp(self.price_epoch[idx]).encode(), b'"}'))
+
+
+# ---------------------------------------------------------------------- price bodies
+_ADHOC_SHARES = (
+    # pure kWh, start fee, idle fee, per minute, time of day, flat, free, power tiers
+    (0.50, 0.10, 0.25, 0.08, 0.04, 0.02, 0.01, 0.00),  # AC
+    (0.68, 0.08, 0.15, 0.02, 0.03, 0.01, 0.01, 0.02),  # DC
+    (0.75, 0.03, 0.10, 0.00, 0.05, 0.01, 0.00, 0.06),  # HPC
+)
+_ADHOC_CUM = tuple(cumulative(s) for s in _ADHOC_SHARES)
+_START_FEES_EUR = (0.10, 0.25, 0.35, 0.49, 0.61, 0.70)
+_SESSION_FEES_EUR = (0.29, 0.35, 0.40)
+
+
+def _q(value: float, c: Country) -> float:
+    """Round an incl-VAT consumer price to the local price grid (cents, or whole units)."""
+    return round(value) if c.fx_per_eur >= 20 else round(value, 2)
+
+
+def _ex(incl: float, c: Country) -> float:
+    return round(incl / (1 + c.vat / 100), 4)
+
+
+def _comp(kind: str, incl: float, c: Country, step: int) -> dict[str, Any]:
+    return {"type": kind, "price_excl_vat": _ex(incl, c), "vat": c.vat_json, "step_size": step}
+
+
+def _el(components: list[dict[str, Any]], restrictions: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"price_components": components, "restrictions": restrictions}
+
+
+def _kwh_level(rng: Rng, c: Country, pcls: int) -> float:
+    median = (c.adhoc_ac, c.adhoc_dc, c.adhoc_hpc)[pcls]
+    if rng.chance(0.01):  # outliers of 1.0-1.4 EUR/kWh
+        return _q(rng.uniform(1.0, 1.4) * c.fx_per_eur, c)
+    return _q(median * math.exp(0.2 * rng.normal()), c)
+
+
+def _idle(rng: Rng, c: Country, pcls: int) -> dict[str, Any]:
+    """A blocking fee element: AC after N minutes from the start (capped), DC/HPC N minutes after charge end."""
+    fx = c.fx_per_eur
+    if pcls == AC:
+        per_min = rng.pick((0.05, 0.10, 0.10, 0.12)) * fx
+        after = rng.pick((14400, 14400, 10800, 7200))
+        restr: dict[str, Any] = {"min_duration": after}
+        if rng.chance(0.7):
+            restr["max_price"] = _ex(12.0 * fx, c)
+        return _el([_comp("TIME", _q(per_min * 60, c), c, 60),
+                    _comp("PARKING_TIME", _q(per_min * 60, c), c, 60)], restr)
+    per_min = (rng.uniform(0.5, 1.0) if c.code2 == "GB" else rng.uniform(0.2, 0.3)) * fx
+    restr = {"overstay_duration": rng.pick((2700, 3600, 3600))}
+    if rng.chance(0.3):
+        restr["max_price"] = _ex(rng.pick((12.0, 20.0, 30.0)) * fx, c)
+    return _el([_comp("PARKING_TIME", _q(per_min * 60, c), c, 60)], restr)
+
+
+def _adhoc(rng: Rng, c: Country, pcls: int, tesla: bool) -> list[dict[str, Any]]:
+    kwh = _kwh_level(rng, c, pcls)
+    arche = 4 if tesla and rng.chance(0.8) else rng.weighted(_ADHOC_CUM[pcls])
+    energy = _comp("ENERGY", kwh, c, 1)
+    if arche == 0:
+        return [_el([energy])]
+    if arche == 1:
+        return [_el([_comp("FLAT", _q(rng.pick(_START_FEES_EUR) * c.fx_per_eur, c), c, 1), energy])]
+    if arche == 2:
+        return [_idle(rng, c, pcls), _el([energy])]
+    if arche == 3:
+        per_hour = _q(rng.uniform(0.04, 0.09) * 60 * c.fx_per_eur, c)
+        comps = [_comp("TIME", per_hour, c, 60)]
+        if rng.chance(0.4):
+            comps.append(_comp("FLAT", _q(rng.pick(_START_FEES_EUR) * c.fx_per_eur, c), c, 1))
+        return [_el(comps)]
+    if arche == 4:
+        style = rng.below(3)
+        if style == 0:  # peak hours (Tesla-like 16-20 h)
+            return [_el([_comp("ENERGY", _q(kwh * 1.12, c), c, 1)], {"start_time": "16:00", "end_time": "20:00"}),
+                    _el([energy])]
+        if style == 1:  # cheaper nights, a window that wraps midnight
+            return [_el([_comp("ENERGY", _q(kwh * 0.85, c), c, 1)], {"start_time": "22:00", "end_time": "06:00"}),
+                    _el([energy])]
+        return [_el([_comp("ENERGY", _q(kwh * 0.9, c), c, 1)], {"day_of_week": ["SATURDAY", "SUNDAY"]}),
+                _el([_comp("PARKING_TIME", _q(0.10 * 60 * c.fx_per_eur, c), c, 60)],
+                    {"start_time": "08:00", "end_time": "22:00", "day_of_week": list(_DAYS[:5])}),
+                _el([energy])]
+    if arche == 5:
+        return [_el([_comp("FLAT", _q(rng.uniform(3.0, 10.0) * c.fx_per_eur, c), c, 1)])]
+    if arche == 6:
+        return [_el([{"type": "FLAT", "price_excl_vat": 0.0, "vat": c.vat_json, "step_size": 1}])]
+    # power tiers
+    return [_el([_comp("ENERGY", _q(kwh * 0.75, c), c, 1)], {"max_power": 50}),
+            _el([_comp("ENERGY", _q(kwh * 0.9, c), c, 1)], {"min_power": 50, "max_power": 150}),
+            _el([energy], {"min_power": 150})]
+
+
+def _scaled(elements: list[dict[str, Any]], factor: float) -> list[dict[str, Any]]:
+    out = []
+    for el in elements:
+        comps = [dict(comp, price_excl_vat=round(comp["price_excl_vat"] * factor, 4)) for comp in el["price_components"]]
+        out.append(_el(comps, el["restrictions"]))
+    return out
+
+
+def _with_session_fee(elements: list[dict[str, Any]], fee_incl: float, c: Country) -> list[dict[str, Any]]:
+    """Add an MSP session fee to the unrestricted FLAT of a tariff (or to its default element)."""
+    out = [_el([dict(comp) for comp in el["price_components"]], el["restrictions"]) for el in elements]
+    fee = _ex(fee_incl, c)
+    for el in out:
+        if el["restrictions"] is None:
+            for comp in el["price_components"]:
+                if comp["type"] == "FLAT":
+                    comp["price_excl_vat"] = round(comp["price_excl_vat"] + fee, 4)
+                    return out
+    for el in reversed(out):
+        if el["restrictions"] is None:
+            el["price_components"].insert(0, {"type": "FLAT", "price_excl_vat": fee, "vat": c.vat_json,
+                                              "step_size": 1})
+            return out
+    out.append(_el([{"type": "FLAT", "price_excl_vat": fee, "vat": c.vat_json, "step_size": 1}]))
+    return out
+
+
+def _build_elements(seed: int, bk: tuple[int, ...], c: Country) -> list[dict[str, Any]]:
+    kind, pcls = bk[0], bk[2]
+    if kind == ADHOC:
+        return _adhoc(Rng(key(seed, T_BODYGEN, ADHOC, *bk[1:4])), c, pcls, bool(bk[4]))
+    if kind == MSP_PASS:
+        base = _adhoc(Rng(key(seed, T_BODYGEN, ADHOC, *bk[1:4])), c, pcls, False)
+        return _with_session_fee(base, _SESSION_FEES_EUR[bk[4]] * c.fx_per_eur, c)
+    if kind == MSP_NEG:
+        base = _adhoc(Rng(key(seed, T_BODYGEN, ADHOC, *bk[1:4])), c, pcls, False)
+        return _scaled(base, (0.95, 0.9, 0.85, 0.8)[bk[4]])
+    rng = Rng(key(seed, T_BODYGEN, *bk))
+    adhoc_kwh = _kwh_level(rng, c, pcls)
+    if kind == CPOSUB:
+        return [_el([_comp("ENERGY", _q(adhoc_kwh * rng.uniform(0.6, 0.75), c), c, 1)])]
+    tier, fee_option = bk[4], bk[5]
+    kwh = adhoc_kwh * rng.uniform(0.7, 1.1)
+    if tier == 1:
+        kwh = max(kwh * 0.6, kwh - rng.uniform(0.10, 0.30) * c.fx_per_eur)
+    elif tier == 2:
+        kwh = max(kwh * 0.7, kwh - rng.uniform(0.05, 0.15) * c.fx_per_eur)
+    energy = _comp("ENERGY", _q(kwh, c), c, 1)
+    comps = [energy]
+    if fee_option >= 0:
+        comps = [_comp("FLAT", _q(_SESSION_FEES_EUR[fee_option] * c.fx_per_eur, c), c, 1), energy]
+    elements = [_el(comps)]
+    if rng.chance(0.2):
+        elements.insert(0, _idle(rng, c, pcls))
+    if tier and rng.chance(0.05):
+        loyal = _comp("ENERGY", _q(kwh * 0.9, c), c, 1)
+        elements.insert(0, _el([loyal], {"emsp_contract_date": rng.pick(("2024-01-01", "2025-01-01", "2025-07-01"))}))
+    return elements
+
+
+_OCPI_KEYS = ("start_time", "end_time", "start_date", "end_date", "min_kwh", "max_kwh", "min_power", "max_power",
+              "min_duration", "max_duration", "day_of_week")
+
+
+def _tariff_elements(elements: list[dict[str, Any]], style: int, with_vat: bool,
+                     c: Country) -> tuple[bytes, bytes]:
+    """Turn price elements into raw OCPI tariff elements, in the CPO's restriction style.
+
+    Eco-Movement's own restriction keys (overstay_duration, min/max_price, emsp_contract_date)
+    are not OCPI and are dropped here, as a CPO's own tariff would not carry them.
+    """
+    out: list[dict[str, Any]] = []
+    main = None
+    for el in elements:
+        comps = []
+        for comp in el["price_components"]:
+            tc: dict[str, Any] = {"type": comp["type"], "price": comp["price_excl_vat"], "step_size": comp["step_size"]}
+            if with_vat:
+                tc["vat"] = comp["vat"]
+            comps.append(tc)
+            if comp["type"] == "ENERGY" and el["restrictions"] is None:
+                main = comp["price_excl_vat"]
+        te: dict[str, Any] = {"price_components": comps}
+        restr = {k: v for k, v in (el["restrictions"] or {}).items() if k in _OCPI_KEYS}
+        if style == 1:
+            full: dict[str, Any] = dict.fromkeys(_OCPI_KEYS)
+            full.update(restr)
+            if not restr:
+                full["min_duration"], full["max_duration"] = 0, 86400
+            te["restrictions"] = [full]
+        elif restr:
+            te["restrictions"] = restr
+        elif style == 2:
+            te["restrictions"] = None  # style 0 leaves the key out, as OCPI allows
+        out.append(te)
+    if main is not None:
+        text = f"{main * (1 + c.vat / 100):.2f} {c.currency}/kWh incl. VAT"
+    else:
+        text = "See the operator's website for prices"
+    alt = orjson.dumps([{"language": "en", "text": text}])
+    return alt, orjson.dumps(out)
