@@ -209,8 +209,9 @@ async def _crawl_endpoint(run: _Run, spec: EndpointSpec) -> EndpointResult:
         while tasks:
             finished_tasks, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
             tasks.difference_update(finished_tasks)
-            for task in finished_tasks:
-                task.result()
+            errors = [t.exception() for t in finished_tasks if not t.cancelled() and t.exception()]
+            if errors:
+                raise errors[0]  # type: ignore[misc]
     except BaseException:
         for task in tasks:
             task.cancel()
@@ -230,30 +231,30 @@ async def _crawl_endpoint(run: _Run, spec: EndpointSpec) -> EndpointResult:
 async def _run_all(run: _Run, specs: list[EndpointSpec]) -> list[EndpointResult]:
     """Crawl every endpoint concurrently; a refused token stops all at once, other errors after the rest."""
     tasks = [asyncio.create_task(_crawl_endpoint(run, spec)) for spec in specs]
-    pending = set(tasks)
+    pending: set[asyncio.Task[EndpointResult]] = set(tasks)
     try:
         while pending:
             finished, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_EXCEPTION)
-            for task in finished:
-                if isinstance(task.exception(), AuthError | ConfigError):
-                    raise task.exception()  # type: ignore[misc]
-    except BaseException:
+            if any(isinstance(t.exception(), AuthError | ConfigError) for t in finished):
+                break
+    finally:
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
-        raise
-    for task in tasks:
-        error = task.exception()
-        if error is not None:
-            raise error
+    errors = [t.exception() for t in tasks if not t.cancelled() and t.exception() is not None]
+    stop = [e for e in errors if isinstance(e, AuthError | ConfigError)]
+    if stop or errors:
+        raise (stop or errors)[0]  # type: ignore[misc]
     return [task.result() for task in tasks]
 
 
 def _run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
     """``asyncio.run``, also from inside a running event loop (e.g. Jupyter) via a helper thread."""
     try:
-        asyncio.get_running_loop()
+        running = asyncio.get_running_loop()
     except RuntimeError:
+        running = None
+    if running is None:
         return asyncio.run(coro)
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, coro).result()

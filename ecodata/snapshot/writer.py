@@ -21,6 +21,7 @@ import datetime as dt
 import hashlib
 import os
 import shutil
+import threading
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
@@ -165,6 +166,7 @@ class StagedSnapshot:
         self.dir = paths.raw_staging(endpoint, date)
         self.pages_dir = self.dir / PAGES_DIR
         self.done = done
+        self._init_lock = threading.Lock()
 
     # --- opening and resuming -------------------------------------------------------------
 
@@ -215,10 +217,11 @@ class StagedSnapshot:
                    total_count: int | None, link_next: str | None, last_record: str | None,
                    retries: int) -> PageCheckpoint:
         """Store one page's rows and then its checkpoint. Safe to call from worker threads."""
-        if not self.pages_dir.is_dir():
-            if not (self.dir / RUN_FILE).is_file():
-                self._save_run()
-            self.pages_dir.mkdir(parents=True, exist_ok=True)
+        with self._init_lock:
+            if not self.pages_dir.is_dir():
+                if not (self.dir / RUN_FILE).is_file():
+                    self._save_run()
+                self.pages_dir.mkdir(parents=True, exist_ok=True)
         file_name: str | None = None
         size, digest = 0, ""
         if records:
