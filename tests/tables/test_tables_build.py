@@ -1,0 +1,110 @@
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from ecodata.errors import ConfigError, SnapshotError, ValidationError
+from ecodata.paths import DataPaths
+from ecodata.settings import Settings
+from ecodata.tables.build import transform_snapshot, write_table
+from ecodata.tables.fixtures import write_raw_snapshot
+from ecodata.tables.reader import scan_table
+from ecodata.tables.schemas import PRICES
+
+D1 = dt.date(2026, 1, 1)
+D2 = dt.date(2026, 1, 2)
+
+
+def location(lid, evses):
+    return {"id": lid, "address": "a", "city": "c", "country": "NLD",
+            "coordinates": {"latitude": "52.0", "longitude": "5.0"}, "evses": evses,
+            "last_updated": "2026-01-01T00:00:00Z"}
+
+
+def evse(uid, *connector_ids):
+    return {"uid": uid, "status": "AVAILABLE", "connectors": [
+        {"id": c, "standard": "IEC_62196_T2", "format": "SOCKET", "power_type": "AC_3_PHASE",
+         "voltage": 230, "amperage": 32, "tariff_id": "T-missing" if c == "9" else None} for c in connector_ids]}
+
+
+def price(pid, energy):
+    return {"id": pid, "partner": "P", "partner_id": "p", "last_updated": "2026-01-01T00:00:00Z",
+            "product": {"id": f"prod-{pid}", "type": "adhoc", "currency": "EUR"},
+            "elements": [{"price_components": [{"type": "ENERGY", "price_excl_vat": energy, "vat": 21,
+                                                "step_size": 1}]}]}
+
+
+@pytest.fixture
+def paths(tmp_path):
+    p = DataPaths(tmp_path / "data")
+    write_raw_snapshot(p, "locations", D1, [
+        location("L1", [evse("E1", "1", "2"), evse("E1", "3")]),  # the second E1 repeats a key
+        location("L2", [evse("E1", "1", "9")]),
+    ])
+    write_raw_snapshot(p, "prices", D1, [price("P1", 0.3), price("P2", 0.4)], api_version="prices")
+    write_raw_snapshot(p, "connector_prices", D1, [
+        {"location_id": "L1", "evse_uid": "E1", "connector_id": "1", "pricing_ids": ["P1", "P2"]},
+        {"location_id": "L1", "evse_uid": "E1", "connector_id": "7", "pricing_ids": ["P1"]},
+        {"location_id": "L2", "evse_uid": "E1", "connector_id": "1", "pricing_ids": ["P3"]},
+    ], api_version="prices")
+    return p
+
+
+def test_transform_counts_duplicates_and_orphans(paths):
+    report = transform_snapshot(Settings(data_dir=paths.root))
+    assert report.date == D1
+    assert report.endpoints == ["locations", "connector_prices", "prices"]
+    assert report.rows["evses"] == 2
+    assert report.duplicates == {"locations": 0, "evses": 1, "connectors": 0, "connector_prices": 0,
+                                 "prices": 0, "price_elements": 0, "price_components": 0}
+    assert report.orphans == {"connector_prices->connectors": 1, "connector_prices->prices": 1,
+                              "evses->locations": 0}
+    rejects = scan_table(paths, "rejects", D1).collect()
+    assert rejects.select("endpoint", "table_name", "record_key", "reason").rows() == [
+        ("locations", "evses", "L1|E1", "duplicate key in evses (occurrence 2)")]
+    # Orphans stay in the table: the real API has them.
+    assert scan_table(paths, "connector_prices", D1).select(pl.len()).collect().item() == 4
+    assert any("orphans connector_prices->prices: 1" in line for line in report.lines())
+
+
+def test_rerunning_a_date_replaces_its_tables(paths):
+    settings = Settings(data_dir=paths.root)
+    transform_snapshot(settings, D1)
+    write_raw_snapshot(paths, "prices", D1, [price("P1", 0.35)], api_version="prices")
+    report = transform_snapshot(settings, D1, ["prices"])
+    assert report.endpoints == ["prices"]
+    got = scan_table(paths, "price_components", D1).collect()
+    assert got["price_excl_vat"].cast(pl.String).to_list() == ["0.350000"]
+    assert [f.name for f in paths.table_partition("prices", D1).iterdir()] == ["part-00000.parquet"]
+    assert not paths.table_staging("prices", D1).exists()
+    # The locations rejects of the earlier run survive a prices-only re-run.
+    assert scan_table(paths, "rejects", D1).collect()["endpoint"].to_list() == ["locations"]
+
+
+def test_dates_are_kept_apart(paths):
+    settings = Settings(data_dir=paths.root)
+    transform_snapshot(settings, D1)
+    write_raw_snapshot(paths, "prices", D2, [price("P9", 0.5)], api_version="prices")
+    report = transform_snapshot(settings)
+    assert (report.date, report.endpoints) == (D2, ["prices"])
+    assert paths.table_dates("prices") == [D1, D2]
+    assert scan_table(paths, "prices").collect()["price_id"].to_list() == ["P9"]
+    assert scan_table(paths, "prices", D1).collect()["price_id"].to_list() == ["P1", "P2"]
+
+
+def test_missing_snapshots_fail_with_a_clear_message(tmp_path):
+    settings = Settings(data_dir=tmp_path)
+    with pytest.raises(SnapshotError, match="run 'ecodata fetch' first"):
+        transform_snapshot(settings)
+    with pytest.raises(SnapshotError, match="ecodata fetch --date 2026-01-01"):
+        transform_snapshot(settings, D1)
+    with pytest.raises(ConfigError, match="unknown endpoint"):
+        transform_snapshot(settings, D1, ["statuses"])
+    with pytest.raises(SnapshotError, match="no snapshot"):
+        scan_table(DataPaths(tmp_path), "prices")
+
+
+def test_write_table_refuses_a_frame_that_does_not_match_the_schema(tmp_path):
+    frame = pl.DataFrame({"price_id": ["x"]})
+    with pytest.raises(ValidationError, match="do not match the declared schema"):
+        write_table(DataPaths(tmp_path), PRICES, D1, frame)
