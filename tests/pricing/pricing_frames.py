@@ -95,3 +95,28 @@ def site_tables(connectors: list[dict], links: list[tuple[str, str]]) -> dict[st
              "evse_uid": "E1", "connector_id": cid, "price_id": pid, "price_index": i}
             for i, (cid, pid) in enumerate(links)]),
     }
+
+
+def simulator_tables(scale: str = "demo", seed: int = 0) -> tuple[dict[str, pl.DataFrame], list[dict]]:
+    """The simulator's ground truth through ecodata.transform: (tables, price records)."""
+    import json
+
+    from ecodata.simulator import Dataset
+    from ecodata.transform import TRANSFORMS
+
+    ds = Dataset(scale=scale, seed=seed)
+    tables: dict[str, pl.DataFrame] = {}
+    price_records: list[dict] = []
+    for endpoint in ("locations", "connector_prices", "prices"):
+        records = list(ds.iter_records(endpoint))
+        if endpoint == "prices":
+            price_records = records
+        raw = pl.DataFrame({
+            "record": [json.dumps(r) for r in records],
+            "record_key": [str(i) for i in range(len(records))],
+            "api_version": ["2.1.1" if endpoint == "locations" else "prices"] * len(records),
+        })
+        for name, frame in TRANSFORMS[endpoint](raw.lazy()).items():
+            if name != "rejects":
+                tables[name] = frame.collect()
+    return tables, price_records

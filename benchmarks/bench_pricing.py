@@ -1,0 +1,121 @@
+"""Pricing benchmark: the vectorised evaluator vs the scalar engine, in one run.
+
+Builds the snapshot tables from the simulator's ground truth (through ``ecodata.transform``),
+then:
+
+* vectorised: ``session_costs`` for every (connector, price, fitting default session), collected
+  in memory; pairs/s = rows produced (connector x price x session) per second of wall time,
+  including profile building, pricing of the distinct (price, profile) pairs and the join back;
+* scalar: ``price_reference`` (reference engine, tariffs parsed once beforehand) on a random
+  sample of the same rows, pairs/s = sampled rows per second; the sample is also checked to be
+  equal to the vectorised rows (totals and parts, excl. and incl. VAT).
+
+Usage: ``uv run python benchmarks/bench_pricing.py [--scale bench] [--sample 3000]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import time
+from typing import Any
+
+import polars as pl
+
+from ecodata.fx import load_rates
+from ecodata.pricing import load_sessions, parse_tariff, price_reference, profile_for, session_costs
+
+
+def simulator_tables(scale: str, seed: int) -> tuple[dict[str, pl.DataFrame], list[dict[str, Any]]]:
+    """Ground truth -> raw-shaped rows -> ecodata.transform -> tables (and the price records)."""
+    from ecodata.simulator import Dataset
+    from ecodata.transform import TRANSFORMS
+
+    ds = Dataset(scale=scale, seed=seed)
+    tables: dict[str, pl.DataFrame] = {}
+    price_records: list[dict[str, Any]] = []
+    for endpoint in ("locations", "connector_prices", "prices"):
+        records = list(ds.iter_records(endpoint))
+        if endpoint == "prices":
+            price_records = records
+        raw = pl.DataFrame({
+            "record": [json.dumps(r) for r in records],
+            "record_key": [str(i) for i in range(len(records))],
+            "api_version": ["2.1.1" if endpoint == "locations" else "prices"] * len(records),
+        })
+        del records
+        for name, frame in TRANSFORMS[endpoint](raw.lazy()).items():
+            if name != "rejects":
+                tables[name] = frame.collect()
+    return tables, price_records
+
+
+def rss_mb() -> float:
+    try:
+        import psutil
+
+        return float(psutil.Process(os.getpid()).memory_info().rss) / 1e6
+    except ImportError:  # pragma: no cover
+        return float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", default="bench", choices=["demo", "bench"])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sample", type=int, default=3000, help="rows priced by the scalar engine")
+    parser.add_argument("--day", default="2026-11-21")
+    args = parser.parse_args()
+    day = dt.date.fromisoformat(args.day)
+
+    t0 = time.perf_counter()
+    tables, records = simulator_tables(args.scale, args.seed)
+    t_tables = time.perf_counter() - t0
+    print(f"scale={args.scale} seed={args.seed}: tables built in {t_tables:.1f}s "
+          + ", ".join(f"{k}={v.height}" for k, v in tables.items()), flush=True)
+    rates = load_rates()
+    sessions = load_sessions()
+
+    rss_before = rss_mb()
+    t0 = time.perf_counter()
+    out = session_costs(tables, day=day, sessions=sessions, rates=rates).collect()
+    t_vec = time.perf_counter() - t0
+    vec_rate = out.height / t_vec
+    distinct = out.select("price_id", "session", "charging_power_kw").n_unique()
+    print(f"vectorised: {out.height} rows (connector x price x session) in {t_vec:.2f}s = {vec_rate:,.0f} pairs/s; "
+          f"~{distinct} distinct (price, session, power) priced; RSS {rss_before:.0f} -> {rss_mb():.0f} MB",
+          flush=True)
+
+    conn = tables["connectors"].join(tables["locations"].select("location_id", "time_zone"), on="location_id")
+    by_key = {(r["location_id"], r["evse_uid"], r["connector_id"]): r for r in conn.iter_rows(named=True)}
+    parsed = {r["id"]: parse_tariff(r) for r in records}
+    by_name = {s.name: s for s in sessions}
+    idx = random.Random(args.seed).sample(range(out.height), min(args.sample, out.height))
+    sample = out[idx]
+    rows = list(sample.iter_rows(named=True))
+    t0 = time.perf_counter()
+    results = []
+    for row in rows:
+        c = by_key[(row["location_id"], row["evse_uid"], row["connector_id"])]
+        profile = profile_for(by_name[row["session"]], c["max_power_kw"], c["amperage"])
+        results.append(price_reference(parsed[row["price_id"]], profile, c["time_zone"] or "UTC", day))
+    t_scalar = time.perf_counter() - t0
+    scalar_rate = len(rows) / t_scalar
+    mismatches = 0
+    parts = [("total_cost", "total"), ("total_energy_cost", "energy_cost"), ("total_time_cost", "time_cost"),
+             ("total_parking_cost", "parking_cost"), ("total_fixed_cost", "flat_cost")]
+    for row, res in zip(rows, results, strict=True):
+        for key, col in parts:
+            for vat in ("excl_vat", "incl_vat"):
+                if res[key][vat] != row[f"{col}_{vat}"]:
+                    mismatches += 1
+    print(f"scalar: {len(rows)} sampled rows in {t_scalar:.2f}s = {scalar_rate:,.0f} pairs/s; "
+          f"mismatches vs vectorised: {mismatches}")
+    print(f"ratio vectorised/scalar: {vec_rate / scalar_rate:,.0f}x (target >= 100x)")
+
+
+if __name__ == "__main__":
+    main()
