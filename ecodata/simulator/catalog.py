@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from ecodata.simulator._rng import Rng, cumulative, key, uuid_from
+from ecodata.simulator._rng import Rng, cumulative, key, mix, uuid_from
 from ecodata.simulator.config import ScaleParams
 from ecodata.simulator.geo import (
     BY_CODE,
@@ -36,7 +36,7 @@ ADHOC, CPOSUB, MSP_FLAT, MSP_PASS, MSP_NEG = range(5)
 AC, DC, HPC = 0, 1, 2
 CLASS_NAMES = ("AC", "DC", "HPC")
 
-BODY_POOL = 48  # distinct price bodies per (country, class, kind): bounded render cache
+BODY_POOL = 24  # distinct price bodies per (country, class, kind): bounded render cache
 BASE_EPOCH = 1780300800  # 2026-06-01T08:00:00Z: "now" on day 0
 DAY_S = 86400
 PRICE_CHANGE_RATE = 0.02  # share of prices whose id is regenerated per day
@@ -44,9 +44,22 @@ PRICE_CHANGE_RATE = 0.02  # share of prices whose id is regenerated per day
 _DAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
 
 
+_DAY_PREFIX: dict[int, bytes] = {}
+
+
 def timestamp(epoch: int) -> str:
     """OCPI DateTime with ``Z``."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+def timestamp_b(epoch: int) -> bytes:
+    """:func:`timestamp` as bytes, fast (the date part is cached per day)."""
+    day, sec = divmod(epoch, DAY_S)
+    prefix = _DAY_PREFIX.get(day)
+    if prefix is None:
+        prefix = _DAY_PREFIX[day] = time.strftime("%Y-%m-%dT", time.gmtime(day * DAY_S)).encode()
+    hours, rest = divmod(sec, 3600)
+    return prefix + b"%02d:%02d:%02dZ" % (hours, rest // 60, rest % 60)
 
 
 @dataclass(slots=True)
@@ -68,6 +81,8 @@ class Partner:
     fee_option: int = -1
     frag: bytes = b""  # {"partner_id","name","website","ema_id"} as JSON
     name_json: bytes = b""
+    partner_id_b: bytes = b""
+    website_b: bytes = b""
 
 
 def _party(rng: Rng, used: set[str]) -> str:
@@ -93,11 +108,10 @@ class Catalog:
         self.msps = self._make_msps()
         self._make_pools()
         self._make_catalog()
-        self._make_ids()
-        self._body_cache: dict[tuple[int, ...], tuple[Any, bytes]] = {}
+        self._body_cache: dict[tuple[int, ...], bytes] = {}
         self._tariff_cache: dict[tuple[int, ...], tuple[bytes, bytes]] = {}
         self._product_cache: dict[tuple[int, ...], tuple[str, bytes]] = {}
-        self._set_cache: dict[tuple[int, ...], tuple[tuple[int, ...], bytes]] = {}
+        self._make_ids()
 
     # ----------------------------------------------------------------- partners
     def _name(self, rng: Rng, used: set[str], suffixes: tuple[str, ...]) -> str:
@@ -114,6 +128,8 @@ class Catalog:
 
     def _partner_frag(self, p: Partner, prefix_cc: str) -> None:
         p.name_json = orjson.dumps(p.name)
+        p.partner_id_b = p.partner_id.encode()
+        p.website_b = p.website.encode()
         p.frag = orjson.dumps({"partner_id": p.partner_id, "name": p.name, "website": p.website,
                                "ema_id": [f"{prefix_cc}*{p.party_id}"]})
 
@@ -244,20 +260,25 @@ class Catalog:
         self.specs = specs
 
     def _make_ids(self) -> None:
-        """Price ids for the day: an id is regenerated when its price or product changes."""
+        """Price ids for the day: an id is regenerated when its price or product changes.
+
+        Also keeps, per catalog entry, the small facts rendering needs (body key, epoch, id bytes):
+        O(prices) integers and ids, never record JSON.
+        """
         self.price_gen: list[int] = []
         self.price_epoch: list[int] = []
         ids: list[str] = []
         seed, day, mask = self.seed, self.day, self._mask
+        pid_base, gen_base = key(seed, T_PID), key(seed, T_PGEN)
         for idx in range(len(self.specs)):
             gen, changed = 0, 0
             if day:
-                rng = Rng(key(seed, T_PGEN, idx))
+                rng = Rng(mix(gen_base ^ idx))
                 d = rng.geometric_day(PRICE_CHANGE_RATE)
                 while d <= day:
                     gen, changed = gen + 1, d
                     d += rng.geometric_day(PRICE_CHANGE_RATE)
-            k = key(seed, T_PID, idx, gen)
+            k = mix(mix(pid_base ^ idx) ^ gen)
             if gen:
                 epoch = BASE_EPOCH + (changed - 1) * DAY_S + 3600 * 10 + k % 36000
             else:
@@ -266,6 +287,16 @@ class Catalog:
             self.price_epoch.append(epoch)
             ids.append(uuid_from(k, idx ^ mask))
         self.price_ids = ids
+        self._id_b = [i.encode() for i in ids]
+        self._body_keys = [self._body_key(i) for i in range(len(ids))]
+        self._product_b = [self.product(i)[0].encode() for i in range(len(ids))]
+        tid_base = key(seed, T_TID)
+        self._tariff_ids: dict[int, str] = {}
+        for idx, (kind, partner, _ci, _pcls, _v) in enumerate(self.specs):
+            if kind == ADHOC and self.cpos[partner].publishes_tariffs:
+                k = mix(mix(tid_base ^ idx) ^ self.price_gen[idx])
+                self._tariff_ids[idx] = f"{k:016x}{mix(k):016x}"
+        self._make_site_pricing()
 
     def price_index(self, price_id: str) -> int | None:
         """Catalog index of a price id of this day, or None."""
@@ -277,59 +308,80 @@ class Catalog:
             return idx
         return None
 
-    def tariff_id(self, idx: int) -> str:
-        k = key(self.seed, T_TID, idx, self.price_gen[idx])
-        return f"{k:016x}{key(k, 1):016x}"
+    def tariff_id(self, idx: int) -> str | None:
+        """Id of the OCPI tariff behind ad hoc price ``idx`` (None when its CPO publishes no tariffs)."""
+        return self._tariff_ids.get(idx)
 
     # ----------------------------------------------------------------- pricing sets
-    def pricing_set(self, cpo: int, ci: int, pcls: int, variant: int, restricted: bool,
-                    flavour: int) -> tuple[tuple[int, ...], bytes]:
-        """Catalog indices for a site (one ad hoc + K MSP prices) and its JSON fragment.
+    def _make_site_pricing(self) -> None:
+        """Per (country, power class): the MSP prices a site can list, big roaming MSPs first.
 
-        The fragment is ``"pricing_ids":[...],"product_ids":[...]}`` (ids aligned by position).
+        A site lists a window of the big MSPs' prices and a window of the others', so sets are
+        produced in O(K) without a per-site cache. K follows a gamma (negative-binomial-like)
+        distribution per market, drawn through a 256-step quantile table.
         """
-        ck = (cpo, ci, pcls, variant, int(restricted), flavour)
-        hit = self._set_cache.get(ck)
-        if hit is not None:
-            return hit
-        if len(self._set_cache) > 20000:
-            self._set_cache.clear()
-        rng = Rng(key(self.seed, 300, *ck))
-        indices = [self.adhoc_base[(cpo, ci, pcls)] + variant]
-        c = self.countries[ci]
-        mean = MSP_MEAN_BY_GROUP[c.msp_group] * self.params.msp_mean_factor
-        if pcls == HPC:
-            mean *= 1.4
-        elif restricted and pcls == AC:
-            mean *= 0.7
-        k_target = round(rng.gamma(4.0, mean / 4.0))
-        pool, cum = self.msp_pool[ci]
-        seen: set[int] = set()
-        tries = 0
-        msp_prices: list[int] = []
-        while len(msp_prices) < k_target and len(seen) < len(pool) and tries < 4 * len(pool) + 20:
-            tries += 1
-            m = pool[rng.weighted(cum)]
-            if m in seen:
-                continue
-            seen.add(m)
-            base = self.msp_flat[(m, ci, pcls)]
-            tiers = list(range(base, base + self.msps[m].tiers))
-            special = self.msp_cpo.get((m, cpo, ci, pcls))
-            if special is not None:
-                tiers[0] = special
-            msp_prices.extend(tiers)
-        msp_prices = msp_prices[:k_target]
-        sub = self.cposub.get((cpo, ci))
-        if sub is not None and pcls == HPC and msp_prices:
-            msp_prices[-1] = sub
-        indices.extend(msp_prices)
-        ids = [self.price_ids[i] for i in indices]
-        products = [self.product(i)[0] for i in indices]
-        frag = orjson.dumps({"pricing_ids": ids, "product_ids": products})[1:]
-        out = (tuple(indices), frag)
-        self._set_cache[ck] = out
+        n_big = max(2, len(self.msps) // 10)
+        self._site_lists: dict[tuple[int, int], tuple[list[int], list[int]]] = {}
+        self._k_table: dict[tuple[int, int, int], list[int]] = {}
+        for ci, c in enumerate(self.countries):
+            for pcls in (AC, DC, HPC):
+                big: list[int] = []
+                rest: list[int] = []
+                for m in self.msps:
+                    if ci not in m.countries:
+                        continue
+                    base = self.msp_flat[(m.index, ci, pcls)]
+                    (big if m.index < n_big else rest).extend(range(base, base + m.tiers))
+                rng = Rng(key(self.seed, 310, ci, pcls))
+                for i in range(len(rest) - 1, 0, -1):  # seeded shuffle
+                    j = rng.below(i + 1)
+                    rest[i], rest[j] = rest[j], rest[i]
+                self._site_lists[(ci, pcls)] = (big, rest)
+                for restricted in (0, 1):
+                    mean = MSP_MEAN_BY_GROUP[c.msp_group] * self.params.msp_mean_factor
+                    if pcls == HPC:
+                        mean *= 1.4
+                    elif restricted and pcls == AC:
+                        mean *= 0.7
+                    self._k_table[(ci, pcls, restricted)] = sorted(
+                        round(rng.gamma(4.0, mean / 4.0)) for _ in range(256))
+        self._subs: dict[tuple[int, int, int], dict[int, int]] = {}
+        for (m, cpo, ci, pcls), idx in self.msp_cpo.items():
+            self._subs.setdefault((cpo, ci, pcls), {})[self.msp_flat[(m, ci, pcls)]] = idx
+
+    def pricing_set(self, cpo: int, ci: int, pcls: int, variant: int, restricted: bool,
+                    draw: int) -> list[int]:
+        """Catalog indices listed on a site's connectors: one ad hoc price, then K MSP prices."""
+        out = [self.adhoc_base[(cpo, ci, pcls)] + variant]
+        k = self._k_table[(ci, pcls, int(restricted))][draw & 0xFF]
+        big, rest = self._site_lists[(ci, pcls)]
+        k_big = min(len(big), (k + 1) // 2)
+        k_rest = min(len(rest), k - k_big)
+        k_big = min(len(big), k - k_rest)
+        if k_big:
+            o = (draw >> 8) % len(big)
+            out.extend(big[o:o + k_big])
+            if o + k_big > len(big):
+                out.extend(big[:o + k_big - len(big)])
+        if k_rest:
+            o = (draw >> 24) % len(rest)
+            out.extend(rest[o:o + k_rest])
+            if o + k_rest > len(rest):
+                out.extend(rest[:o + k_rest - len(rest)])
+        subs = self._subs.get((cpo, ci, pcls))
+        if subs:
+            out = [subs.get(i, i) for i in out]
+        if pcls == HPC and len(out) > 1:
+            sub = self.cposub.get((cpo, ci))
+            if sub is not None:
+                out[-1] = sub
         return out
+
+    def pricing_fragment(self, indices: list[int]) -> bytes:
+        """``"pricing_ids":[...],"product_ids":[...]}``: the tail of a connector_prices row."""
+        ids, prods = self._id_b, self._product_b
+        return b"".join((b'"pricing_ids":["', b'","'.join([ids[i] for i in indices]), b'"],"product_ids":["',
+                         b'","'.join([prods[i] for i in indices]), b'"]}'))
 
     # ----------------------------------------------------------------- products
     def product(self, idx: int) -> tuple[str, bytes]:
@@ -362,7 +414,7 @@ class Catalog:
             p = self.msps[partner]
             short = p.name.split(" ")[0]
             ptype = "msp"
-            if tier == 0 or pk[3] == 0:
+            if pk[3] == 0:
                 name, desc, stype = f"{short} Flex", f"{p.name}: pay per use, no monthly fee", "n/a"
             elif pk[3] == 1:
                 fee = rng.uniform(4.99, 17.99) * c.fx_per_eur
@@ -378,13 +430,11 @@ class Catalog:
                              "subscription_type": stype, "subscription_fee_excl_vat": f"{fee_excl:.4f}",
                              "currency": c.currency})
         out = (pid, frag)
-        if len(self._product_cache) > 50000:
-            self._product_cache.clear()
-        self._product_cache[pk] = out
+        self._product_cache[pk] = out  # bounded by partners x countries x tiers
         return out
 
     # ----------------------------------------------------------------- bodies
-    def body_key(self, idx: int) -> tuple[int, ...]:
+    def _body_key(self, idx: int) -> tuple[int, ...]:
         kind, partner, ci, pcls, tier = self.specs[idx]
         j = key(self.seed, T_BODY, idx, self.price_gen[idx]) % BODY_POOL
         if kind == ADHOC:
@@ -397,27 +447,31 @@ class Catalog:
             return (MSP_PASS, ci, pcls, j, max(0, self.msps[partner].fee_option))
         return (MSP_NEG, ci, pcls, j, j % 4)
 
-    def body(self, bk: tuple[int, ...]) -> tuple[Any, bytes]:
-        """(elements as Python objects, elements JSON) for a body key (cached, bounded)."""
+    def body_key(self, idx: int) -> tuple[int, ...]:
+        return self._body_keys[idx]
+
+    def body(self, bk: tuple[int, ...]) -> bytes:
+        """The ``elements`` JSON for a body key (cached; the key space is bounded per market)."""
         hit = self._body_cache.get(bk)
         if hit is not None:
             return hit
-        elements = _build_elements(self.seed, bk, self.countries[bk[1]])
-        out = (elements, orjson.dumps(elements))
-        if len(self._body_cache) > 100000:
-            self._body_cache.clear()
+        out = orjson.dumps(_build_elements(self.seed, bk, self.countries[bk[1]]))
         self._body_cache[bk] = out
+        return out
+
+    def elements(self, idx: int) -> list[dict[str, Any]]:
+        """The elements of price ``idx`` as Python objects."""
+        out: list[dict[str, Any]] = orjson.loads(self.body(self._body_keys[idx]))
         return out
 
     def price_bytes(self, idx: int) -> bytes:
         """The JSON of one price record, exactly as the API serves it."""
         kind, partner, _ci, _pcls, _tier = self.specs[idx]
-        p = self.cpos[partner] if kind in (ADHOC, CPOSUB) else self.msps[partner]
-        _, body = self.body(self.body_key(idx))
-        return b"".join((b'{"id":"', self.price_ids[idx].encode(), b'","partner":', p.name_json,
-                         b',"partner_id":"', p.partner_id.encode(), b'","last_updated":"',
-                         timestamp(self.price_epoch[idx]).encode(), b'","product":', self.product(idx)[1],
-                         b',"elements":', body, b"}"))
+        p = self.cpos[partner] if kind < MSP_FLAT else self.msps[partner]
+        return b"".join((b'{"id":"', self._id_b[idx], b'","partner":', p.name_json,
+                         b',"partner_id":"', p.partner_id_b, b'","last_updated":"',
+                         timestamp_b(self.price_epoch[idx]), b'","product":', self.product(idx)[1],
+                         b',"elements":', self.body(self._body_keys[idx]), b"}"))
 
     # ----------------------------------------------------------------- tariffs
     def tariff_bytes(self, idx: int) -> bytes:
@@ -425,21 +479,17 @@ class Catalog:
         _kind, partner, ci, _pcls, _v = self.specs[idx]
         p = self.cpos[partner]
         c = self.countries[ci]
-        bk = self.body_key(idx)
+        bk = self._body_keys[idx]
         tk = (*bk, p.tariff_style, int(p.tariff_vat))
         hit = self._tariff_cache.get(tk)
         if hit is None:
-            elements, _ = self.body(bk)
-            hit = _tariff_elements(elements, p.tariff_style, p.tariff_vat, c)
-            if len(self._tariff_cache) > 100000:
-                self._tariff_cache.clear()
+            hit = _tariff_elements(orjson.loads(self.body(bk)), p.tariff_style, p.tariff_vat, c)
             self._tariff_cache[tk] = hit
         alt_text, body = hit
-        k = key(self.seed, T_TID, idx, 7)
-        url = b"" if k % 3 == 0 else f"{p.website}/tariffs".encode()
-        return b"".join((b'{"id":"', self.tariff_id(idx).encode(), b'","currency":"', c.currency.encode(),
+        url = b"" if idx % 3 == 0 else p.website_b + b"/tariffs"
+        return b"".join((b'{"id":"', self._tariff_ids[idx].encode(), b'","currency":"', c.currency.encode(),
                          b'","tariff_alt_text":', alt_text, b',"tariff_alt_url":"', url, b'","elements":', body,
-                         b',"last_updated":"', timestamp(self.price_epoch[idx]).encode(), b'"}'))
+                         b',"last_updated":"', timestamp_b(self.price_epoch[idx]), b'"}'))
 
 
 # ---------------------------------------------------------------------- price bodies

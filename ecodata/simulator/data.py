@@ -20,6 +20,7 @@ day get a new set of MSP prices.
 
 from __future__ import annotations
 
+import math
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
@@ -28,7 +29,7 @@ from typing import Any
 import orjson
 
 from ecodata.errors import ConfigError
-from ecodata.simulator._rng import Rng, cumulative, key, uuid_from
+from ecodata.simulator._rng import Rng, cumulative, key, mix, uuid_from
 from ecodata.simulator.catalog import (
     AC,
     ADHOC,
@@ -54,6 +55,7 @@ _ACCESS_CUM = (cumulative((0.95, 0.05, 0.0)), cumulative((0.12, 0.80, 0.08)),
 _LTYPES = ("ON_STREET", "PARKING_LOT", "PARKING_GARAGE", "UNDERGROUND_GARAGE", "OTHER")
 _LTYPE_CUM = (cumulative((1, 0, 0, 0, 0)), cumulative((0, 0.5, 0.25, 0.15, 0.10)),
               cumulative((0.2, 0.7, 0, 0, 0.1)), cumulative((0, 0.8, 0, 0, 0.2)))
+_INV8, _INV16, _INV24 = 2.0**-8, 2.0**-16, 2.0**-24
 DEATH_RATE = 0.005  # share of locations removed per day (as many are added)
 REPRICE_RATE = 0.03  # share of sites per day whose MSP price set changes
 
@@ -66,6 +68,13 @@ _DC_CUM = cumulative((0.55, 0.125, 0.125, 0.10, 0.10))
 _HPC_POWERS = ((150000, 500, 300), (160000, 400, 400), (180000, 450, 400), (200000, 500, 400),
                (250000, 500, 500), (300000, 750, 400), (350000, 875, 400), (400000, 1000, 400))
 _HPC_CUM = cumulative((0.20, 0.07, 0.07, 0.06, 0.20, 0.20, 0.10, 0.10))
+# A second, domestic socket on AC EVSEs (Schuko, French type E, Italian type 3A): (connector, share of sites).
+_DOMESTIC_F = ("DOMESTIC_F", "SOCKET", "AC_1_PHASE", 230, 16, 3700)
+_SECOND_AC: dict[str, tuple[tuple[str, str, str, int, int, int], float]] = {
+    **dict.fromkeys(("DE", "AT", "CH", "NL", "BE", "SE", "NO", "DK", "FI", "PL", "CZ"), (_DOMESTIC_F, 0.15)),
+    "FR": (("DOMESTIC_E", "SOCKET", "AC_1_PHASE", 230, 16, 3700), 0.30),
+    "IT": (("IEC_62196_T3A", "SOCKET", "AC_1_PHASE", 230, 16, 3700), 0.15),
+}
 _STATUS_TABLE = tuple(
     s for s, n in (("AVAILABLE", 160), ("CHARGING", 56), ("UNKNOWN", 16), ("OUTOFORDER", 8),
                    ("INOPERATIVE", 6), ("BLOCKED", 5), ("PLANNED", 3), ("RESERVED", 2)) for _ in range(n)
@@ -132,6 +141,9 @@ class Dataset:
         self._lmask = key(seed, T_LMASK) & 0xFFFFFFFFFFFF
         self._layouts: list[tuple[int, tuple[tuple[str, str, str, int, int, int], ...]]] = []
         self._layout_index: dict[tuple[int, ...], int] = {}
+        self._layout_memo: dict[tuple[Any, ...], int] = {}
+        self._skel_base = key(seed, T_SKEL)
+        self._lid_base, self._uid_base, self._loc_base = key(seed, T_LID), key(seed, T_UID), key(seed, T_LOC)
         self._conn_cache: dict[tuple[Any, ...], bytes] = {}
         self._country_json = [
             (orjson.dumps(c.time_zone), c.code3.encode(), c.code2.encode()) for c in self.catalog.countries
@@ -151,50 +163,54 @@ class Dataset:
         return idx
 
     def _skeleton(self, slot: int) -> tuple[int, int, int, int, int, int, int]:
-        """(country, site class, cpo, access, location type, layout, ad hoc variant) of a slot."""
+        """(country, site class, cpo, access, location type, layout, ad hoc variant) of a slot.
+
+        Three 64-bit draws are sliced into fields (16 bits for a share, 8 bits for a coin), which
+        keeps start-up at a few microseconds per location.
+        """
         cat = self.catalog
-        rng = Rng(key(self.seed, T_SKEL, slot))
-        ci = rng.weighted(cat.country_cum)
-        c = cat.countries[ci]
-        ac = c.ac_share
-        rest = 1.0 - ac
-        weights = self._site_cum[ci]
-        sc = rng.weighted(weights)
-        pcls = _SITE_PRICE_CLASS[sc]
-        pool, cum = cat.cpo_pool[ci][pcls]
-        cpo = pool[rng.weighted(cum)]
-        access = rng.weighted(_ACCESS_CUM[sc])
-        ltype = rng.weighted(_LTYPE_CUM[sc])
+        z1 = mix(self._skel_base ^ slot)
+        z2 = mix(z1)
+        z3 = mix(z2)
+        ccum = cat.country_cum
+        ci = bisect_right(ccum, (z1 & 0xFFFF) * _INV16 * ccum[-1])
+        scum = self._site_cum[ci]
+        sc = bisect_right(scum, ((z1 >> 16) & 0xFFFF) * _INV16 * scum[-1])
+        pool, cum = cat.cpo_pool[ci][_SITE_PRICE_CLASS[sc]]
+        cpo = pool[bisect_right(cum, ((z1 >> 32) & 0xFFFFFF) * _INV24 * cum[-1])]
+        acum = _ACCESS_CUM[sc]
+        access = bisect_right(acum, (z1 >> 56) * _INV8 * acum[-1])
+        lcum = _LTYPE_CUM[sc]
+        ltype = bisect_right(lcum, (z2 & 0xFF) * _INV8 * lcum[-1])
         tesla = cat.cpos[cpo].kind == "tesla"
-        conns: tuple[tuple[str, str, str, int, int, int], ...]
+        u_n = ((z2 >> 8) & 0xFFFF) * _INV16
         if sc == ON_STREET:
-            n = 1 if rng.chance(0.4) else 2
+            n = 1 if u_n < 0.4 else 2
         elif sc == SEMI_AC:
-            n = min(12, 2 + _geometric(rng, 2.0))
+            n = min(12, 2 + _geometric(u_n, 2.0))
         elif sc == DC_SITE:
-            n = 1 if rng.chance(0.5) else 2
+            n = 1 if u_n < 0.5 else 2
         else:
-            n = rng.between(8, 20) if tesla else min(24, 4 + _geometric(rng, 4.0))
-        if sc in (ON_STREET, SEMI_AC):
-            power = _AC_POWERS[rng.weighted(_AC_CUM_GB if c.code2 == "GB" else _AC_CUM)]
-            conns = (_ac_conn(power, rng.chance(0.12)),)
-            if c.code2 in ("DE", "AT", "CH") and rng.chance(0.05):
-                conns += (_conn("DOMESTIC_F", "SOCKET", "AC_1_PHASE", 230, 16, 3700),)
+            n = 8 + int(u_n * 13) if tesla else min(24, 4 + _geometric(u_n, 4.0))
+        u_p = ((z2 >> 24) & 0xFFFF) * _INV16
+        code2 = cat.countries[ci].code2
+        if sc <= SEMI_AC:
+            pcum = _AC_CUM_GB if code2 == "GB" else _AC_CUM
+            second = _SECOND_AC.get(code2)
+            extras = (((z2 >> 40) & 0xFF) < 31, second is not None and ((z2 >> 48) & 0xFF) * _INV8 < second[1])
         elif sc == DC_SITE:
-            watts, volt, amp = _DC_POWERS[rng.weighted(_DC_CUM)]
-            conns = (_conn("IEC_62196_T2_COMBO", "CABLE", "DC", volt, amp, watts),)
-            if rng.chance(0.4):
-                conns += (_conn("CHADEMO", "CABLE", "DC", 400, 125, 50000),)
-            if rng.chance(0.2):
-                conns += (_ac_conn(_AC_POWERS[4], True),)
+            pcum = _DC_CUM
+            extras = ((z3 & 0xFF) < 102, ((z3 >> 8) & 0xFF) < 51)  # CHAdeMO on 40 %, T2 43 kW cable on 20 %
         else:
-            watts, volt, amp = _HPC_POWERS[4] if tesla else _HPC_POWERS[rng.weighted(_HPC_CUM)]
-            conns = (_conn("IEC_62196_T2_COMBO", "CABLE", "DC", volt, amp, watts),)
-            if not tesla and rng.chance(0.05):
-                conns += (_conn("CHADEMO", "CABLE", "DC", 400, 125, 50000),)
-        del rest
-        variant = rng.below(self.params.adhoc_variants)
-        return ci, sc, cpo, access, ltype, self._layout(sc, n, conns), variant
+            pcum = _HPC_CUM
+            extras = (not tesla and ((z3 >> 16) & 0xFF) < 13, tesla)  # CHAdeMO on 5 %
+        p_idx = bisect_right(pcum, u_p * pcum[-1])
+        lk = (sc, n, p_idx, *extras, code2 if sc <= SEMI_AC else "")
+        layout = self._layout_memo.get(lk)
+        if layout is None:
+            layout = self._layout_memo[lk] = self._layout(sc, n, _connectors_of(sc, p_idx, extras, code2))
+        variant = (z3 >> 24) % self.params.adhoc_variants
+        return ci, sc, cpo, access, ltype, layout, variant
 
     def _build_sites(self) -> None:
         cat = self.catalog
@@ -226,7 +242,7 @@ class Dataset:
         self._ltype = array("B", bytes(n))
         self._layout_of = array("I", [0]) * n
         self._variant = array("B", bytes(n))
-        self._flavour = array("B", bytes(n))
+        self._draw = array("I", [0]) * n
         self._conn_cum = array("q", [0]) * n
         total_conn = total_evse = 0
         for pos, s in enumerate(slots):
@@ -241,7 +257,7 @@ class Dataset:
                 while d <= day:
                     gen += 1
                     d += rng.geometric_day(REPRICE_RATE)
-            self._flavour[pos] = key(self.seed, T_FLAV, s, gen) % 4
+            self._draw[pos] = key(self.seed, T_FLAV, s, gen) & 0xFFFFFFFF
             n_evse, conns = self._layouts[layout]
             total_evse += n_evse
             total_conn += n_evse * len(conns)
@@ -264,7 +280,7 @@ class Dataset:
     # ------------------------------------------------------------------ ids
     def location_id(self, pos: int) -> str:
         s = self._slots[pos]
-        return uuid_from(key(self.seed, T_LID, s), s ^ self._lmask)
+        return uuid_from(mix(self._lid_base ^ s), s ^ self._lmask)
 
     def location_position(self, location_id: str) -> int | None:
         """Position of a location id of this day, or None."""
@@ -290,7 +306,7 @@ class Dataset:
         s = self._slots[pos]
         cpo = self.catalog.cpos[self._cpo[pos]]
         cc = self.catalog.countries[self._country[pos]].code2
-        k = key(self.seed, T_UID, s)
+        k = mix(self._uid_base ^ s)
         base = 1000000 + k % 8000000
         with_emi3 = (k >> 40) % 100 < 85
         numeric_uid = (k >> 48) % 100 < 30
@@ -301,10 +317,14 @@ class Dataset:
             out.append((uid, evse_id if with_emi3 else None))
         return out
 
-    def _pricing(self, pos: int) -> tuple[tuple[int, ...], bytes]:
-        sc = self._site[pos]
-        return self.catalog.pricing_set(self._cpo[pos], self._country[pos], _SITE_PRICE_CLASS[sc],
-                                        self._variant[pos], self._access[pos] != 0, self._flavour[pos])
+    def _pricing(self, pos: int) -> list[int]:
+        """Catalog indices on the site's connectors: its ad hoc price first, then K MSP prices."""
+        return self.catalog.pricing_set(self._cpo[pos], self._country[pos], _SITE_PRICE_CLASS[self._site[pos]],
+                                        self._variant[pos], self._access[pos] != 0, self._draw[pos])
+
+    def _adhoc_index(self, pos: int) -> int:
+        return self.catalog.adhoc_base[(self._cpo[pos], self._country[pos], _SITE_PRICE_CLASS[self._site[pos]])] \
+            + self._variant[pos]
 
     def _connectors(self, layout: int, version: str, tariff: str | None, no_power: bool, ts: bytes) -> bytes:
         ck = (layout, version, tariff, no_power, ts)
@@ -341,7 +361,7 @@ class Dataset:
         ci, sc, cpo_i = self._country[pos], self._site[pos], self._cpo[pos]
         c = cat.countries[ci]
         cpo = cat.cpos[cpo_i]
-        rng = Rng(key(self.seed, T_LOC, s))
+        rng = Rng(mix(self._loc_base ^ s))
         city, state, lat0, lon0 = rng.pick(c.cities)
         lat = lat0 + rng.uniform(-0.12, 0.12)
         lon = lon0 + rng.uniform(-0.18, 0.18)
@@ -358,8 +378,7 @@ class Dataset:
             epoch = BASE_EPOCH - DAY_S - (flags >> 8) % (400 * DAY_S)
         ts = timestamp(epoch).encode()
         n_evse, _conns = self._layouts[self._layout_of[pos]]
-        indices, _ = self._pricing(pos)
-        tariff = cat.tariff_id(indices[0]) if cpo.publishes_tariffs else None
+        tariff = cat.tariff_id(self._adhoc_index(pos))
         no_power = (flags >> 2) % 10 == 0
         conn_json = self._connectors(self._layout_of[pos], version, tariff, no_power, ts)
         caps = _CAPS[sc >= DC_SITE]
@@ -390,9 +409,9 @@ class Dataset:
         owner = cpo.frag if (flags >> 18) % 10 < 6 else sub if sub != b"null" else cpo.frag
         fac = _FACILITIES[sc][(flags >> 22) % len(_FACILITIES[sc])]
         hours = _HOURS_247 if access == 0 or (flags >> 26) % 3 == 0 else _HOURS[(flags >> 28) % 3]
-        mix = b""
+        emix = b""
         if (flags >> 30) % 5 == 0:
-            mix = b',"energy_mix":' + _ENERGY_MIX[(flags >> 33) % 3]
+            emix = b',"energy_mix":' + _ENERGY_MIX[(flags >> 33) % 3]
         pay = _PAYMENT[(1 + (flags >> 36) % 2) if sc >= DC_SITE else ((flags >> 36) % 4 == 0) * 3]
         restr = b"[]" if access == 0 else (b'["CUSTOMERS"]' if (flags >> 40) & 1 else b'["TIME_RESTRICTED"]')
         when_closed = b"true" if (flags >> 41) & 1 else b"false"
@@ -420,12 +439,12 @@ class Dataset:
         return b"".join((head, b",".join(evses), b'],"directions":[],"operator":', cpo.frag,
                          b',"suboperator":', sub, b',"owner":', owner, b',"facilities":', fac,
                          b',"time_zone":', tz, b',"opening_times":', hours, b',"charging_when_closed":',
-                         when_closed, b',"images":[]', mix, b',"last_updated":"', ts, b'"', custom))
+                         when_closed, b',"images":[]', emix, b',"last_updated":"', ts, b'"', custom))
 
     def connector_rows(self, pos: int) -> list[bytes]:
         """The connector_prices rows (JSON) of the location at ``pos``, in EVSE then connector order."""
         n_evse, conns = self._layouts[self._layout_of[pos]]
-        _, frag = self._pricing(pos)
+        frag = self.catalog.pricing_fragment(self._pricing(pos))
         prefix = b'{"location_id":"' + self.location_id(pos).encode() + b'","evse_uid":"'
         rows = []
         for uid, _evse_id in self._evse_ids(pos, n_evse):
@@ -481,7 +500,7 @@ class Dataset:
     # ------------------------------------------------------------------ totals
     def site_info(self, pos: int) -> dict[str, Any]:
         """Skeleton facts of a location (for realism checks): country, class, cpo, access, pricing."""
-        indices, _ = self._pricing(pos)
+        indices = self._pricing(pos)
         n_evse, conns = self._layouts[self._layout_of[pos]]
         return {"country": self.catalog.countries[self._country[pos]].code2,
                 "site_class": ("AC", "AC", "DC", "HPC")[self._site[pos]],
@@ -494,15 +513,15 @@ class Dataset:
         pricing_ids = 0
         for pos in range(len(self._slots)):
             lo, hi = self.connector_range(pos)
-            pricing_ids += (hi - lo) * len(self._pricing(pos)[0])
+            pricing_ids += (hi - lo) * len(self._pricing(pos))
         elements = components = 0
         for idx in range(len(cat.specs)):
-            els, _ = cat.body(cat.body_key(idx))
+            els = cat.elements(idx)
             elements += len(els)
             components += sum(len(e["price_components"]) for e in els)
         t_el = t_comp = 0
         for idx in self._tariff_pos:
-            els, _ = cat.body(cat.body_key(idx))
+            els = cat.elements(idx)
             t_el += len(els)
             t_comp += sum(len(e["price_components"]) for e in els)
         return {
@@ -524,12 +543,34 @@ class Dataset:
         }
 
 
-def _geometric(rng: Rng, mean: float) -> int:
-    """Failures before a success with the given mean (0, 1, 2, ...)."""
-    import math
+def _geometric(u: float, mean: float) -> int:
+    """Failures before a success with the given mean (0, 1, 2, ...), by inversion of a uniform."""
+    return int(math.log(1.0 - u) / math.log(1.0 - 1.0 / (mean + 1.0)))
 
-    u = rng.random() or 1e-18
-    return int(math.log(u) / math.log(1.0 - 1.0 / (mean + 1.0)))
+
+_Conn = tuple[str, str, str, int, int, int]
+
+
+def _connectors_of(sc: int, p_idx: int, extras: tuple[bool, bool], code2: str) -> tuple[_Conn, ...]:
+    """The connectors of every EVSE of a site (market-realism section 4)."""
+    conns: tuple[_Conn, ...]
+    if sc <= SEMI_AC:
+        conns = (_ac_conn(_AC_POWERS[p_idx], extras[0]),)
+        if extras[1]:
+            conns += (_SECOND_AC[code2][0],)
+    elif sc == DC_SITE:
+        watts, volt, amp = _DC_POWERS[p_idx]
+        conns = (_conn("IEC_62196_T2_COMBO", "CABLE", "DC", volt, amp, watts),)
+        if extras[0]:
+            conns += (_conn("CHADEMO", "CABLE", "DC", 400, 125, 50000),)
+        if extras[1]:
+            conns += (_ac_conn(_AC_POWERS[4], True),)
+    else:
+        watts, volt, amp = _HPC_POWERS[4] if extras[1] else _HPC_POWERS[p_idx]
+        conns = (_conn("IEC_62196_T2_COMBO", "CABLE", "DC", volt, amp, watts),)
+        if extras[0]:
+            conns += (_conn("CHADEMO", "CABLE", "DC", 400, 125, 50000),)
+    return conns
 
 
 def _postal(rng: Rng, cc: str) -> str:
