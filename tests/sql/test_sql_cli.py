@@ -1,0 +1,77 @@
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from ecodata.cli import cli
+from ecodata.simulator import Dataset, SimulatorConfig, serve_in_thread
+from ecodata.sql import view_names
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """simulator (loopback HTTP) -> ecodata build (run_fetch, transform, views) at demo scale."""
+    data = tmp_path_factory.mktemp("e2e") / "data"
+    runner = CliRunner()
+    with serve_in_thread(SimulatorConfig(scale="demo")) as base_url:
+        result = runner.invoke(
+            cli, ["--data-dir", str(data), "--base-url", base_url, "build", "--date", "2026-02-01", "--no-progress"],
+            env={"ECODATA_TOKEN": "sim-token"},
+        )
+    assert result.exit_code == 0, result.output
+    return data, result.output
+
+
+def sql(data, query, *extra):
+    return CliRunner().invoke(cli, ["--data-dir", str(data), "sql", query, *extra])
+
+
+def test_build_end_to_end_matches_the_simulator(built):
+    data, output = built
+    truth = Dataset(scale="demo").totals()
+    assert f"connector_prices: {truth['pricing_ids']} rows" in output
+    assert (data / "ecodata.duckdb").is_file()
+    result = sql(data, "SELECT (SELECT count(*) FROM connectors) AS c, (SELECT count(*) FROM price_components) AS pc,"
+                       " (SELECT count(*) FROM rejects) AS r", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == [{"c": truth["connectors"], "pc": truth["price_components"], "r": 0}]
+
+
+def test_sql_formats(built):
+    data, _ = built
+    result = sql(data, "SELECT power_class, count(*) AS n FROM connectors GROUP BY 1 ORDER BY 1", "--format", "csv")
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[0] == "power_class,n"
+    assert [line.split(",")[0] for line in lines[1:]] == ["AC", "DC", "HPC"]
+    table = sql(data, "SELECT 1 AS one, 'x' AS s")
+    assert table.exit_code == 0
+    assert table.output.splitlines() == ["┌─────┬───┐", "│ one ┆ s │", "╞═════╪═══╡", "│ 1   ┆ x │", "└─────┴───┘"]
+
+
+def test_sql_error_is_one_line_with_exit_code(built):
+    data, _ = built
+    result = sql(data, "SELECT * FROM nowhere")
+    assert result.exit_code == 7
+    assert result.output.startswith("ecodata: error: the query failed: ")
+    assert "Traceback" not in result.output
+
+
+def test_views_sql_prints_without_writing(tmp_path):
+    result = CliRunner().invoke(cli, ["--data-dir", str(tmp_path), "views", "--sql"])
+    assert result.exit_code == 0
+    assert "CREATE OR REPLACE VIEW market_prices AS" in result.output
+    assert not (tmp_path / "ecodata.duckdb").exists()
+
+
+def test_transform_without_a_snapshot_fails_clearly(tmp_path):
+    result = CliRunner().invoke(cli, ["--data-dir", str(tmp_path), "transform"])
+    assert result.exit_code == 5
+    assert "run 'ecodata fetch' first" in result.output
+
+
+def test_views_command_rewrites_the_file(built):
+    data, _ = built
+    result = CliRunner().invoke(cli, ["--data-dir", str(data), "views"])
+    assert result.exit_code == 0
+    assert result.output == f"{len(view_names())} views written to {data / 'ecodata.duckdb'}\n"

@@ -1,0 +1,216 @@
+import datetime as dt
+import os
+import shutil
+from decimal import Decimal
+
+import duckdb
+import pytest
+
+import ecodata
+from ecodata.errors import ConfigError, ViewError
+from ecodata.paths import DataPaths
+from ecodata.settings import Settings
+from ecodata.sql import connect, view_names, view_sql, views_script, write_views
+from ecodata.tables.build import transform_snapshot
+from ecodata.tables.fixtures import write_raw_snapshot
+
+D1 = dt.date(2026, 3, 1)
+D2 = dt.date(2026, 3, 2)
+
+
+def location(lid, country, power_type, max_power):
+    return {"id": lid, "address": "a", "city": "c", "country": country,
+            "coordinates": {"latitude": "52.0", "longitude": "5.0"}, "last_updated": "2026-01-01T00:00:00Z",
+            "evses": [{"uid": "E1", "status": "AVAILABLE", "connectors": [
+                {"id": "1", "standard": "IEC_62196_T2", "format": "SOCKET", "power_type": power_type,
+                 "voltage": 230, "amperage": 32, "max_power": max_power}]}]}
+
+
+def price(pid, product, ptype, currency, components, restrictions=None):
+    return {"id": pid, "partner": "Partner", "partner_id": "partner-1", "last_updated": "2026-01-01T00:00:00Z",
+            "product": {"id": product, "name": product, "type": ptype, "currency": currency},
+            "elements": [{"price_components": components, "restrictions": restrictions}]}
+
+
+def energy(value, vat):
+    return {"type": "ENERGY", "price_excl_vat": value, "vat": vat, "step_size": 1}
+
+
+PRICES_D1 = [
+    price("P1", "adhoc-nl", "adhoc", "EUR", [energy(0.30, 21)]),
+    price("P2", "flex", "msp", "EUR", [energy(0.40, 21), {"type": "TIME", "price_excl_vat": 3, "vat": 21,
+                                                          "step_size": 60}]),
+    price("P3", "adhoc-gb", "adhoc", "GBP", [energy(0.50, 20)]),
+    price("P4", "night", "msp", "EUR", [energy(0.20, 21)], {"start_time": "22:00", "end_time": "06:00"}),
+]
+PRICES_D2 = [
+    price("P1b", "adhoc-nl", "adhoc", "EUR", [energy(0.32, 21)]),
+    *PRICES_D1[1:],
+    price("P5", "new", "msp", "EUR", [energy(0.25, 21), {"type": "FLAT", "price_excl_vat": 1, "vat": 21,
+                                                         "step_size": 1}]),
+]
+
+
+def build(paths):
+    settings = Settings(data_dir=paths.root)
+    locations = [location("L1", "NLD", "AC_3_PHASE", 22), location("L2", "GBR", "DC", 150)]
+    for date, prices, nl_ids, gb_ids in [(D1, PRICES_D1, ["P1", "P2", "P4", "PX"], ["P3"]),
+                                         (D2, PRICES_D2, ["P1b", "P2", "P4", "P5"], [])]:
+        write_raw_snapshot(paths, "locations", date, locations)
+        write_raw_snapshot(paths, "prices", date, prices, api_version="prices")
+        write_raw_snapshot(paths, "connector_prices", date, [
+            {"location_id": "L1", "evse_uid": "E1", "connector_id": "1", "pricing_ids": nl_ids},
+            {"location_id": "L2", "evse_uid": "E1", "connector_id": "1", "pricing_ids": gb_ids},
+        ], api_version="prices")
+        transform_snapshot(settings, date)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    paths = DataPaths(tmp_path_factory.mktemp("views") / "data")
+    build(paths)
+    write_views(paths)
+    return paths
+
+
+@pytest.fixture(scope="module")
+def con(data):
+    connection = connect(data)
+    yield connection
+    connection.close()
+
+
+def rows(con, query):
+    return con.execute(query).fetchall()
+
+
+def test_view_order_puts_dependencies_first():
+    names = view_names()
+    assert names[:4] == ["locations", "locations_history", "evses", "evses_history"]
+    for view, needs in [("connector_prices_flat", "connectors"), ("market_prices", "connector_prices_flat"),
+                        ("market_prices", "price_summary"), ("market_prices", "fx_rates"),
+                        ("price_changes", "price_summary_history"),
+                        ("connector_price_components", "connector_prices_flat")]:
+        assert names.index(needs) < names.index(view)
+
+
+def test_table_view_sql_is_relative_and_exact(data):
+    assert view_sql("tariffs", data).startswith("-- tariffs: no snapshot written yet\nSELECT\n")
+    assert view_sql("prices", data) == (
+        "SELECT price_id, partner, partner_id, product_id, product_name, product_description, product_type, "
+        "subscription_type, subscription_fee_excl_vat, currency, element_count, last_updated, "
+        "DATE '2026-03-02' AS snapshot_date\n"
+        "FROM read_parquet('tables/prices/snapshot_date=2026-03-02/*.parquet', hive_partitioning = false)"
+    )
+    assert view_sql("prices_history", data).endswith(
+        "FROM read_parquet('tables/prices/snapshot_date=*/*.parquet', hive_partitioning = true, "
+        "union_by_name = true,\n                  hive_types = {'snapshot_date': DATE})")
+    script = views_script(data)
+    assert script.count("CREATE OR REPLACE VIEW ") == len(view_names())
+    assert str(data.root) not in script
+
+
+def test_every_view_answers(con):
+    for name in view_names():
+        rows(con, f"SELECT count(*) FROM {name}")
+
+
+def test_connector_prices_flat_keeps_orphans_visible(con):
+    assert rows(con, "SELECT connector_id, price_id, country_code, power_class, partner, price_missing "
+                     "FROM connector_prices_flat ORDER BY location_id, price_id") == [
+        ("1", "P1b", "NL", "AC", "Partner", False),
+        ("1", "P2", "NL", "AC", "Partner", False),
+        ("1", "P4", "NL", "AC", "Partner", False),
+        ("1", "P5", "NL", "AC", "Partner", False),
+    ]
+    assert rows(con, "SELECT count(*) FROM connector_price_orphans") == [(0,)]
+    assert rows(con, "SELECT count(*) FROM connector_prices_history WHERE price_id = 'PX'") == [(1,)]
+
+
+def test_market_prices_golden(con):
+    got = rows(con, "SELECT country_code, power_class, product_type, currency, connectors, prices, priced_pairs, "
+                    "energy_incl_vat_median, round(energy_incl_vat_eur_median, 6), share_time_fee, share_flat_fee "
+                    "FROM market_prices")
+    assert got == [
+        ("NL", "AC", "adhoc", "EUR", 1, 1, 1, 0.3872, 0.3872, 0.0, 0.0),
+        # msp pairs priced: P2 0.40 * 1.21 = 0.484 and P5 0.25 * 1.21 = 0.3025 (P4 has only a night price).
+        ("NL", "AC", "msp", "EUR", 1, 3, 2, 0.39325, 0.39325, 1 / 3, 1 / 3),
+    ]
+
+
+def test_market_prices_converts_to_eur_at_the_dated_rate(data, tmp_path):
+    old = ecodata.open(data.root)
+    try:
+        first = old.sql("SELECT energy_price_incl_vat FROM price_summary_history "
+                        "WHERE price_id = 'P3' AND snapshot_date = DATE '2026-03-01'").fetchall()
+        assert first == [(Decimal("0.600000000000"),)]
+    finally:
+        old.close()
+    # Re-point the latest views at D1, where the GB connector still has its GBP price.
+    moved = DataPaths(tmp_path / "d1")
+    build(moved)
+    for table in ("locations", "evses", "connectors", "connector_prices", "prices", "price_elements",
+                  "price_components", "rejects"):
+        shutil.rmtree(moved.table_partition(table, D2))
+    csv = tmp_path / "rates.csv"
+    csv.write_text("# my rates\nrate_date,currency,units_per_eur\n2026-06-01,GBP,0.8\n2026-06-01,EUR,1\n")
+    for rates, expected in [(None, round(0.6 / 0.85, 6)), (csv, 0.75)]:
+        ds = ecodata.open(moved.root, fx_rates_csv=rates)
+        try:
+            got = ds.sql("SELECT round(energy_incl_vat_eur_median, 6) FROM market_prices "
+                         "WHERE country_code = 'GB'").fetchall()
+        finally:
+            ds.close()
+        assert got == [(expected,)]
+
+
+def test_price_changes_between_snapshots(con):
+    got = rows(con, "SELECT previous_snapshot_date, snapshot_date, location_id, product_id, old_price_id, "
+                    "new_price_id, old_energy_price_incl_vat, new_energy_price_incl_vat, change "
+                    "FROM price_changes ORDER BY location_id, product_id")
+    assert got == [
+        (D1, D2, "L1", "adhoc-nl", "P1", "P1b", Decimal("0.363"), Decimal("0.3872"), "energy_price_changed"),
+        (D1, D2, "L1", "new", None, "P5", None, Decimal("0.3025"), "added"),
+        (D1, D2, "L1", None, "PX", None, None, None, "removed"),
+        (D1, D2, "L2", "adhoc-gb", "P3", None, Decimal("0.6"), None, "removed"),
+    ]
+
+
+def test_the_directory_can_be_moved(data, tmp_path):
+    target = tmp_path / "elsewhere"
+    shutil.copytree(data.root, target)
+    moved = DataPaths(target)
+    with connect(moved) as c:
+        assert rows(c, "SELECT count(*) FROM connectors") == [(2,)]
+    # The plain DuckDB CLI way: open the file from inside the data directory, no settings.
+    here = os.getcwd()
+    os.chdir(target)
+    try:
+        with duckdb.connect("ecodata.duckdb", read_only=True) as c:
+            assert rows(c, "SELECT count(*) FROM market_prices") == [(2,)]
+    finally:
+        os.chdir(here)
+
+
+def test_open_api(data):
+    ds = ecodata.open(data.root)
+    try:
+        assert ds.table("prices").collect()["price_id"].to_list() == ["P1b", "P2", "P3", "P4", "P5"]
+        assert ds.table("prices", "2026-03-01").collect().height == 4
+        frame = ds.sql("SELECT country_code, count(*) AS n FROM locations GROUP BY 1 ORDER BY 1").pl()
+        assert frame.rows() == [("GB", 1), ("NL", 1)]
+        snaps = ds.snapshots()
+        assert snaps.filter(table="prices").select("snapshot_date", "rows").rows() == [(D1, 4), (D2, 5)]
+        with pytest.raises(ViewError, match="the query failed"):
+            ds.sql("SELECT * FROM no_such_view")
+        with pytest.raises(ConfigError, match="unknown table"):
+            ds.table("nope")
+    finally:
+        ds.close()
+    with pytest.raises(ConfigError, match="does not exist"):
+        ecodata.open(data.root / "missing")
+
+
+def test_connect_without_views_says_what_to_run(tmp_path):
+    with pytest.raises(ViewError, match="run 'ecodata views'"):
+        connect(DataPaths(tmp_path))
