@@ -346,8 +346,8 @@ class Catalog:
                     self._k_table[(ci, pcls, restricted)] = sorted(
                         round(rng.gamma(4.0, mean / 4.0)) for _ in range(256))
         self._subs: dict[tuple[int, int, int], dict[int, int]] = {}
-        for (m, cpo, ci, pcls), idx in self.msp_cpo.items():
-            self._subs.setdefault((cpo, ci, pcls), {})[self.msp_flat[(m, ci, pcls)]] = idx
+        for (msp, cpo, cj, pc), idx in self.msp_cpo.items():
+            self._subs.setdefault((cpo, cj, pc), {})[self.msp_flat[(msp, cj, pc)]] = idx
 
     def pricing_set(self, cpo: int, ci: int, pcls: int, variant: int, restricted: bool,
                     draw: int) -> list[int]:
