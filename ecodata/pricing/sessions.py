@@ -173,8 +173,9 @@ def build_session(profile: Profile, tz: ZoneInfo, day: dt.date, breakpoints: Bre
     d = day
     while d <= last_day:
         for tod in {0, *breakpoints.times_of_day}:
-            wall = dt.datetime.combine(d, dt.time(tod // 3600, tod % 3600 // 60), tzinfo=tz)
-            cuts.add(int((wall.astimezone(dt.UTC) - start_utc).total_seconds()))
+            for fold in (0, 1):  # a wall time occurs twice when clocks go back
+                wall = dt.datetime.combine(d, dt.time(tod // 3600, tod % 3600 // 60, fold=fold), tzinfo=tz)
+                cuts.add(int((wall.astimezone(dt.UTC) - start_utc).total_seconds()))
         d += dt.timedelta(days=1)
     cuts.update(breakpoints.durations)
     cuts.update(tc + x for x in breakpoints.overstays)

@@ -46,6 +46,7 @@ def price_tables(records: list[dict]) -> dict[str, pl.DataFrame]:
         product = rec.get("product") or {}
         prices.append({
             "price_id": rec["id"], "partner": rec.get("partner"), "product_type": product.get("type"),
+            "product_name": product.get("name"),
             "subscription_type": product.get("subscription_type"),
             "subscription_fee_excl_vat": _dec(product.get("subscription_fee_excl_vat")),
             "currency": product.get("currency"), "element_count": len(rec["elements"]),

@@ -1,0 +1,118 @@
+import datetime as dt
+import json
+from decimal import Decimal
+
+import pytest
+from click.testing import CliRunner
+from pricing_frames import price_tables, site_tables
+
+from ecodata.cli import cli
+from ecodata.paths import DataPaths
+from ecodata.pricing import comparison_query, session_costs_frame
+from ecodata.settings import Settings
+from ecodata.sql import write_views
+from ecodata.tables.build import write_table
+from ecodata.tables.schemas import ALL_TABLES
+
+DAY = dt.date(2026, 11, 21)
+
+
+@pytest.fixture
+def files(tmp_path):
+    tariff = {"id": "t", "currency": "EUR", "elements": [
+        {"price_components": [{"type": "FLAT", "price": 0.50, "vat": 20.0, "step_size": 1},
+                              {"type": "ENERGY", "price": 0.25, "vat": 10.0, "step_size": 1}]}]}
+    cdr = {"start_date_time": "2026-01-13T14:30:00Z", "end_date_time": "2026-01-13T15:30:00Z",
+           "charging_periods": [{"start_date_time": "2026-01-13T14:30:00Z",
+                                 "dimensions": [{"type": "ENERGY", "volume": 20}]}]}
+    (tmp_path / "tariff.json").write_text(json.dumps(tariff), encoding="utf-8")
+    (tmp_path / "cdr.json").write_text(json.dumps({"data": cdr}), encoding="utf-8")
+    return tmp_path
+
+
+def test_price_prints_the_cdr_totals_as_exact_json(files):
+    result = CliRunner().invoke(cli, ["price", "--tariff", str(files / "tariff.json"), "--cdr",
+                                      str(files / "cdr.json"), "--timezone", "Europe/Amsterdam"])
+    assert result.exit_code == 0, result.output
+    totals = json.loads(result.output, parse_float=Decimal)
+    assert totals["total_cost"] == {"excl_vat": Decimal("5.5000"), "incl_vat": Decimal("6.1000")}
+    assert totals["total_energy"] == Decimal("20.0000")
+    assert list(totals) == ["total_cost", "total_energy_cost", "total_time_cost", "total_parking_cost",
+                            "total_fixed_cost", "total_energy", "total_time", "total_parking_time"]
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (None, "cannot read the tariff file"),
+    ("{not json", "is not valid JSON (line 1"),
+    ('{"currency": "EUR", "elements": [{"price_components": [{"type": "ENERGY", "price": "x"}]}]}', "decimal number"),
+])
+def test_price_bad_tariff_file_is_one_line_and_nonzero(files, content, message):
+    bad = files / "bad.json"
+    if content is not None:
+        bad.write_text(content, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["price", "--tariff", str(bad), "--cdr", str(files / "cdr.json")])
+    assert result.exit_code == 8
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+RECORDS = [
+    {"id": "adhoc1", "partner": "CPO", "product": {"type": "adhoc", "subscription_type": "n/a", "currency": "EUR"},
+     "elements": [{"price_components": [{"type": "ENERGY", "price_excl_vat": "0.60", "vat": 19, "step_size": 1}]}]},
+    {"id": "msp1", "partner": "Cheap", "product": {"type": "msp", "subscription_type": "n/a", "currency": "EUR",
+                                                    "name": "Basic"},
+     "elements": [{"price_components": [{"type": "ENERGY", "price_excl_vat": "0.40", "vat": 19, "step_size": 1}]}]},
+    {"id": "msp2", "partner": "Dear", "product": {"type": "msp", "subscription_type": "n/a", "currency": "EUR",
+                                                   "name": "Gold"},
+     "elements": [{"price_components": [{"type": "ENERGY", "price_excl_vat": "0.50", "vat": 19, "step_size": 1}]}]},
+]
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    conns = [{"connector_id": "c1", "location_id": "L1", "time_zone": "Europe/Berlin", "power_class": "HPC",
+              "max_power_kw": 300.0, "amperage": 500, "country_code": "DE"}]
+    tables = {**price_tables(RECORDS), **site_tables(conns, [("c1", r["id"]) for r in RECORDS])}
+    paths = DataPaths(root)
+    for name, frame in tables.items():
+        write_table(paths, ALL_TABLES[name], DAY, frame)
+    costs = session_costs_frame(Settings(data_dir=root), DAY).collect()
+    write_table(paths, ALL_TABLES["session_costs"], DAY, costs)
+    write_views(paths)
+    return root
+
+
+def test_compare_reports_distribution_cheapest_msp_and_spread(data_dir):
+    result = CliRunner().invoke(cli, ["--data-dir", str(data_dir), "compare", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert [(r["product_type"], r["session"]) for r in rows] == [("adhoc", "HPC_10_80"), ("msp", "HPC_10_80")]
+    adhoc, msp = rows
+    assert adhoc["eur_incl_vat_median"] == pytest.approx(52.5 * 0.60 * 1.19)
+    assert msp["pairs"] == 2
+    assert msp["cheapest_msp"] == "Cheap / Basic"
+    assert msp["cheapest_msp_median_eur"] == pytest.approx(52.5 * 0.40 * 1.19)
+    assert adhoc["adhoc_vs_best_msp_eur"] == pytest.approx(52.5 * 0.20 * 1.19)
+    assert adhoc["adhoc_vs_best_msp_ratio"] == pytest.approx(1.5)
+
+
+def test_compare_filters_and_formats(data_dir):
+    runner = CliRunner()
+    none = runner.invoke(cli, ["--data-dir", str(data_dir), "compare", "--country", "NL", "--format", "csv"])
+    assert none.exit_code == 0 and none.output.strip().splitlines()[0].startswith("country_code,power_class")
+    assert len(none.output.strip().splitlines()) == 1
+    some = runner.invoke(cli, ["--data-dir", str(data_dir), "compare", "--session", "HPC_10_80", "--country", "de",
+                               "--power-class", "hpc"])
+    assert some.exit_code == 0 and "Cheap / Basic" in some.output
+    bad = runner.invoke(cli, ["--data-dir", str(data_dir), "compare", "--session", "NOPE"])
+    assert bad.exit_code == 2 and "unknown session(s) NOPE" in bad.output
+
+
+def test_comparison_query_quotes_only_validated_values():
+    assert comparison_query(["AC_SHOP"], ["de"], ["ac"]) == (
+        "SELECT * FROM session_cost_comparison\n"
+        "WHERE session IN ('AC_SHOP') AND country_code IN ('DE') AND power_class IN ('AC')")
+    with pytest.raises(Exception, match="invalid country"):
+        comparison_query([], ["D'E"], [])
