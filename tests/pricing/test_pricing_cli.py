@@ -101,13 +101,16 @@ def test_compare_reports_distribution_cheapest_msp_and_spread(data_dir):
 def test_compare_filters_and_formats(data_dir):
     runner = CliRunner()
     none = runner.invoke(cli, ["--data-dir", str(data_dir), "compare", "--country", "NL", "--format", "csv"])
-    assert none.exit_code == 0 and none.output.strip().splitlines()[0].startswith("country_code,power_class")
+    assert none.exit_code == 0
+    assert none.output.strip().splitlines()[0].startswith("country_code,power_class")
     assert len(none.output.strip().splitlines()) == 1
     some = runner.invoke(cli, ["--data-dir", str(data_dir), "compare", "--session", "HPC_10_80", "--country", "de",
                                "--power-class", "hpc"])
-    assert some.exit_code == 0 and "Cheap / Basic" in some.output
+    assert some.exit_code == 0
+    assert "Cheap / Basic" in some.output
     bad = runner.invoke(cli, ["--data-dir", str(data_dir), "compare", "--session", "NOPE"])
-    assert bad.exit_code == 2 and "unknown session(s) NOPE" in bad.output
+    assert bad.exit_code == 2
+    assert "unknown session(s) NOPE" in bad.output
 
 
 def test_comparison_query_quotes_only_validated_values():

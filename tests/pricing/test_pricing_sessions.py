@@ -65,7 +65,8 @@ def test_periods_split_at_midnight_windows_thresholds_and_charge_end(sessions):
     assert sum(p.energy_kws for p in session.periods) == D(30 * 3600)
     assert sum(p.time_s for p in session.periods) == 14595
     assert sum(p.parking_s for p in session.periods) == 12 * 3600 - 14595
-    assert session.periods[4].since_charge_end_s == 0 and session.periods[4].power_kw is None
+    assert session.periods[4].since_charge_end_s == 0
+    assert session.periods[4].power_kw is None
     assert session.periods[-1].start.astimezone(BERLIN).time() == dt.time(0, 0)  # local midnight
 
 
