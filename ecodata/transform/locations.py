@@ -48,10 +48,11 @@ def _location_json(brand: pl.DataType) -> pl.Struct:
 
 LOCATION_JSON = _location_json(_S)
 VARIANTS = [
-    Variant(LOCATION_JSON),
-    # The third-party fixtures show brand_name as a business-details object; keep its name.
+    # Responses modelled on the live API carry brand_name as a business-details object (tried
+    # first, it is the common case); Eco-Movement's attribute table describes a plain string.
     Variant(_location_json(_BUSINESS),
             lambda e: e.struct.with_fields(pl.field("brand_name").struct.field("name").alias("brand_name"))),
+    Variant(LOCATION_JSON, hint=r'"brand_name"\s*:\s*"'),
 ]
 
 # ISO 3166-1 alpha-3 -> alpha-2 for the countries the Data API covers (Europe and neighbours).

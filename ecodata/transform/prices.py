@@ -46,6 +46,7 @@ VARIANTS = [
                 restriction_price_objects_to_text(pl.field("restrictions")).alias("restrictions")
             )).alias("elements")
         ),
+        hint=r'"m(?:in|ax)_price"\s*:\s*\{',
     ),
 ]
 

@@ -49,7 +49,7 @@ VARIANTS = [
             )).alias("elements")
         ),
     ),
-    Variant(TARIFF_JSON),
+    Variant(TARIFF_JSON, hint=r'"restrictions"\s*:\s*\['),
 ]
 
 
