@@ -108,3 +108,26 @@ def test_write_table_refuses_a_frame_that_does_not_match_the_schema(tmp_path):
     frame = pl.DataFrame({"price_id": ["x"]})
     with pytest.raises(ValidationError, match="do not match the declared schema"):
         write_table(DataPaths(tmp_path), PRICES, D1, frame)
+
+
+def test_chunked_transform_gives_the_same_tables(paths):
+    settings = Settings(data_dir=paths.root)
+    whole = transform_snapshot(settings, D1)
+    expected = {name: scan_table(paths, name, D1).collect() for name in [*whole.rows, "rejects"]}
+    chunked = transform_snapshot(settings, D1, chunk_records=1)
+    assert chunked.rows == whole.rows
+    assert chunked.orphans == whole.orphans
+    for name, frame in expected.items():
+        assert scan_table(paths, name, D1).collect().equals(frame), name
+
+
+def test_duplicate_records_across_chunks_are_rejected(tmp_path):
+    p = DataPaths(tmp_path)
+    write_raw_snapshot(p, "prices", D1, [price("P1", 0.3), price("P2", 0.4), price("P1", 0.5)],
+                       api_version="prices")
+    report = transform_snapshot(Settings(data_dir=p.root), D1, chunk_records=2)
+    assert report.rows["prices"] == 2
+    assert report.duplicates["prices"] == 1
+    assert report.duplicates["price_elements"] == 1
+    components = scan_table(p, "price_components", D1).collect()
+    assert components["price_excl_vat"].cast(pl.String).to_list() == ["0.300000", "0.400000"]
