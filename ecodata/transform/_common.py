@@ -137,7 +137,7 @@ def finish(
     )
     out: dict[str, pl.LazyFrame] = {}
     for table, frame in parts.items():
-        out[table] = frame.join(failed.select(ROW), on=ROW, how="anti").drop(ROW, REJECT)
+        out[table] = frame.join(failed.select(ROW), on=ROW, how="anti", maintain_order="left").drop(ROW, REJECT)
     out["rejects"] = (
         failed.join(rows.select(ROW, "record", "record_key"), on=ROW, how="left")
         .sort(ROW)

@@ -2,6 +2,7 @@ import datetime as dt
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from ecodata.errors import ConfigError, SnapshotError, ValidationError
 from ecodata.paths import DataPaths
@@ -118,7 +119,7 @@ def test_chunked_transform_gives_the_same_tables(paths):
     assert chunked.rows == whole.rows
     assert chunked.orphans == whole.orphans
     for name, frame in expected.items():
-        assert scan_table(paths, name, D1).collect().equals(frame), name
+        assert_frame_equal(scan_table(paths, name, D1).collect(), frame)
 
 
 def test_duplicate_records_across_chunks_are_rejected(tmp_path):
