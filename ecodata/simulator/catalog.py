@@ -11,11 +11,12 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Any
 
 import orjson
 
-from ecodata.simulator._rng import Rng, cumulative, key, mix, uuid_from
+from ecodata.simulator._rng import Rng, compact, cumulative, key, mix, uuid_from
 from ecodata.simulator.config import ScaleParams
 from ecodata.simulator.geo import (
     BY_CODE,
@@ -36,6 +37,7 @@ ADHOC, CPOSUB, MSP_FLAT, MSP_PASS, MSP_NEG = range(5)
 AC, DC, HPC = 0, 1, 2
 CLASS_NAMES = ("AC", "DC", "HPC")
 
+CACHE_MAX = 16384  # rendered bodies kept (~6 MB at most); the key space is bounded per market anyway
 BODY_POOL = 24  # distinct price bodies per (country, class, kind): bounded render cache
 BASE_EPOCH = 1780300800  # 2026-06-01T08:00:00Z: "now" on day 0
 DAY_S = 86400
@@ -127,11 +129,11 @@ class Catalog:
                     return name
 
     def _partner_frag(self, p: Partner, prefix_cc: str) -> None:
-        p.name_json = orjson.dumps(p.name)
+        p.name_json = compact(orjson.dumps(p.name))
         p.partner_id_b = p.partner_id.encode()
         p.website_b = p.website.encode()
-        p.frag = orjson.dumps({"partner_id": p.partner_id, "name": p.name, "website": p.website,
-                               "ema_id": [f"{prefix_cc}*{p.party_id}"]})
+        p.frag = compact(orjson.dumps({"partner_id": p.partner_id, "name": p.name, "website": p.website,
+                                       "ema_id": [f"{prefix_cc}*{p.party_id}"]}))
 
     def _make_cpos(self) -> list[Partner]:
         n = self.params.cpos
@@ -426,9 +428,9 @@ class Catalog:
                 fee = rng.pick((4.95, 9.95, 14.95)) * c.fx_per_eur
                 name, desc, stype = f"{short} Card", f"{p.name}: one-time charge card fee", "one-off"
         fee_excl = round(fee / (1 + c.vat / 100), 2) if fee else 0.0
-        frag = orjson.dumps({"id": pid, "name": name, "description": desc, "type": ptype,
+        frag = compact(orjson.dumps({"id": pid, "name": name, "description": desc, "type": ptype,
                              "subscription_type": stype, "subscription_fee_excl_vat": f"{fee_excl:.4f}",
-                             "currency": c.currency})
+                             "currency": c.currency}))
         out = (pid, frag)
         self._product_cache[pk] = out  # bounded by partners x countries x tiers
         return out
@@ -455,7 +457,9 @@ class Catalog:
         hit = self._body_cache.get(bk)
         if hit is not None:
             return hit
-        out = orjson.dumps(_build_elements(self.seed, bk, self.countries[bk[1]]))
+        out = compact(orjson.dumps(_build_elements(self.seed, bk, self.countries[bk[1]])))
+        if len(self._body_cache) >= CACHE_MAX:
+            self._body_cache.clear()
         self._body_cache[bk] = out
         return out
 
@@ -484,6 +488,8 @@ class Catalog:
         hit = self._tariff_cache.get(tk)
         if hit is None:
             hit = _tariff_elements(orjson.loads(self.body(bk)), p.tariff_style, p.tariff_vat, c)
+            if len(self._tariff_cache) >= CACHE_MAX:
+                self._tariff_cache.clear()
             self._tariff_cache[tk] = hit
         alt_text, body = hit
         url = b"" if idx % 3 == 0 else p.website_b + b"/tariffs"
@@ -521,11 +527,15 @@ def _el(components: list[dict[str, Any]], restrictions: dict[str, Any] | None = 
     return {"price_components": components, "restrictions": restrictions}
 
 
-def _kwh_level(rng: Rng, c: Country, pcls: int) -> float:
+_Z = tuple(NormalDist().inv_cdf((j + 0.5) / BODY_POOL) for j in range(BODY_POOL))
+
+
+def _kwh_level(rng: Rng, c: Country, pcls: int, j: int) -> float:
+    """Lognormal (sigma 0.2) around the market median; body j takes the j-th quantile (stratified)."""
     median = (c.adhoc_ac, c.adhoc_dc, c.adhoc_hpc)[pcls]
     if rng.chance(0.01):  # outliers of 1.0-1.4 EUR/kWh
         return _q(rng.uniform(1.0, 1.4) * c.fx_per_eur, c)
-    return _q(median * math.exp(0.2 * rng.normal()), c)
+    return _q(median * math.exp(0.2 * _Z[j]), c)
 
 
 def _idle(rng: Rng, c: Country, pcls: int) -> dict[str, Any]:
@@ -546,8 +556,8 @@ def _idle(rng: Rng, c: Country, pcls: int) -> dict[str, Any]:
     return _el([_comp("PARKING_TIME", _q(per_min * 60, c), c, 60)], restr)
 
 
-def _adhoc(rng: Rng, c: Country, pcls: int, tesla: bool) -> list[dict[str, Any]]:
-    kwh = _kwh_level(rng, c, pcls)
+def _adhoc(rng: Rng, c: Country, pcls: int, j: int, tesla: bool) -> list[dict[str, Any]]:
+    kwh = _kwh_level(rng, c, pcls, j)
     arche = 4 if tesla and rng.chance(0.8) else rng.weighted(_ADHOC_CUM[pcls])
     energy = _comp("ENERGY", kwh, c, 1)
     if arche == 0:
@@ -614,15 +624,15 @@ def _with_session_fee(elements: list[dict[str, Any]], fee_incl: float, c: Countr
 def _build_elements(seed: int, bk: tuple[int, ...], c: Country) -> list[dict[str, Any]]:
     kind, pcls = bk[0], bk[2]
     if kind == ADHOC:
-        return _adhoc(Rng(key(seed, T_BODYGEN, ADHOC, *bk[1:4])), c, pcls, bool(bk[4]))
+        return _adhoc(Rng(key(seed, T_BODYGEN, ADHOC, *bk[1:4])), c, pcls, bk[3], bool(bk[4]))
     if kind == MSP_PASS:
-        base = _adhoc(Rng(key(seed, T_BODYGEN, ADHOC, *bk[1:4])), c, pcls, False)
+        base = _adhoc(Rng(key(seed, T_BODYGEN, ADHOC, *bk[1:4])), c, pcls, bk[3], False)
         return _with_session_fee(base, _SESSION_FEES_EUR[bk[4]] * c.fx_per_eur, c)
     if kind == MSP_NEG:
-        base = _adhoc(Rng(key(seed, T_BODYGEN, ADHOC, *bk[1:4])), c, pcls, False)
+        base = _adhoc(Rng(key(seed, T_BODYGEN, ADHOC, *bk[1:4])), c, pcls, bk[3], False)
         return _scaled(base, (0.95, 0.9, 0.85, 0.8)[bk[4]])
     rng = Rng(key(seed, T_BODYGEN, *bk))
-    adhoc_kwh = _kwh_level(rng, c, pcls)
+    adhoc_kwh = _kwh_level(rng, c, pcls, bk[3])
     if kind == CPOSUB:
         return [_el([_comp("ENERGY", _q(adhoc_kwh * rng.uniform(0.6, 0.75), c), c, 1)])]
     tier, fee_option = bk[4], bk[5]
@@ -683,5 +693,5 @@ def _tariff_elements(elements: list[dict[str, Any]], style: int, with_vat: bool,
         text = f"{main * (1 + c.vat / 100):.2f} {c.currency}/kWh incl. VAT"
     else:
         text = "See the operator's website for prices"
-    alt = orjson.dumps([{"language": "en", "text": text}])
-    return alt, orjson.dumps(out)
+    alt = compact(orjson.dumps([{"language": "en", "text": text}]))
+    return alt, compact(orjson.dumps(out))

@@ -29,7 +29,7 @@ from typing import Any
 import orjson
 
 from ecodata.errors import ConfigError
-from ecodata.simulator._rng import Rng, cumulative, key, mix, uuid_from
+from ecodata.simulator._rng import Rng, compact, cumulative, key, mix, uuid_from
 from ecodata.simulator.catalog import (
     AC,
     ADHOC,
@@ -348,7 +348,7 @@ class Dataset:
                 d["tariff_ids"] = [tariff] if tariff else []
             d["last_updated"] = ts.decode()
             parts.append(orjson.dumps(d))
-        out = b",".join(parts)
+        out = compact(b",".join(parts))
         if len(self._conn_cache) > 4096:
             self._conn_cache.clear()
         self._conn_cache[ck] = out
