@@ -78,7 +78,7 @@ def _restriction_columns() -> tuple[Column, ...]:
         _c("restriction_min_price", PRICE, "Eco-Movement: minimum cost excl. VAT of this element's components in a session"),
         _c("restriction_max_price", PRICE, "Eco-Movement: maximum cost excl. VAT of this element's components in a session"),
         _c("emsp_contract_date", pl.Date(), "Eco-Movement: applies to eMSP contracts concluded on or after this date"),
-        _c("restrictions_json", _S, "the restrictions exactly as received (JSON), so that unknown keys are never lost"),
+        _c("restrictions_json", _S, "the restriction object as read (JSON of the known OCPI and Eco-Movement keys, values as text); null when nothing is restricted; the raw snapshot keeps the record verbatim, unknown keys included"),
     )
 
 
