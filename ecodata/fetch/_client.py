@@ -28,6 +28,7 @@ import httpx
 import orjson
 
 from ecodata.errors import ApiStatusError, AuthError, FetchError, RetryExhausted
+from ecodata.fetch._decode import decode_page
 from ecodata.settings import Secret
 
 _RETRY_HTTP = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -66,7 +67,8 @@ class Page:
     params: dict[str, str]
     url: str
     fetched_at: dt.datetime
-    records: list[Any]
+    records: list[bytes]  # each record's compact JSON, every field kept
+    keys: list[str]  # each record's natural key (see snapshot.schema.ENDPOINT_KEYS)
     body_bytes: int
     total_count: int | None
     x_limit: int | None
@@ -171,14 +173,15 @@ class ApiClient:
     async def __aexit__(self, *exc_info: object) -> None:
         await self._client.aclose()
 
-    async def get_page(self, url: str, params: dict[str, str], number: int) -> Page:
+    async def get_page(self, url: str, params: dict[str, str], number: int,
+                       key_fields: tuple[str, ...] = ()) -> Page:
         """GET one page, retrying transient failures; the envelope is checked and decoded."""
         request_url = public_url(httpx.URL(url, params=params))
         attempt = 0
         while True:
             attempt += 1
             try:
-                return await self._attempt(url, params, number, request_url, attempt - 1)
+                return await self._attempt(url, params, number, request_url, attempt - 1, key_fields)
             except _Transient as failure:
                 reason = failure.reason
                 if attempt >= self.retry.max_attempts:
@@ -197,7 +200,7 @@ class ApiClient:
                 await asyncio.sleep(self.retry.delay(attempt, failure.retry_after, self._rng))
 
     async def _attempt(self, url: str, params: dict[str, str], number: int, request_url: str,
-                       retries: int) -> Page:
+                       retries: int, key_fields: tuple[str, ...]) -> Page:
         try:
             response = await self._client.get(url, params=params)
         except httpx.TimeoutException as exc:
@@ -213,8 +216,8 @@ class ApiClient:
             )
         if status in _RETRY_HTTP or status >= 500:
             raise _Transient(f"HTTP {status}", parse_retry_after(response.headers.get("Retry-After")))
-        body = await asyncio.to_thread(_decode, response.content) if status < 300 or status >= 400 else None
         if status >= 300:
+            body = _decode(response.content)
             if isinstance(body, dict):
                 code, message = _envelope_status(body)
                 if code is not None:
@@ -222,24 +225,23 @@ class ApiClient:
                                          url=request_url)
             raise FetchError(f"the API answered HTTP {status} for {request_url}; check the base URL and "
                              "the endpoint")
-        if body is None:
+        page = await asyncio.to_thread(decode_page, response.content, key_fields)
+        if page is None:
             raise _Transient("invalid JSON: the body is truncated or not JSON")
-        if not isinstance(body, dict):
+        if not page.is_object:
             raise _Transient("invalid envelope: the body is not a JSON object")
-        code, message = _envelope_status(body)
+        code, message = page.status_code, page.status_message
         if code is not None and code >= 3000:  # 3xxx server errors, 4xxx hub errors: transient
             raise _Transient(f"OCPI status {code}: {message}")
         if code is not None and 2000 <= code < 3000:
             raise ApiStatusError(code, message or "(no status message)", http_status=status, url=request_url)
-        data = body.get("data")
-        if data is None:
-            data = []
-        if not isinstance(data, list):
+        if page.records is None:
             raise _Transient("invalid envelope: 'data' is not a list")
         headers = response.headers
         link = _next_link(headers.get("Link"))
         return Page(
-            number=number, params=dict(params), url=request_url, fetched_at=fetched_at, records=data,
+            number=number, params=dict(params), url=request_url, fetched_at=fetched_at,
+            records=page.records, keys=page.keys,
             body_bytes=len(response.content), total_count=_int_header(headers, "X-Total-Count"),
             x_limit=_int_header(headers, "X-Limit"), link_next=link,
             last_record=headers.get("X-Last-Record"), retries=retries,

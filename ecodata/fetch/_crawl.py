@@ -183,7 +183,7 @@ async def _crawl_endpoint(run: _Run, spec: EndpointSpec) -> EndpointResult:
         nonlocal downloaded, total_shown
         await run.slots.acquire(priority)
         try:
-            page = await run.api.get_page(url, request.params, request.number)
+            page = await run.api.get_page(url, request.params, request.number, spec.key_fields)
             downloaded += 1
             for follow_up in paginator.advance(page):
                 spawn(follow_up)
@@ -192,7 +192,7 @@ async def _crawl_endpoint(run: _Run, spec: EndpointSpec) -> EndpointResult:
                 run.progress.set_total(spec.name, page.total_count)
             await asyncio.to_thread(
                 staged.write_page, number=page.number, params=page.params, url=page.url,
-                fetched_at=page.fetched_at, records=page.records, key_fields=spec.key_fields,
+                fetched_at=page.fetched_at, records=page.records, keys=page.keys,
                 body_bytes=page.body_bytes, total_count=page.total_count, link_next=page.link_next,
                 last_record=page.last_record, retries=page.retries,
             )

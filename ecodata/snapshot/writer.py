@@ -16,9 +16,11 @@ or the complete snapshot.
 
 from __future__ import annotations
 
+import array
 import contextlib
 import datetime as dt
 import hashlib
+import itertools
 import os
 import shutil
 import threading
@@ -89,34 +91,63 @@ class RunInfo:
                                      other.request_path, other.pagination, other.page_limit)
 
 
+def key_part(value: Any) -> str:
+    """One key field as text: strings as is, null/missing as "", anything else as its JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return orjson.dumps(value).decode()
+
+
 def record_key(record: Any, fields: tuple[str, ...]) -> str:
-    """The natural key of a record: its key fields as text joined by ``|`` (missing -> empty)."""
+    """The natural key of a decoded record: its key fields as text joined by ``|``."""
     if not isinstance(record, dict):
         return ""
-    parts = []
-    for name in fields:
-        value = record.get(name)
-        parts.append("" if value is None else value if isinstance(value, str) else str(value))
-    return "|".join(parts)
+    return "|".join(key_part(record.get(name)) for name in fields)
 
 
-def page_table(records: list[Any], *, key_fields: tuple[str, ...], page: int, url: str,
-               fetched_at: dt.datetime, api_version: str) -> pa.Table:
-    """The raw rows of one page (RAW_SCHEMA): each record's complete JSON plus where it came from."""
+def page_table(records: list[bytes], keys: list[str], *, page: int, url: str, fetched_at: dt.datetime,
+               api_version: str) -> pa.Table:
+    """The raw rows of one page (RAW_SCHEMA) from each record's compact JSON and natural key."""
     n = len(records)
-    dumped = [orjson.dumps(r) for r in records]
+    micros = (fetched_at - _EPOCH) // dt.timedelta(microseconds=1)
+    fetched = array.array("q", [micros]) * n
     return pa.Table.from_arrays(
         [
-            pa.array(dumped, pa.large_binary()).view(pa.large_string()),
-            pa.array([record_key(r, key_fields) for r in records], pa.string()),
-            pa.repeat(pa.scalar(page, pa.int32()), n),
-            pa.array(range(n), pa.int32()),
-            pa.repeat(pa.scalar(url, pa.string()), n),
-            pa.repeat(pa.scalar(fetched_at, pa.timestamp("us", tz="UTC")), n),
-            pa.repeat(pa.scalar(api_version, pa.string()), n),
+            _binary_array(records, pa.large_string(), "q"),
+            _binary_array([k.encode() for k in keys], pa.string(), "i"),
+            _int32_array(array.array("i", [page]) * n),
+            _int32_array(range(n)),
+            _binary_array([url.encode()] * n, pa.string(), "i"),
+            pa.Array.from_buffers(pa.timestamp("us", tz="UTC"), n, [None, pa.py_buffer(fetched)]),
+            _binary_array([api_version.encode()] * n, pa.string(), "i"),
         ],
         schema=RAW_SCHEMA,
     )
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+# Arrays are built from raw buffers rather than with pa.array()/pa.scalar(): faster, and those make
+# pyarrow import pandas (when it is installed), which costs over a second per process.
+def _binary_array(items: list[bytes], arrow_type: pa.DataType, offset_code: str) -> pa.Array:
+    """A (large_)string array from UTF-8 byte strings; ``offset_code`` "i" (int32) or "q" (int64)."""
+    offsets = array.array(offset_code, itertools.accumulate(map(len, items), initial=0))
+    data = b"".join(items)
+    return pa.Array.from_buffers(arrow_type, len(items), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+
+
+def _read_parquet(path: Path, columns: list[str] | None = None) -> pa.Table:
+    """Read one Parquet file (ParquetFile, not read_table: that imports pyarrow.dataset and pandas)."""
+    with pq.ParquetFile(path) as parquet:
+        return parquet.read(columns=columns)
+
+
+def _int32_array(values: Iterable[int]) -> pa.Array:
+    buffer = array.array("i", values)
+    return pa.Array.from_buffers(pa.int32(), len(buffer), [None, pa.py_buffer(buffer)])
 
 
 def _write_parquet(table: pa.Table, path: Path) -> tuple[int, str]:
@@ -213,7 +244,7 @@ class StagedSnapshot:
     # --- pages ------------------------------------------------------------------------------
 
     def write_page(self, *, number: int, params: Mapping[str, str], url: str, fetched_at: dt.datetime,
-                   records: list[Any], key_fields: tuple[str, ...], body_bytes: int,
+                   records: list[bytes], keys: list[str], body_bytes: int,
                    total_count: int | None, link_next: str | None, last_record: str | None,
                    retries: int) -> PageCheckpoint:
         """Store one page's rows and then its checkpoint. Safe to call from worker threads."""
@@ -225,8 +256,8 @@ class StagedSnapshot:
         file_name: str | None = None
         size, digest = 0, ""
         if records:
-            table = page_table(records, key_fields=key_fields, page=number, url=url,
-                               fetched_at=fetched_at, api_version=self.run.api_version)
+            table = page_table(records, keys, page=number, url=url, fetched_at=fetched_at,
+                               api_version=self.run.api_version)
             file_name = f"page-{number:06d}.parquet"
             size, digest = _write_parquet(table, self.pages_dir / file_name)
         checkpoint = PageCheckpoint(
@@ -301,7 +332,8 @@ class StagedSnapshot:
             ) from None
         if size == cp.file_bytes:
             return cp
-        rows = pq.ParquetFile(path).metadata.num_rows
+        with pq.ParquetFile(path) as parquet:
+            rows = parquet.metadata.num_rows
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         fixed = PageCheckpoint(**{**asdict(cp), "records": rows, "file_bytes": size, "sha256": digest})
         write_json_atomic(self.pages_dir / f"page-{cp.number:06d}.json", orjson.dumps(asdict(fixed)))
@@ -317,7 +349,7 @@ class StagedSnapshot:
         for cp in chosen:
             if not cp.file:
                 continue
-            cols = pq.read_table(self.pages_dir / cp.file, columns=["record_key", "page_index"])
+            cols = _read_parquet(self.pages_dir / cp.file, ["record_key", "page_index"])
             keys = pl.Series(cols.column("record_key").combine_chunks())
             frames.append(pl.DataFrame({
                 "h": keys.hash(seed=0), "page": pl.Series([cp.number] * cols.num_rows, dtype=pl.Int32),
@@ -334,7 +366,7 @@ class StagedSnapshot:
         for page, indexes in by_page.iter_rows():
             cp = next(c for c in chosen if c.number == page)
             assert cp.file is not None
-            cols = pq.read_table(self.pages_dir / cp.file, columns=["record_key", "page_index"])
+            cols = _read_parquet(self.pages_dir / cp.file, ["record_key", "page_index"])
             frame = pl.from_arrow(cols)
             assert isinstance(frame, pl.DataFrame)
             keyed.append(frame.filter(pl.col("page_index").is_in(list(indexes)))
@@ -352,8 +384,8 @@ class StagedSnapshot:
                 result.append(cp)
                 continue
             path = self.pages_dir / cp.file
-            table = pq.read_table(path)
-            keep = pc.invert(pc.is_in(table.column("page_index"), pa.array(drops[cp.number], pa.int32())))
+            table = _read_parquet(path)
+            keep = pc.invert(pc.is_in(table.column("page_index"), _int32_array(drops[cp.number])))
             table = table.filter(keep)
             size, digest = _write_parquet(table, path)
             fixed = PageCheckpoint(**{**asdict(cp), "records": table.num_rows, "file_bytes": size,

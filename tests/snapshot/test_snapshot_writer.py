@@ -22,7 +22,7 @@ from ecodata.snapshot import format_snapshots, list_snapshots, read_manifest
 from ecodata.snapshot import writer as writer_module
 from ecodata.snapshot.reader import scan_raw
 from ecodata.snapshot.schema import RAW_SCHEMA
-from ecodata.snapshot.writer import page_table
+from ecodata.snapshot.writer import page_table, record_key
 
 DATE = dt.date(2026, 4, 1)
 FAST = RetryPolicy(max_attempts=2, base_delay_s=0.001)
@@ -203,12 +203,21 @@ records_strategy = st.lists(st.dictionaries(st.sampled_from(["id", "x", "\u00fcm
 @given(records=records_strategy)
 def test_page_rows_round_trip(records: list[dict[str, Any]]) -> None:
     fetched = dt.datetime(2026, 4, 1, 12, 0, 0, 123456, tzinfo=dt.UTC)
-    table = page_table(records, key_fields=("id",), page=3, url="http://h/p?limit=5", fetched_at=fetched,
-                       api_version="prices")
+    raw = [orjson.dumps(r) for r in records]
+    keys = [record_key(r, ("id", "n")) for r in records]
+    table = page_table(raw, keys, page=3, url="http://h/p?limit=5", fetched_at=fetched, api_version="prices")
     assert table.schema.equals(RAW_SCHEMA)
     assert [orjson.loads(r) for r in table.column("record").to_pylist()] == records
     assert table.column("page_index").to_pylist() == list(range(len(records)))
-    expected_keys = ["" if r.get("id") is None else r["id"] if isinstance(r["id"], str) else str(r["id"])
-                     for r in records]
-    assert table.column("record_key").to_pylist() == expected_keys
+    assert table.column("page").to_pylist() == [3] * len(records)
+    assert table.column("record_key").to_pylist() == keys
     assert set(table.column("fetched_at").to_pylist()) <= {fetched}
+    assert set(table.column("request_url").to_pylist()) <= {"http://h/p?limit=5"}
+
+
+@pytest.mark.parametrize(("record", "key"), [
+    ({"id": "a", "n": 1}, "a|1"), ({"id": None}, "|"), ({}, "|"), ({"id": 2.5, "n": True}, "2.5|true"),
+    ({"id": {"x": [1]}, "n": "z"}, '{"x":[1]}|z'),
+])
+def test_record_key(record: dict[str, Any], key: str) -> None:
+    assert record_key(record, ("id", "n")) == key
