@@ -191,6 +191,7 @@ def transform_command(ctx: click.Context, date_text: str | None, endpoints: tupl
     report = transform_snapshot(settings, parse_date(date_text) if date_text else None, endpoints or None)
     for line in report.lines():
         click.echo(line)
+    click.echo(report.hint())
 
 
 @cli.command("views")

@@ -66,6 +66,10 @@ class TransformReport:
             out.append(f"  orphans {check}: {count}")
         return out
 
+    def hint(self) -> str:
+        """What to run next so that the DuckDB views show this snapshot."""
+        return "run 'ecodata views' to point the DuckDB views at the newest tables"
+
 
 def key_duplicates(schema: TableSchema, frame: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """Split ``frame`` into rows with a first-seen key and the later duplicates as reject rows.

@@ -35,3 +35,8 @@ def run() -> Run:
         return dict(zip(names, pl.collect_all([frames[n] for n in names]), strict=True))
 
     return go
+
+
+@pytest.fixture(scope="session")
+def make_raw() -> Callable[..., pl.LazyFrame]:
+    return raw_frame
