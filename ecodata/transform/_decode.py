@@ -80,11 +80,17 @@ def _decode_series(series: pl.Series, variants: list[Variant], common: pl.Struct
 
 def _try(series: pl.Series, variant: Variant, common: pl.Struct) -> pl.DataFrame:
     decoded = series.str.json_decode(variant.dtype)
+    if decoded.len() != series.len():
+        # polars returns no row for a lone empty string; never let rows shift.
+        raise pl.exceptions.ComputeError("empty record (no JSON at all)")
     frame = pl.DataFrame({DATA: decoded})
     if variant.normalise is not None:
         frame = frame.select(variant.normalise(pl.col(DATA)).alias(DATA))
-    # A JSON value that is not an object (a list, a string) does not fit the struct.
-    return frame.select(pl.col(DATA).cast(common), pl.lit(None, dtype=pl.String()).alias(ERROR))
+    # Other non-objects (a list, a string) fail to decode; JSON null decodes to a null struct.
+    return frame.select(
+        pl.col(DATA).cast(common),
+        pl.when(pl.col(DATA).is_null()).then(pl.lit("record is not a JSON object (null)")).alias(ERROR),
+    )
 
 
 def _solve(series: pl.Series, variants: list[Variant], common: pl.Struct, out: list[pl.DataFrame]) -> None:

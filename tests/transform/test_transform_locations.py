@@ -207,3 +207,17 @@ def test_one_bad_record_among_many_is_isolated(run):
     out = run(transform_locations, records)
     assert out["locations"]["location_id"].to_list() == [f"L{i}" for i in range(300)]
     assert out["rejects"]["record_key"].to_list() == ["k137"]
+
+
+def test_empty_and_null_records_are_rejected_not_lost(run):
+    out = run(transform_locations, [LOCATION_22, "", "null", "   ", LOCATION_211, "5"])
+    assert out["locations"]["location_id"].to_list() == ["L2", "L1"]
+    assert out["rejects"]["record_key"].to_list() == ["k1", "k2", "k3", "k5"]
+    assert out["rejects"]["reason"][1] == "record is not a JSON object (null)"
+    assert out["rejects"]["reason"][0].startswith("record does not fit the expected shape: ")
+
+
+def test_a_lone_empty_record_is_rejected(run):
+    out = run(transform_locations, [""])
+    assert out["locations"].height == 0
+    assert out["rejects"]["record_key"].to_list() == ["k0"]
