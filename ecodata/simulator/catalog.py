@@ -85,6 +85,8 @@ class Partner:
     name_json: bytes = b""
     partner_id_b: bytes = b""
     website_b: bytes = b""
+    short_raw: bytes = b""  # first word of the name, JSON-escaped, without quotes
+    party_b: bytes = b""
 
 
 def _party(rng: Rng, used: set[str]) -> str:
@@ -131,6 +133,8 @@ class Catalog:
     def _partner_frag(self, p: Partner, prefix_cc: str) -> None:
         p.name_json = compact(orjson.dumps(p.name))
         p.partner_id_b = p.partner_id.encode()
+        p.short_raw = orjson.dumps(p.name.split(" ")[0])[1:-1]
+        p.party_b = p.party_id.encode()
         p.website_b = p.website.encode()
         p.frag = compact(orjson.dumps({"partner_id": p.partner_id, "name": p.name, "website": p.website,
                                        "ema_id": [f"{prefix_cc}*{p.party_id}"]}))

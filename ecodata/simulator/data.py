@@ -24,6 +24,7 @@ import math
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -38,6 +39,7 @@ from ecodata.simulator.catalog import (
     HPC,
     Catalog,
     timestamp,
+    timestamp_b,
 )
 from ecodata.simulator.config import SCALE_PARAMS, SCALES
 
@@ -52,7 +54,7 @@ _SITE_PRICE_CLASS = (AC, AC, 1, HPC)
 _ACCESS = ("Public", "Restricted", "Private")
 _ACCESS_CUM = (cumulative((0.95, 0.05, 0.0)), cumulative((0.12, 0.80, 0.08)),
                cumulative((0.90, 0.10, 0.0)), cumulative((0.98, 0.02, 0.0)))
-_LTYPES = ("ON_STREET", "PARKING_LOT", "PARKING_GARAGE", "UNDERGROUND_GARAGE", "OTHER")
+_LTYPES = (b"ON_STREET", b"PARKING_LOT", b"PARKING_GARAGE", b"UNDERGROUND_GARAGE", b"OTHER")
 _LTYPE_CUM = (cumulative((1, 0, 0, 0, 0)), cumulative((0, 0.5, 0.25, 0.15, 0.10)),
               cumulative((0.2, 0.7, 0, 0, 0.1)), cumulative((0, 0.8, 0, 0, 0.2)))
 _INV8, _INV16, _INV24 = 2.0**-8, 2.0**-16, 2.0**-24
@@ -76,7 +78,7 @@ _SECOND_AC: dict[str, tuple[tuple[str, str, str, int, int, int], float]] = {
     "IT": (("IEC_62196_T3A", "SOCKET", "AC_1_PHASE", 230, 16, 3700), 0.15),
 }
 _STATUS_TABLE = tuple(
-    s for s, n in (("AVAILABLE", 160), ("CHARGING", 56), ("UNKNOWN", 16), ("OUTOFORDER", 8),
+    s.encode() for s, n in (("AVAILABLE", 160), ("CHARGING", 56), ("UNKNOWN", 16), ("OUTOFORDER", 8),
                    ("INOPERATIVE", 6), ("BLOCKED", 5), ("PLANNED", 3), ("RESERVED", 2)) for _ in range(n)
 )
 _FACILITIES = (
@@ -113,8 +115,26 @@ _PAYMENT = (
 )
 _CAPS = (b'["RFID_READER","REMOTE_START_STOP_CAPABLE"]',
          b'["CREDIT_CARD_PAYABLE","RFID_READER","REMOTE_START_STOP_CAPABLE"]')
-_PARKING_TYPE = {"ON_STREET": b"ON_STREET", "PARKING_LOT": b"PARKING_LOT", "PARKING_GARAGE": b"PARKING_GARAGE",
-                 "UNDERGROUND_GARAGE": b"UNDERGROUND_GARAGE"}
+_PARKING_TYPE = {b"ON_STREET": b"ON_STREET", b"PARKING_LOT": b"PARKING_LOT", b"PARKING_GARAGE": b"PARKING_GARAGE",
+                 b"UNDERGROUND_GARAGE": b"UNDERGROUND_GARAGE"}
+_ACCESS_B = tuple(a.encode() for a in _ACCESS)
+
+
+@dataclass(frozen=True, slots=True)
+class _Place:
+    """A country's JSON fragments for rendering locations (escaped once)."""
+
+    code2: bytes
+    code3: bytes
+    tz: bytes
+    number_first: bool
+    cities: tuple[tuple[bytes, bytes, bytes, float, float], ...]  # (city JSON, state JSON, city raw, lat, lon)
+    streets: tuple[bytes, ...]  # escaped, without quotes
+
+
+def _raw(text: str) -> bytes:
+    """``text`` escaped as orjson would, without the surrounding quotes."""
+    return orjson.dumps(text)[1:-1]
 
 
 def _conn(standard: str, fmt: str, ptype: str, volt: int, amp: int, watts: int) -> tuple[str, str, str, int, int, int]:
@@ -144,10 +164,15 @@ class Dataset:
         self._layout_memo: dict[tuple[Any, ...], int] = {}
         self._skel_base = key(seed, T_SKEL)
         self._lid_base, self._uid_base, self._loc_base = key(seed, T_LID), key(seed, T_UID), key(seed, T_LOC)
-        self._conn_cache: dict[tuple[Any, ...], bytes] = {}
-        self._country_json = [
-            (orjson.dumps(c.time_zone), c.code3.encode(), c.code2.encode()) for c in self.catalog.countries
+        self._conn_cache: dict[tuple[Any, ...], list[bytes]] = {}
+        self._places = [
+            _Place(c.code2.encode(), c.code3.encode(), orjson.dumps(c.time_zone), c.street_number_first,
+                   tuple((orjson.dumps(city), orjson.dumps(state), _raw(city), lat, lon)
+                         for city, state, lat, lon in c.cities),
+                   tuple(_raw(st) for st in c.streets))
+            for c in self.catalog.countries
         ]
+        self._cc_b = [c.code2.encode() for c in self.catalog.countries]
         self._build_sites()
         adhoc = [i for i, s in enumerate(self.catalog.specs)
                  if s[0] == ADHOC and self.catalog.cpos[s[1]].publishes_tariffs]
@@ -242,6 +267,7 @@ class Dataset:
         self._ltype = array("B", bytes(n))
         self._layout_of = array("I", [0]) * n
         self._variant = array("B", bytes(n))
+        self._adhoc = array("I", [0]) * n  # catalog index of the site's ad hoc price
         self._draw = array("I", [0]) * n
         self._conn_cum = array("q", [0]) * n
         total_conn = total_evse = 0
@@ -250,6 +276,7 @@ class Dataset:
             self._country[pos], self._site[pos], self._cpo[pos] = ci, sc, cpo
             self._access[pos], self._ltype[pos] = access, ltype
             self._layout_of[pos], self._variant[pos] = layout, variant
+            self._adhoc[pos] = cat.adhoc_base[(cpo, ci, _SITE_PRICE_CLASS[sc])] + variant
             gen = 0
             if day > born_day[pos]:
                 rng = Rng(key(self.seed, T_REPRICE, s))
@@ -303,18 +330,15 @@ class Dataset:
     # ------------------------------------------------------------------ rendering
     def _evse_ids(self, pos: int, n_evse: int) -> list[tuple[bytes, bytes | None]]:
         """(uid, evse_id or None) per EVSE of a location; uids are unique within the location only."""
-        s = self._slots[pos]
-        cpo = self.catalog.cpos[self._cpo[pos]]
-        cc = self.catalog.countries[self._country[pos]].code2
-        k = mix(self._uid_base ^ s)
-        base = 1000000 + k % 8000000
+        k = mix(self._uid_base ^ self._slots[pos])
+        prefix = b"%s*%s*E%d*" % (self._cc_b[self._country[pos]], self.catalog.cpos[self._cpo[pos]].party_b,
+                                  1000000 + k % 8000000)
         with_emi3 = (k >> 40) % 100 < 85
-        numeric_uid = (k >> 48) % 100 < 30
+        numeric = b"%d" % (1000000 + k % 8000000) if (k >> 48) % 100 < 30 else b""
         out = []
-        for e in range(n_evse):
-            evse_id = f"{cc}*{cpo.party_id}*E{base}*{e + 1}".encode()
-            uid = f"{base}{e + 1:02d}".encode() if numeric_uid else evse_id
-            out.append((uid, evse_id if with_emi3 else None))
+        for e in range(1, n_evse + 1):
+            evse_id = prefix + b"%d" % e
+            out.append((numeric + b"%02d" % e if numeric else evse_id, evse_id if with_emi3 else None))
         return out
 
     def _pricing(self, pos: int) -> list[int]:
@@ -323,85 +347,83 @@ class Dataset:
                                         self._variant[pos], self._access[pos] != 0, self._draw[pos])
 
     def _adhoc_index(self, pos: int) -> int:
-        return self.catalog.adhoc_base[(self._cpo[pos], self._country[pos], _SITE_PRICE_CLASS[self._site[pos]])] \
-            + self._variant[pos]
+        return self._adhoc[pos]
 
     def _connectors(self, layout: int, version: str, tariff: str | None, no_power: bool, ts: bytes) -> bytes:
-        ck = (layout, version, tariff, no_power, ts)
-        hit = self._conn_cache.get(ck)
-        if hit is not None:
-            return hit
-        _, conns = self._layouts[layout]
-        parts = []
-        for i, (standard, fmt, ptype, volt, amp, watts) in enumerate(conns, start=1):
-            d: dict[str, Any] = {"id": str(i), "standard": standard, "format": fmt, "power_type": ptype}
-            if version == "2.1.1":
-                d["voltage"], d["amperage"] = volt, amp
-                if not no_power:
-                    d["max_power"] = round(watts / 1000)
-                if tariff:
-                    d["tariff_id"] = tariff
-            else:
-                d["max_voltage"], d["max_amperage"] = volt, amp
-                if not no_power:
-                    d["max_electric_power"] = watts
-                d["tariff_ids"] = [tariff] if tariff else []
-            d["last_updated"] = ts.decode()
-            parts.append(orjson.dumps(d))
-        out = compact(b",".join(parts))
-        if len(self._conn_cache) > 4096:
-            self._conn_cache.clear()
-        self._conn_cache[ck] = out
-        return out
+        """The connectors JSON of one EVSE: cached templates per layout, with tariff and timestamp filled in."""
+        ck = (layout, version, no_power)
+        parts = self._conn_cache.get(ck)
+        if parts is None:
+            _, conns = self._layouts[layout]
+            parts = []
+            for i, (standard, fmt, ptype, volt, amp, watts) in enumerate(conns, start=1):
+                d: dict[str, Any] = {"id": str(i), "standard": standard, "format": fmt, "power_type": ptype}
+                if version == "2.1.1":
+                    d["voltage"], d["amperage"] = volt, amp
+                    if not no_power:
+                        d["max_power"] = round(watts / 1000)
+                else:
+                    d["max_voltage"], d["max_amperage"] = volt, amp
+                    if not no_power:
+                        d["max_electric_power"] = watts
+                parts.append(compact(orjson.dumps(d)[:-1]))
+            self._conn_cache[ck] = parts  # bounded by the number of layouts
+        if version == "2.1.1":
+            tail = b',"tariff_id":"%s","last_updated":"%s"}' % (tariff.encode(), ts) if tariff else \
+                b',"last_updated":"%s"}' % ts
+        else:
+            tail = b',"tariff_ids":["%s"],"last_updated":"%s"}' % (tariff.encode(), ts) if tariff else \
+                b',"tariff_ids":[],"last_updated":"%s"}' % ts
+        if len(parts) == 1:
+            return parts[0] + tail
+        return b",".join([p + tail for p in parts])
 
     def location_bytes(self, pos: int, version: str = "2.1.1") -> bytes:
-        """The JSON of the location at ``pos``, as served on the 2.1.1 or 2.2 locations route."""
+        """The JSON of the location at ``pos``, as served on the 2.1.1 or 2.2 locations route.
+
+        Hot path: a few 64-bit draws sliced into fields, cached JSON fragments, one join.
+        """
         cat = self.catalog
         s = self._slots[pos]
-        ci, sc, cpo_i = self._country[pos], self._site[pos], self._cpo[pos]
-        c = cat.countries[ci]
+        ci, sc, cpo_i, access = self._country[pos], self._site[pos], self._cpo[pos], self._access[pos]
         cpo = cat.cpos[cpo_i]
-        rng = Rng(mix(self._loc_base ^ s))
-        city, state, lat0, lon0 = rng.pick(c.cities)
-        lat = lat0 + rng.uniform(-0.12, 0.12)
-        lon = lon0 + rng.uniform(-0.18, 0.18)
-        street = rng.pick(c.streets)
-        number = rng.between(1, 180)
-        address = f"{number} {street}" if c.street_number_first else f"{street} {number}"
-        postal = _postal(rng, c.code2)
-        flags = rng.u64()
-        name = f"{cpo.name.split(' ')[0]} {street}" if flags & 1 else f"{city} {street}"
+        place = self._places[ci]
+        z1 = mix(self._loc_base ^ s)
+        flags = mix(z1)
+        statuses = mix(flags)
+        jcity, jstate, city_raw, lat0, lon0 = place.cities[z1 % len(place.cities)]
+        lat = lat0 + (((z1 >> 8) & 0xFFFF) * _INV16 - 0.5) * 0.24
+        lon = lon0 + (((z1 >> 24) & 0xFFFF) * _INV16 - 0.5) * 0.36
+        street = place.streets[(z1 >> 40) % len(place.streets)]
+        number = 1 + (z1 >> 48) % 180
+        jaddr = b'"%d %s"' % (number, street) if place.number_first else b'"%s %d"' % (street, number)
+        jname = b'"%s %s"' % (cpo.short_raw if flags & 1 else city_raw, street)
+        jpostal = _postal(statuses >> 32, place.code2)
         born = self._born[pos]
         if born:
             epoch = BASE_EPOCH + (born - 1) * DAY_S + (flags >> 8) % 36000
         else:
             epoch = BASE_EPOCH - DAY_S - (flags >> 8) % (400 * DAY_S)
-        ts = timestamp(epoch).encode()
-        n_evse, _conns = self._layouts[self._layout_of[pos]]
-        tariff = cat.tariff_id(self._adhoc_index(pos))
-        no_power = (flags >> 2) % 10 == 0
-        conn_json = self._connectors(self._layout_of[pos], version, tariff, no_power, ts)
-        caps = _CAPS[sc >= DC_SITE]
-        access = self._access[pos]
+        ts = timestamp_b(epoch)
+        layout = self._layout_of[pos]
+        n_evse = self._layouts[layout][0]
+        conn_json = self._connectors(layout, version, cat.tariff_id(self._adhoc_index(pos)), (flags >> 2) % 10 == 0, ts)
         if sc == ON_STREET and (flags >> 5) & 1:
             prestr = b'["EV_ONLY"]'
         elif access and (flags >> 5) & 1:
             prestr = b'["CUSTOMERS"]'
         else:
             prestr = b"[]"
-        statuses = rng.u64()
+        mid = b"".join((b'","status_schedule":[],"capabilities":', _CAPS[sc >= DC_SITE], b',"connectors":[',
+                        conn_json, b'],"physical_reference":"'))
+        tail = b'","directions":[],"parking_restrictions":%s,"images":[],"last_updated":"%s"}' % (prestr, ts)
         evses = []
         for e, (uid, evse_id) in enumerate(self._evse_ids(pos, n_evse)):
             if e and e % 8 == 0:
-                statuses = rng.u64()
-            status = _STATUS_TABLE[(statuses >> (8 * (e % 8))) & 0xFF]
-            evses.append(b"".join((
-                b'{"uid":"', uid, b'",',
-                (b'"evse_id":"' + evse_id + b'",') if evse_id else b"",
-                b'"status":"', status.encode(), b'","status_schedule":[],"capabilities":', caps,
-                b',"connectors":[', conn_json, b'],"physical_reference":"', str(e + 1).encode(),
-                b'","directions":[],"parking_restrictions":', prestr, b',"images":[],"last_updated":"', ts, b'"}')))
-        tz, code3, code2 = self._country_json[ci]
+                statuses = mix(statuses)
+            evses.append(b'{"uid":"%s",%s"status":"%s%s%d%s' % (
+                uid, b'"evse_id":"%s",' % evse_id if evse_id else b"",
+                _STATUS_TABLE[(statuses >> (8 * (e % 8))) & 0xFF], mid, e + 1, tail))
         ltype = _LTYPES[self._ltype[pos]]
         sub = b"null"
         if (flags >> 10) % 10 < 3:
@@ -409,37 +431,32 @@ class Dataset:
         owner = cpo.frag if (flags >> 18) % 10 < 6 else sub if sub != b"null" else cpo.frag
         fac = _FACILITIES[sc][(flags >> 22) % len(_FACILITIES[sc])]
         hours = _HOURS_247 if access == 0 or (flags >> 26) % 3 == 0 else _HOURS[(flags >> 28) % 3]
-        emix = b""
-        if (flags >> 30) % 5 == 0:
-            emix = b',"energy_mix":' + _ENERGY_MIX[(flags >> 33) % 3]
+        emix = b',"energy_mix":' + _ENERGY_MIX[(flags >> 33) % 3] if (flags >> 30) % 5 == 0 else b""
         pay = _PAYMENT[(1 + (flags >> 36) % 2) if sc >= DC_SITE else ((flags >> 36) % 4 == 0) * 3]
         restr = b"[]" if access == 0 else (b'["CUSTOMERS"]' if (flags >> 40) & 1 else b'["TIME_RESTRICTED"]')
-        when_closed = b"true" if (flags >> 41) & 1 else b"false"
         lid = self.location_id(pos).encode()
-        jname, jaddr, jcity, jpostal = (orjson.dumps(x) for x in (name, address, city, postal))
-        custom = b"".join((b',"brand_name":', cpo.frag, b',"access_type":"', _ACCESS[access].encode(),
-                           b'","administrative_areas":{"municipality":', jcity, b',"state_province":',
-                           orjson.dumps(state), b'},"adhoc_authorisation_payment_method":', pay,
-                           b',"restrictions":', restr, b"}"))
         if version == "2.1.1":
-            head = b"".join((b'{"id":"', lid, b'","type":"', ltype.encode(), b'","name":', jname,
+            head = b"".join((b'{"id":"', lid, b'","type":"', ltype, b'","name":', jname,
                              b',"address":', jaddr, b',"city":', jcity, b',"postal_code":', jpostal,
-                             b',"country":"', code3, b'","coordinates":{"latitude":"', f"{lat:.4f}".encode(),
-                             b'","longitude":"', f"{lon:.4f}".encode(), b'"},"related_locations":[],"evses":['))
+                             b',"country":"', place.code3, b'","coordinates":{"latitude":"', b"%.4f" % lat,
+                             b'","longitude":"', b"%.4f" % lon, b'"},"related_locations":[],"evses":['))
         else:
             ptype = _PARKING_TYPE.get(ltype)
             if sc == HPC_SITE and (flags >> 42) % 5 < 2:
                 ptype = b"ALONG_MOTORWAY"
-            head = b"".join((b'{"country_code":"', code2, b'","party_id":"', cpo.party_id.encode(),
+            head = b"".join((b'{"country_code":"', place.code2, b'","party_id":"', cpo.party_b,
                              b'","id":"', lid, b'","publish":true,"name":', jname, b',"address":', jaddr,
-                             b',"city":', jcity, b',"postal_code":', jpostal, b',"state":', orjson.dumps(state),
-                             b',"country":"', code3, b'","coordinates":{"latitude":"', f"{lat:.6f}".encode(),
-                             b'","longitude":"', f"{lon:.6f}".encode(), b'"},"related_locations":[],',
-                             (b'"parking_type":"' + ptype + b'",') if ptype else b"", b'"evses":['))
+                             b',"city":', jcity, b',"postal_code":', jpostal, b',"state":', jstate,
+                             b',"country":"', place.code3, b'","coordinates":{"latitude":"', b"%.6f" % lat,
+                             b'","longitude":"', b"%.6f" % lon, b'"},"related_locations":[],',
+                             b'"parking_type":"%s",' % ptype if ptype else b"", b'"evses":['))
         return b"".join((head, b",".join(evses), b'],"directions":[],"operator":', cpo.frag,
                          b',"suboperator":', sub, b',"owner":', owner, b',"facilities":', fac,
-                         b',"time_zone":', tz, b',"opening_times":', hours, b',"charging_when_closed":',
-                         when_closed, b',"images":[]', emix, b',"last_updated":"', ts, b'"', custom))
+                         b',"time_zone":', place.tz, b',"opening_times":', hours, b',"charging_when_closed":',
+                         b"true" if (flags >> 41) & 1 else b"false", b',"images":[]', emix, b',"last_updated":"',
+                         ts, b'","brand_name":', cpo.frag, b',"access_type":"', _ACCESS_B[access],
+                         b'","administrative_areas":{"municipality":', jcity, b',"state_province":', jstate,
+                         b'},"adhoc_authorisation_payment_method":', pay, b',"restrictions":', restr, b"}"))
 
     def connector_rows(self, pos: int) -> list[bytes]:
         """The connector_prices rows (JSON) of the location at ``pos``, in EVSE then connector order."""
@@ -573,8 +590,12 @@ def _connectors_of(sc: int, p_idx: int, extras: tuple[bool, bool], code2: str) -
     return conns
 
 
-def _postal(rng: Rng, cc: str) -> str:
-    n = rng.u64()
+def _postal(n: int, cc: bytes) -> bytes:
+    """A postal code in the country's format, as a JSON string."""
+    return b'"%s"' % _postal_text(n, cc.decode()).encode()
+
+
+def _postal_text(n: int, cc: str) -> str:
     if cc == "NL":
         return f"{1000 + n % 9000} {chr(65 + (n >> 20) % 26)}{chr(65 + (n >> 25) % 26)}"
     if cc in ("GB", "IE"):
