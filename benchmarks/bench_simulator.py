@@ -1,8 +1,9 @@
 """Simulator throughput benchmark: serving vs a client's parse of the same bodies, in one run.
 
 The simulator runs as a real uvicorn server in its own process (``ecodata.simulator.run_server``);
-the client crawls every endpoint at the maximum page size over HTTP on 127.0.0.1 with one
-keep-alive connection and, for each page, times
+a bare HTTP/1.1 client (a socket, no HTTP library, so that client overhead does not hide the
+server's speed) crawls every endpoint at the maximum page size on 127.0.0.1 over one keep-alive
+connection and, for each page, times
 
 * serve: the request until the whole body is received (generation + HTTP), and
 * parse (the peer): ``orjson.loads`` of that same body, the least a client must do with it.
@@ -58,24 +59,58 @@ def _free_port() -> int:
         return port
 
 
-def crawl(client: httpx.Client, name: str, path: str, limit: int, max_pages: int) -> Result:
+class BareClient:
+    """HTTP/1.1 GET over one keep-alive socket: headers parsed by hand, body read into one buffer."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def get(self, target: str) -> tuple[int, dict[str, str], bytes]:
+        self.sock.sendall(f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Token {TOKEN}\r\n\r\n".encode())
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("the server closed the connection")
+            buf += chunk
+        head, _, rest = buf.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ")[1])
+        headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+        length = int(headers["content-length"])
+        body = bytearray(length)
+        view = memoryview(body)
+        view[: len(rest)] = rest
+        got = len(rest)
+        while got < length:
+            n = self.sock.recv_into(view[got:], min(1 << 20, length - got))
+            if not n:
+                raise ConnectionError("the server closed the connection mid-body")
+            got += n
+        return status, headers, bytes(body)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def crawl(client: BareClient, name: str, path: str, limit: int, max_pages: int) -> Result:
     result = Result(name)
     offset = 0
     while True:
         started = time.perf_counter()
-        response = client.get(path, params={"limit": limit, "offset": offset})
-        body = response.content
+        status, headers, body = client.get(f"{path}?limit={limit}&offset={offset}")
         received = time.perf_counter()
         data = orjson.loads(body)["data"]
         parsed = time.perf_counter()
-        assert response.status_code == 200, response.text[:200]
+        assert status == 200, body[:200]
         result.pages += 1
         result.records += len(data)
         result.nbytes += len(body)
         result.serve_s += received - started
         result.parse_s += parsed - received
         offset += limit
-        if "link" not in response.headers or (max_pages and result.pages >= max_pages):
+        if "link" not in headers or (max_pages and result.pages >= max_pages):
             return result
 
 
@@ -95,20 +130,21 @@ def main() -> None:
     base_url = f"http://127.0.0.1:{port}"
     results: list[Result] = []
     try:
-        with httpx.Client(base_url=base_url, headers={"Authorization": f"Token {TOKEN}"}, timeout=120) as client:
-            while True:
-                try:
-                    client.get("/prices", params={"limit": 1})
-                    break
-                except httpx.TransportError:
-                    if not server.is_alive():
-                        raise SystemExit("the simulator process died during start-up") from None
-                    time.sleep(0.05)
-            startup = time.perf_counter() - started
-            for name, path, limit, passes in ROUTES:
-                for n in range(passes):
-                    label = name if passes == 1 else f"{name} ({'cold' if n == 0 else 'warm'})"
-                    results.append(crawl(client, label, path, limit, args.max_pages))
+        while True:
+            try:
+                httpx.get(f"{base_url}/prices?limit=1", headers={"Authorization": f"Token {TOKEN}"})
+                break
+            except httpx.TransportError:
+                if not server.is_alive():
+                    raise SystemExit("the simulator process died during start-up") from None
+                time.sleep(0.05)
+        startup = time.perf_counter() - started
+        client = BareClient(port)
+        for name, path, limit, passes in ROUTES:
+            for n in range(passes):
+                label = name if passes == 1 else f"{name} ({'cold' if n == 0 else 'warm'})"
+                results.append(crawl(client, label, path, limit, args.max_pages))
+        client.close()
     finally:
         server.terminate()
         server.join(10)

@@ -81,11 +81,11 @@ def serve_in_thread(config: SimulatorConfig, host: str = "127.0.0.1", port: int 
         sock.close()
 
 
-def run_server(config: SimulatorConfig, host: str = "127.0.0.1", port: int = 8765) -> None:
+def run_server(config: SimulatorConfig, host: str = "127.0.0.1", port: int = 8765, log_level: str = "warning") -> None:
     """Serve in the foreground until interrupted (Ctrl-C stops it cleanly)."""
     app = create_app(config)
     sock = _bind(host, port)
-    server = _server(app, "info")
+    server = _server(app, log_level)
     try:
         server.run(sockets=[sock])
     except KeyboardInterrupt:
