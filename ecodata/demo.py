@@ -244,7 +244,7 @@ def run_demo(settings: Settings, *, scale: str = "demo", force: bool = False, pr
     show = _show_progress(settings, progress)
     if say is None:
         err = Console(stderr=True, highlight=False)
-        say = (lambda text: err.print(text)) if show else (lambda text: None)
+        say = (lambda text: err.print(text, soft_wrap=True)) if show else (lambda text: None)
     paths = DataPaths(settings.data_dir)
     token = secrets.token_urlsafe(24)
     snapshots: list[DemoSnapshot] = []

@@ -1,0 +1,116 @@
+import datetime as dt
+import re
+
+import pytest
+from click.testing import CliRunner
+
+import ecodata
+from ecodata.cli import cli
+from ecodata.demo import run_demo
+from ecodata.errors import ConfigError
+from ecodata.paths import DataPaths
+from ecodata.settings import Settings
+from ecodata.simulator import Dataset
+from ecodata.snapshot import read_manifest
+from ecodata.snapshot.schema import ENDPOINTS
+from ecodata.tables.schemas import ALL_TABLES
+
+DATES = [dt.date(2026, 6, 1), dt.date(2026, 6, 2)]
+COUNTRIES = {"DE", "FR", "GB", "NL", "NO", "PL"}
+SESSIONS = {"HPC_10_80", "DC50_20_80", "AC_SHOP", "AC_LONG", "AC_NIGHT"}
+
+
+def test_two_snapshot_dates_from_simulator_days_0_and_1(demo_build):
+    data, report = demo_build
+    assert report.dates == DATES
+    assert [s.day for s in report.snapshots] == [0, 1]
+    assert [s.reused for s in report.snapshots] == [False, False]
+    paths = DataPaths(data)
+    for name in ALL_TABLES:
+        assert paths.table_dates(name) == DATES, name
+    for endpoint in ENDPOINTS:
+        assert paths.raw_dates(endpoint) == DATES, endpoint
+
+
+def test_latest_snapshot_matches_the_day_1_ground_truth(demo_build):
+    _, report = demo_build
+    truth = Dataset(scale="demo", seed=0, day=1).totals()
+    assert report.counts == {
+        "locations": truth["locations"], "connectors": truth["connectors"], "prices": truth["prices"],
+        "connector_prices": truth["pricing_ids"], "session_costs": report.counts["session_costs"], "rejects": 0,
+    }
+    assert report.counts["session_costs"] > truth["connectors"]
+
+
+def test_views_answer(demo_build):
+    data, report = demo_build
+    ds = ecodata.open(data)
+    try:
+        assert set(ds.sql("SELECT DISTINCT country_code FROM market_prices").pl()["country_code"]) == COUNTRIES
+        assert set(ds.sql("SELECT DISTINCT session FROM session_cost_comparison").pl()["session"]) == SESSIONS
+        history = ds.sql("SELECT DISTINCT snapshot_date FROM locations_history ORDER BY 1").pl()
+        assert history["snapshot_date"].to_list() == DATES
+        changes = ds.sql("SELECT change, count(*) AS n FROM price_changes GROUP BY 1 ORDER BY 1").pl()
+        assert dict(changes.iter_rows()) == report.changes
+        assert {"added", "removed", "energy_price_changed"} <= set(report.changes)
+        pair = ds.sql("SELECT DISTINCT previous_snapshot_date, snapshot_date FROM price_changes").pl()
+        assert pair.rows() == [(DATES[0], DATES[1])]
+    finally:
+        ds.close()
+    assert report.market_prices.height > 0
+    assert set(report.market_prices["product_type"]) == {"adhoc", "msp"}
+    assert report.session_costs.height == report.session_costs["country_code"].n_unique()
+
+
+def test_the_token_reaches_no_file_and_no_report(demo_build, sentinel_token):
+    data, report = demo_build
+    needle = sentinel_token.encode()
+    files = [p for p in data.rglob("*") if p.is_file()]
+    assert len(files) >= len(DATES) * (2 * len(ENDPOINTS) + len(ALL_TABLES)) + 1  # parts, manifests, duckdb
+    assert [p for p in files if needle in p.read_bytes()] == []
+    assert sentinel_token not in repr(report)
+
+
+def test_second_run_through_the_cli_reuses_raw_and_prints_the_report(demo_build):
+    data, report = demo_build
+    run_ids = {e: read_manifest(DataPaths(data), e, d).run_id for e in ENDPOINTS for d in DATES}
+    result = CliRunner().invoke(cli, ["demo", "--data-dir", str(data), "--progress"], env={"ECODATA_TOKEN": ""})
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert out.startswith("ecodata demo: demo-scale simulated Eco-Movement API -> ")
+    assert "snapshots: 2026-06-01 (simulator day 0, raw reused), 2026-06-02 (simulator day 1, raw reused)" in out
+    assert "market_prices: HPC energy price incl. VAT, EUR/kWh" in out
+    assert "session_cost_comparison: HPC_10_80" in out
+    for country in COUNTRIES - {"PL"}:  # no HPC in Poland at demo scale
+        assert re.search(rf"^│ {country} ", out, re.MULTILINE), country
+    assert f"ECODATA_DATA_DIR={data.resolve()} uv run --with jupyterlab jupyter lab notebooks/" in out
+    assert f"cd {data} && duckdb ecodata.duckdb" in out
+    assert f"uv run ecodata --data-dir {data} compare --session HPC_10_80" in out
+    assert "reusing the raw snapshot, rebuilding tables" in result.stderr
+    assert {e: read_manifest(DataPaths(data), e, d).run_id for e in ENDPOINTS for d in DATES} == run_ids
+    again = ecodata.open(data)
+    try:
+        counts = again.sql("SELECT (SELECT count(*) FROM connectors) AS c, (SELECT count(*) FROM session_costs) AS s,"
+                           " (SELECT count(*) FROM price_changes) AS p").pl().row(0)
+    finally:
+        again.close()
+    assert counts == (report.counts["connectors"], report.counts["session_costs"], sum(report.changes.values()))
+
+
+def test_quiet_without_a_terminal(demo_build):
+    data, _ = demo_build
+    result = CliRunner().invoke(cli, ["--data-dir", str(data), "demo"], env={"CI": "true"})
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    assert "raw reused" in result.stdout
+
+
+def test_refuses_a_data_dir_with_other_snapshots(tmp_path):
+    (tmp_path / "tables" / "locations" / "snapshot_date=2026-11-20").mkdir(parents=True)
+    with pytest.raises(ConfigError, match=r"holds snapshots of other dates \(2026-11-20\)"):
+        run_demo(Settings.from_env(env={}, data_dir=tmp_path), progress=False)
+    result = CliRunner().invoke(cli, ["demo", "--data-dir", str(tmp_path), "--no-progress"])
+    assert result.exit_code == 2
+    assert result.output.startswith("ecodata: error: the data directory ")
+    assert len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "raw").exists()
