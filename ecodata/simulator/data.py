@@ -118,6 +118,7 @@ _CAPS = (b'["RFID_READER","REMOTE_START_STOP_CAPABLE"]',
 _PARKING_TYPE = {b"ON_STREET": b"ON_STREET", b"PARKING_LOT": b"PARKING_LOT", b"PARKING_GARAGE": b"PARKING_GARAGE",
                  b"UNDERGROUND_GARAGE": b"UNDERGROUND_GARAGE"}
 _ACCESS_B = tuple(a.encode() for a in _ACCESS)
+_CONNECTOR_ID = tuple(b'","connector_id":"%d",' % i for i in range(1, 10))
 
 
 @dataclass(frozen=True, slots=True)
@@ -460,14 +461,13 @@ class Dataset:
 
     def connector_rows(self, pos: int) -> list[bytes]:
         """The connector_prices rows (JSON) of the location at ``pos``, in EVSE then connector order."""
-        n_evse, conns = self._layouts[self._layout_of[pos]]
-        frag = self.catalog.pricing_fragment(self._pricing(pos))
-        prefix = b'{"location_id":"' + self.location_id(pos).encode() + b'","evse_uid":"'
-        rows = []
-        for uid, _evse_id in self._evse_ids(pos, n_evse):
-            for i in range(1, len(conns) + 1):
-                rows.append(b"".join((prefix, uid, b'","connector_id":"', str(i).encode(), b'",', frag)))
-        return rows
+        n_conn = len(self._layouts[self._layout_of[pos]][1])
+        frag = self.catalog.site_fragment(self._cpo[pos], self._country[pos], _SITE_PRICE_CLASS[self._site[pos]],
+                                          self._variant[pos], self._access[pos] != 0, self._draw[pos])
+        prefix = b'{"location_id":"%s","evse_uid":"' % self.location_id(pos).encode()
+        return [b"%s%s%s%s" % (prefix, uid, _CONNECTOR_ID[i], frag)
+                for uid, _evse_id in self._evse_ids(pos, self._layouts[self._layout_of[pos]][0])
+                for i in range(n_conn)]
 
     def render(self, endpoint: str, start: int, stop: int, version: str = "2.1.1") -> list[bytes]:
         """Record JSONs for base positions [start, stop) of an endpoint."""

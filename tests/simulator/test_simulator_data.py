@@ -238,3 +238,13 @@ def test_memory_stays_flat_while_bench_scale_is_crawled(bench: Dataset) -> None:
     growth = process.memory_info().rss - before
     assert served > 450_000_000  # most of the bench dataset went over the wire...
     assert growth < 10_000_000  # ...while the process did not grow with it
+
+
+def test_fast_pricing_fragments_equal_the_reference_construction(demo_truth: Dataset) -> None:
+    cat = demo_truth.catalog
+    for pos in range(demo_truth.count("locations")):
+        info = demo_truth.site_info(pos)
+        start, _ = demo_truth.connector_range(pos)
+        row = demo_truth.record("connector_prices", start)
+        assert row["pricing_ids"] == [cat.price_ids[i] for i in info["price_indices"]]
+        assert row["product_ids"] == [cat.product(i)[0] for i in info["price_indices"]]
