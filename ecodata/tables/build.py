@@ -71,20 +71,23 @@ class TransformReport:
         return "run 'ecodata views' to point the DuckDB views at the newest tables"
 
 
-def key_duplicates(schema: TableSchema, frame: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+def key_duplicates(schema: TableSchema, frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Split ``frame`` into rows with a first-seen key and the later duplicates as reject rows.
 
-    The reject's ``record_key`` joins the key values with ``|``; its ``record_json`` is the
-    duplicate row itself (the raw record may hold many rows), and the reason numbers the occurrence.
+    The first occurrence in row (crawl) order stays. The reject's ``record_key`` joins the key
+    values with ``|``; its ``record_json`` is the duplicate row itself (the raw record may hold many
+    rows), and the reason numbers the occurrence. One hash pass when there are no duplicates.
     """
     key = list(schema.key)
-    occurrence = pl.int_range(1, pl.len() + 1).over(key)
-    marked = frame.with_columns(occurrence.alias("_occurrence"))
-    clean = marked.filter(pl.col("_occurrence") == 1).drop("_occurrence")
-    dups = marked.filter(pl.col("_occurrence") > 1)
+    first = frame.select(pl.struct(key).is_first_distinct()).to_series()
+    if first.all():
+        return frame, pl.DataFrame(schema={c: REJECTS.polars_schema[c] for c in
+                                           ("table_name", "record_key", "reason", "record_json")})
+    clean = frame.filter(first)
+    later = frame.filter(~first).with_columns((pl.int_range(pl.len()).over(key) + 2).alias("_occurrence"))
     json_cols = [pl.col(c).cast(pl.String) if not isinstance(schema.polars_schema[c], pl.List) else pl.col(c)
                  for c in schema.column_names]
-    rejects = dups.select(
+    rejects = later.select(
         pl.lit(schema.name).alias("table_name"),
         pl.concat_str([pl.col(k).cast(pl.String) for k in key], separator="|").alias("record_key"),
         pl.format("duplicate key in {} (occurrence {})", pl.lit(schema.name), pl.col("_occurrence"))
@@ -162,16 +165,13 @@ def _transform_endpoint(
         frames = TRANSFORMS[endpoint](raw.slice(offset, chunk_records))
         for name, frame in zip(pieces, pl.collect_all([frames[n] for n in pieces]), strict=True):
             pieces[name].append(frame)
-    lazy: list[pl.LazyFrame] = []
-    dup_frames: list[pl.LazyFrame] = []
+    tables: dict[str, pl.DataFrame] = {}
+    rejects = pieces["rejects"]
     for name in names:
-        clean, dups = key_duplicates(ALL_TABLES[name], pl.concat(pieces[name], how="vertical").lazy())
-        lazy.append(clean)
-        dup_frames.append(dups.with_columns(pl.lit(endpoint).alias("endpoint")).select(REJECTS.column_names))
-    lazy.append(pl.concat([*[f.lazy() for f in pieces["rejects"]], *dup_frames], how="vertical"))
-    collected = pl.collect_all(lazy)
-    tables = dict(zip(names, collected[: len(names)], strict=True))
-    return tables, collected[-1], total
+        clean, dups = key_duplicates(ALL_TABLES[name], pl.concat(pieces[name], how="vertical"))
+        tables[name] = clean
+        rejects.append(dups.with_columns(pl.lit(endpoint).alias("endpoint")).select(REJECTS.column_names))
+    return tables, pl.concat(rejects, how="vertical"), total
 
 
 def _merge_rejects(paths: DataPaths, date: dt.date, present: list[str], new: list[pl.DataFrame]) -> pl.DataFrame:
