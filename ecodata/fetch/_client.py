@@ -19,7 +19,7 @@ import asyncio
 import datetime as dt
 import email.utils
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -60,20 +60,26 @@ class RetryPolicy:
 
 
 @dataclass
-class Page:
-    """One downloaded page: where it came from, what the headers announced, and its records."""
+class PageHead:
+    """What a page's response headers announced; enough to plan the next requests."""
 
     number: int
     params: dict[str, str]
-    url: str
-    fetched_at: dt.datetime
-    records: list[bytes]  # each record's compact JSON, every field kept
-    keys: list[str]  # each record's natural key (see snapshot.schema.ENDPOINT_KEYS)
-    body_bytes: int
     total_count: int | None
     x_limit: int | None
     link_next: str | None
     last_record: str | None  # None: header absent; "": present and empty (the last page)
+
+
+@dataclass
+class Page(PageHead):
+    """One downloaded page: its headers, where it came from, and its records."""
+
+    url: str = ""
+    fetched_at: dt.datetime = dt.datetime.min
+    records: list[bytes] = field(default_factory=list)  # each record's compact JSON, every field kept
+    keys: list[str] = field(default_factory=list)  # each record's natural key (snapshot.schema)
+    body_bytes: int = 0
     retries: int = 0
 
 
@@ -174,14 +180,28 @@ class ApiClient:
         await self._client.aclose()
 
     async def get_page(self, url: str, params: dict[str, str], number: int,
-                       key_fields: tuple[str, ...] = ()) -> Page:
-        """GET one page, retrying transient failures; the envelope is checked and decoded."""
+                       key_fields: tuple[str, ...] = (),
+                       on_head: Callable[[PageHead], None] | None = None) -> Page:
+        """GET one page, retrying transient failures; the envelope is checked and decoded.
+
+        ``on_head`` is called once, with the headers of the first HTTP 200 answer, before its body
+        is decoded: the crawl plans the next requests from it so they overlap with the decoding.
+        """
         request_url = public_url(httpx.URL(url, params=params))
         attempt = 0
+        heads: list[PageHead] = []
+
+        def first_head(head: PageHead) -> None:
+            if not heads:
+                heads.append(head)
+                if on_head is not None:
+                    on_head(head)
+
         while True:
             attempt += 1
             try:
-                return await self._attempt(url, params, number, request_url, attempt - 1, key_fields)
+                return await self._attempt(url, params, number, request_url, attempt - 1, key_fields,
+                                           first_head)
             except _Transient as failure:
                 reason = failure.reason
                 if attempt >= self.retry.max_attempts:
@@ -200,7 +220,8 @@ class ApiClient:
                 await asyncio.sleep(self.retry.delay(attempt, failure.retry_after, self._rng))
 
     async def _attempt(self, url: str, params: dict[str, str], number: int, request_url: str,
-                       retries: int, key_fields: tuple[str, ...]) -> Page:
+                       retries: int, key_fields: tuple[str, ...],
+                       on_head: Callable[[PageHead], None]) -> Page:
         try:
             response = await self._client.get(url, params=params)
         except httpx.TimeoutException as exc:
@@ -225,6 +246,12 @@ class ApiClient:
                                          url=request_url)
             raise FetchError(f"the API answered HTTP {status} for {request_url}; check the base URL and "
                              "the endpoint")
+        headers = response.headers
+        head = PageHead(number=number, params=dict(params), total_count=_int_header(headers, "X-Total-Count"),
+                        x_limit=_int_header(headers, "X-Limit"), link_next=_next_link(headers.get("Link")),
+                        last_record=headers.get("X-Last-Record"))
+        if head.total_count is not None or head.link_next is not None or head.last_record is not None:
+            on_head(head)  # early: a data page's paging headers (an error reply carries none)
         page = await asyncio.to_thread(decode_page, response.content, key_fields)
         if page is None:
             raise _Transient("invalid JSON: the body is truncated or not JSON")
@@ -237,14 +264,11 @@ class ApiClient:
             raise ApiStatusError(code, message or "(no status message)", http_status=status, url=request_url)
         if page.records is None:
             raise _Transient("invalid envelope: 'data' is not a list")
-        headers = response.headers
-        link = _next_link(headers.get("Link"))
+        on_head(head)  # no-op when it was called early or by an earlier attempt
         return Page(
-            number=number, params=dict(params), url=request_url, fetched_at=fetched_at,
-            records=page.records, keys=page.keys,
-            body_bytes=len(response.content), total_count=_int_header(headers, "X-Total-Count"),
-            x_limit=_int_header(headers, "X-Limit"), link_next=link,
-            last_record=headers.get("X-Last-Record"), retries=retries,
+            number=number, params=dict(params), total_count=head.total_count, x_limit=head.x_limit,
+            link_next=head.link_next, last_record=head.last_record, url=request_url, fetched_at=fetched_at,
+            records=page.records, keys=page.keys, body_bytes=len(response.content), retries=retries,
         )
 
 

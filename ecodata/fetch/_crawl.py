@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 import httpx
 
 from ecodata.errors import AuthError, ConfigError
-from ecodata.fetch._client import ApiClient, RetryPolicy, public_url
+from ecodata.fetch._client import ApiClient, PageHead, RetryPolicy, public_url
 from ecodata.fetch._endpoints import EndpointSpec, endpoint_spec
 from ecodata.fetch._paginate import CursorPaginator, DonePage, OffsetPaginator, PageRequest
 from ecodata.fetch._progress import ProgressSink, make_progress
@@ -180,16 +180,12 @@ async def _crawl_endpoint(run: _Run, spec: EndpointSpec) -> EndpointResult:
     tasks: set[asyncio.Task[None]] = set()
 
     async def fetch_one(request: PageRequest) -> None:
-        nonlocal downloaded, total_shown
+        nonlocal downloaded
         await run.slots.acquire(priority)
         try:
-            page = await run.api.get_page(url, request.params, request.number, spec.key_fields)
+            page = await run.api.get_page(url, request.params, request.number, spec.key_fields, on_head)
             downloaded += 1
-            for follow_up in paginator.advance(page):
-                spawn(follow_up)
-            if page.total_count is not None and page.total_count != total_shown:
-                total_shown = page.total_count
-                run.progress.set_total(spec.name, page.total_count)
+            paginator.inspect(page)
             await asyncio.to_thread(
                 staged.write_page, number=page.number, params=page.params, url=page.url,
                 fetched_at=page.fetched_at, records=page.records, keys=page.keys,
@@ -199,6 +195,14 @@ async def _crawl_endpoint(run: _Run, spec: EndpointSpec) -> EndpointResult:
             run.progress.page(spec.name, len(page.records))
         finally:
             run.slots.release()
+
+    def on_head(head: PageHead) -> None:
+        nonlocal total_shown
+        for follow_up in paginator.advance(head):
+            spawn(follow_up)
+        if head.total_count is not None and head.total_count != total_shown:
+            total_shown = head.total_count
+            run.progress.set_total(spec.name, head.total_count)
 
     def spawn(request: PageRequest) -> None:
         tasks.add(asyncio.create_task(fetch_one(request)))

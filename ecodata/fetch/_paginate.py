@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
 from ecodata.errors import PaginationError
-from ecodata.fetch._client import Page
+from ecodata.fetch._client import Page, PageHead
 
 
 @dataclass(frozen=True)
@@ -108,15 +108,19 @@ class _Base:
                 params["limit"] = str(self.limit)
         return params
 
-    def _follow_link(self, page: Page) -> list[PageRequest]:
-        if page.link_next is None:
+    def _follow_link(self, head: PageHead) -> list[PageRequest]:
+        if head.link_next is None:
             return []
-        if len(page.records) < self.limit:
+        params = self._link_params(head.number, head.link_next)
+        return self._skip_done_chain(head.number + 1, params)
+
+    def inspect(self, page: Page) -> None:
+        """Check a decoded page: a page that announces a successor should be full."""
+        more = page.link_next is not None or bool(page.last_record)
+        if more and len(page.records) < self.limit:
             self.drift.warnings.append(
                 f"page {page.number}: short page before the end ({len(page.records)} of {self.limit} records)"
             )
-        params = self._link_params(page.number, page.link_next)
-        return self._skip_done_chain(page.number + 1, params)
 
     def _skip_done_chain(self, number: int, params: dict[str, str]) -> list[PageRequest]:
         """Walk over pages an earlier run stored with exactly these parameters; request the next one."""
@@ -186,33 +190,39 @@ class OffsetPaginator(_Base):
     def pages(self) -> set[int]:
         return set(self.chain) if self.mode == "link" else set(self.planned)
 
-    def advance(self, page: Page) -> list[PageRequest]:
-        self.drift.total_seen(page.total_count)
-        if self.mode == "link" or page.total_count is None:
+    def advance(self, head: PageHead) -> list[PageRequest]:
+        """Follow-up requests, from a page's headers alone (called before its body is decoded)."""
+        self.drift.total_seen(head.total_count)
+        if self.mode == "link" or head.total_count is None:
             self.mode = "link"
-            return self._follow_link(page)
-        if page.link_next is not None:
-            self._check_link_limit(page.number, page.link_next)
-        total = page.total_count
-        offset = int(page.params.get("offset", "0"))
-        expected = max(0, min(self.limit, total - offset))
-        if len(page.records) < expected:
-            self.drift.warnings.append(
-                f"page {page.number}: short page before the end ({len(page.records)} of {expected} "
-                f"records expected at offset {offset}, total {total})"
-            )
+            return self._follow_link(head)
+        if head.link_next is not None:
+            self._check_link_limit(head.number, head.link_next)
+        total = head.total_count
         if self.total is None:
             self.total = total
             return self._plan_up_to(total)
         if total != self.total:
             self.drift.warnings.append(
-                f"page {page.number}: X-Total-Count changed from {self.total} to {total} during the crawl"
+                f"page {head.number}: X-Total-Count changed from {self.total} to {total} during the crawl"
             )
             grew = total > self.total
             self.total = total
             if grew:
                 return self._plan_up_to(total)
         return []
+
+    def inspect(self, page: Page) -> None:
+        if self.mode == "link" or page.total_count is None:
+            super().inspect(page)
+            return
+        offset = int(page.params.get("offset", "0"))
+        expected = max(0, min(self.limit, page.total_count - offset))
+        if len(page.records) < expected:
+            self.drift.warnings.append(
+                f"page {page.number}: short page before the end ({len(page.records)} of {expected} "
+                f"records expected at offset {offset}, total {page.total_count})"
+            )
 
 
 class CursorPaginator(_Base):
@@ -238,39 +248,36 @@ class CursorPaginator(_Base):
         self._seen_cursors.add(stored.last_record)
         return {"limit": str(self.limit), "last_record": stored.last_record}
 
-    def advance(self, page: Page) -> list[PageRequest]:
-        self.drift.total_seen(page.total_count)
+    def advance(self, head: PageHead) -> list[PageRequest]:
+        """The next request, from a page's headers alone (called before its body is decoded)."""
+        self.drift.total_seen(head.total_count)
         if self.first_total is None:
-            self.first_total = page.total_count
-        if page.total_count is not None and self._last_total is not None and page.total_count != self._last_total:
+            self.first_total = head.total_count
+        if head.total_count is not None and self._last_total is not None and head.total_count != self._last_total:
             self.drift.warnings.append(
-                f"page {page.number}: X-Total-Count changed from {self._last_total} to {page.total_count} "
+                f"page {head.number}: X-Total-Count changed from {self._last_total} to {head.total_count} "
                 "during the crawl"
             )
-        if page.total_count is not None:
-            self._last_total = page.total_count
-        if page.last_record is None:
-            if page.link_next is not None:
-                return self._follow_link(page)
+        if head.total_count is not None:
+            self._last_total = head.total_count
+        if head.last_record is None:
+            if head.link_next is not None:
+                return self._follow_link(head)
             self.drift.warnings.append(
-                f"page {page.number}: no X-Last-Record and no Link header; took it as the last page"
+                f"page {head.number}: no X-Last-Record and no Link header; took it as the last page"
             )
             return []
-        cursor = page.last_record
+        cursor = head.last_record
         if not cursor:
             return []
         if cursor in self._seen_cursors:
             raise PaginationError(
-                f"{self.endpoint}: the server repeated the cursor {cursor!r} after page {page.number}; "
+                f"{self.endpoint}: the server repeated the cursor {cursor!r} after page {head.number}; "
                 "stopped instead of looping"
             )
         self._seen_cursors.add(cursor)
-        if len(page.records) < self.limit:
-            self.drift.warnings.append(
-                f"page {page.number}: short page before the end ({len(page.records)} of {self.limit} records)"
-            )
-        self._check_cap(page.number + 1, self.first_total)
-        return self._skip_done_chain(page.number + 1, {"limit": str(self.limit), "last_record": cursor})
+        self._check_cap(head.number + 1, self.first_total)
+        return self._skip_done_chain(head.number + 1, {"limit": str(self.limit), "last_record": cursor})
 
 
 Paginator = OffsetPaginator | CursorPaginator
