@@ -97,17 +97,19 @@ def _solve(series: pl.Series, variants: list[Variant], common: pl.Struct, out: l
     """Decode ``series`` in order into ``out``; bisect when no variant fits the whole slice."""
     if series.len() == 0:
         return
-    last_error = ""
+    first_error = ""
     for variant in variants:
         try:
             out.append(_try(series, variant, common))
             return
         except (pl.exceptions.ComputeError, pl.exceptions.SchemaError,
                 pl.exceptions.InvalidOperationError) as exc:
-            last_error = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            # Report the mismatch against the shape tried first (the expected one for this record).
+            if not first_error:
+                first_error = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if series.len() == 1:
         out.append(pl.DataFrame(
-            {DATA: pl.Series([None], dtype=common), ERROR: [_reason(last_error)]},
+            {DATA: pl.Series([None], dtype=common), ERROR: [_reason(first_error)]},
             schema={DATA: common, ERROR: pl.String()},
         ))
         return
