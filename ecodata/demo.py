@@ -12,8 +12,9 @@ What :func:`run_demo` does, in order:
 The snapshot dates are the simulator's own calendar, so they are fixed and the dataset is the
 same on every machine and every day: day 0 is 2026-06-01 (the simulator's "now"), day 1 the day
 after. Re-running reuses complete raw snapshots of those dates when they hold the simulator's
-record counts (so a second run takes seconds), downloads them again otherwise or with ``force``,
-and always rebuilds tables, session costs and views, so the dataset is consistent afterwards.
+record counts (so a second run takes seconds), resumes an interrupted download, downloads again
+a complete snapshot of other data (another scale) or everything with ``force``, and always
+rebuilds tables, session costs and views, so the dataset is consistent afterwards.
 The demo refuses a data directory that holds snapshots of other dates: it would mix simulated
 data into real history.
 
@@ -217,16 +218,20 @@ def _foreign_dates(paths: DataPaths, allowed: set[dt.date]) -> list[dt.date]:
     return sorted(found - allowed)
 
 
-def _reusable(paths: DataPaths, date: dt.date, counts: dict[str, int]) -> bool:
-    """True when every endpoint's raw snapshot of ``date`` is complete with the simulator's count."""
+def _raw_state(paths: DataPaths, date: dt.date, counts: dict[str, int]) -> str:
+    """``reuse`` when every endpoint's raw snapshot of ``date`` is complete with the simulator's
+    record count, ``stale`` when a complete one holds other data (another scale), else ``fetch``
+    (missing or interrupted: the fetcher downloads or resumes it)."""
     from ecodata.snapshot import read_manifest
 
+    complete = 0
     for endpoint in ENDPOINTS:
         if date not in paths.raw_dates(endpoint):
-            return False
+            continue
         if read_manifest(paths, endpoint, date).records != counts[endpoint]:
-            return False
-    return True
+            return "stale"
+        complete += 1
+    return "reuse" if complete == len(ENDPOINTS) else "fetch"
 
 
 def run_demo(settings: Settings, *, scale: str = "demo", force: bool = False, progress: bool | None = None,
@@ -263,13 +268,15 @@ def run_demo(settings: Settings, *, scale: str = "demo", force: bool = False, pr
                     f"the data directory {settings.data_dir} holds snapshots of other dates ({shown}); the demo "
                     "would mix simulated data into them: pass an empty or demo-only --data-dir"
                 )
-        reuse = not force and _reusable(paths, date, {e: truth.count(e) for e in ENDPOINTS})
+        state = "stale" if force else _raw_state(paths, date, {e: truth.count(e) for e in ENDPOINTS})
+        reuse = state == "reuse"
         config = SimulatorConfig(scale=scale, seed=DEMO_SEED, token=token, day=day)
         with serve_in_thread(config, dataset=truth) as base_url:
             say(f"snapshot {date}: simulator day {day} on {base_url}; "
                 + ("reusing the raw snapshot, rebuilding tables" if reuse else "fetch + transform + session costs"))
             run_settings = settings.with_(base_url=base_url, token=Secret(token))
-            build = build_dataset(run_settings, date, force=not reuse, progress=show)
+            # force only replaces complete snapshots of other data; an interrupted run resumes.
+            build = build_dataset(run_settings, date, force=state == "stale", progress=show)
         elapsed = time.monotonic() - step
         say(f"snapshot {date}: done in {elapsed:.1f} s")
         snapshots.append(DemoSnapshot(date, day, reuse, build, elapsed))

@@ -1,5 +1,7 @@
 import datetime as dt
+import json
 import re
+import shutil
 
 import pytest
 from click.testing import CliRunner
@@ -114,3 +116,22 @@ def test_refuses_a_data_dir_with_other_snapshots(tmp_path):
     assert result.output.startswith("ecodata: error: the data directory ")
     assert len(result.output.strip().splitlines()) == 1
     assert not (tmp_path / "raw").exists()
+
+
+def test_a_complete_snapshot_of_other_data_is_downloaded_again(demo_build, tmp_path):
+    data, report = demo_build
+    copy = tmp_path / "data"
+    shutil.copytree(data, copy)
+    paths = DataPaths(copy)
+    manifest_path = paths.raw_manifest("prices", DATES[1])
+    manifest = json.loads(manifest_path.read_text())
+    old_run = manifest["run_id"]
+    manifest["records"] += 1  # as if another scale had been fetched into this directory
+    manifest_path.write_text(json.dumps(manifest))
+    again = run_demo(Settings.from_env(env={}, data_dir=copy), progress=False)
+    assert [s.reused for s in again.snapshots] == [True, False]
+    refreshed = read_manifest(paths, "prices", DATES[1])
+    assert refreshed.run_id != old_run
+    assert refreshed.records == Dataset(scale="demo", seed=0, day=1).count("prices")
+    assert again.counts == report.counts
+    assert again.changes == report.changes
