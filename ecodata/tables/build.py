@@ -196,8 +196,15 @@ def write_table(paths: DataPaths, schema: TableSchema, date: dt.date, frame: pl.
     target_dir = paths.table_partition(schema.name, date)
     target_dir.mkdir(parents=True, exist_ok=True)
     tmp = staging / part_name(0)
-    frame.write_parquet(tmp, compression="zstd", statistics=True)
-    os.replace(tmp, target_dir / part_name(0))
+    try:
+        frame.write_parquet(tmp, compression="zstd", statistics=True)
+        os.replace(tmp, target_dir / part_name(0))
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise SnapshotError(
+            f"cannot write table {schema.name} for {date} under {paths.tables_root}: "
+            f"{exc.strerror or exc}; the previous version of that table is unchanged"
+        ) from None
     for stale in target_dir.glob("part-*.parquet"):
         if stale.name != part_name(0):
             stale.unlink()

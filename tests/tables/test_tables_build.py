@@ -1,4 +1,5 @@
 import datetime as dt
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -132,3 +133,21 @@ def test_duplicate_records_across_chunks_are_rejected(tmp_path):
     assert report.duplicates["price_elements"] == 1
     components = scan_table(p, "price_components", D1).collect()
     assert components["price_excl_vat"].cast(pl.String).to_list() == ["0.300000", "0.400000"]
+
+
+def test_a_failed_rewrite_leaves_the_old_table_in_place(paths, monkeypatch):
+    settings = Settings(data_dir=paths.root)
+    transform_snapshot(settings, D1)
+    before = scan_table(paths, "prices", D1).collect()
+
+    def broken_write(self, file, **kwargs):
+        Path(file).write_bytes(b"PAR1 half a file")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pl.DataFrame, "write_parquet", broken_write)
+    write_raw_snapshot(paths, "prices", D1, [price("P7", 0.9)], api_version="prices")
+    with pytest.raises(SnapshotError, match=r"cannot write table prices for 2026-01-01 .*: disk full; the previous"):
+        transform_snapshot(settings, D1, ["prices"])
+    monkeypatch.undo()
+    assert_frame_equal(scan_table(paths, "prices", D1).collect(), before)
+    assert not (paths.table_staging("prices", D1) / "part-00000.parquet").exists()
