@@ -23,7 +23,7 @@ _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
 def session_costs_frame(settings: Settings, date: dt.date, *,
-                        kwh_per_month: Decimal = DEFAULT_KWH_PER_MONTH) -> pl.LazyFrame:
+                        kwh_per_month: Decimal = DEFAULT_KWH_PER_MONTH) -> pl.DataFrame:
     """``session_costs`` of the snapshot ``date``: every connector x price x fitting session.
 
     Sessions come from ``settings.sessions_toml`` (else the shipped defaults), EUR rates from

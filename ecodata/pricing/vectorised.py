@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import time
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -245,16 +246,17 @@ def _incl(n: pl.Expr, vat_u: pl.Expr) -> pl.Expr:
 
 
 def price_pairs(pairs: pl.LazyFrame, periods: pl.DataFrame, ec: pl.LazyFrame, *, contract_date: dt.date,
-                policy: RoundingPolicy) -> pl.LazyFrame:
+                policy: RoundingPolicy, price_key: str = "price_id") -> pl.LazyFrame:
     """Price each distinct (price_id, profile_id) pair: exact numerators and rounded parts.
 
-    Output: price_id, profile_id, n_total, ni_total (exact numerators) and q_<part>_excl/incl,
+    ``price_key`` names the column identifying a price in ``pairs`` and ``ec`` (an integer code
+    is faster than the string id). Output: price_key, profile_id, n_total, ni_total (exact numerators) and q_<part>_excl/incl,
     q_total_excl/incl (Int128 counts of 10^-places).
     """
     per = periods.lazy()
     cand = (
         pairs.join(per, on="profile_id")
-        .join(ec, on="price_id")
+        .join(ec, on=price_key)
         .filter(
             ((pl.col("type") == "ENERGY") & (pl.col("energy_j") > 0))
             | ((pl.col("type") == "TIME") & (pl.col("time_s") > 0))
@@ -263,12 +265,12 @@ def price_pairs(pairs: pl.LazyFrame, periods: pl.DataFrame, ec: pl.LazyFrame, *,
         )
         .filter(_holds(contract_date))
     )
-    keys = ["price_id", "profile_id", "period_idx", "type"]
+    keys = [price_key, "profile_id", "period_idx", "type"]
     chosen = cand.group_by(keys).agg(pl.col("element_index").min())
-    chosen = chosen.join(ec.select("price_id", "element_index", "type", "price_u", "vat_u", "step"),
-                         on=["price_id", "element_index", "type"]).join(
+    chosen = chosen.join(ec.select(price_key, "element_index", "type", "price_u", "vat_u", "step"),
+                         on=[price_key, "element_index", "type"]).join(
         per.select("profile_id", "period_idx", "energy_j", "time_s", "parking_s"), on=["profile_id", "period_idx"])
-    pp = ["price_id", "profile_id"]
+    pp = [price_key, "profile_id"]
     flat = (chosen.filter(pl.col("type") == "FLAT").sort("period_idx").group_by(pp)
             .agg(pl.all().exclude(pp).first())
             .with_columns((pl.col("price_u") * 3_600_000).alias("n")))
@@ -296,11 +298,11 @@ def price_pairs(pairs: pl.LazyFrame, periods: pl.DataFrame, ec: pl.LazyFrame, *,
     all_lines = pl.concat([flat.select(cols), lines.select(cols), surplus.select(cols)])
     all_lines = all_lines.with_columns(_incl(pl.col("n"), pl.col("vat_u")).alias("ni"))
     # Eco-Movement restriction-level min/max price on an element's cost (excl. VAT)
-    bounds = ec.select("price_id", "element_index", "r_min_price_u", "r_max_price_u", "first_type",
-                       "first_vat_u").unique(["price_id", "element_index"])
+    bounds = ec.select(price_key, "element_index", "r_min_price_u", "r_max_price_u", "first_type",
+                       "first_vat_u").unique([price_key, "element_index"])
     per_el = (all_lines.group_by([*pp, "element_index"]).agg(pl.col("n").sum().alias("spent"))
               .join(bounds.filter(pl.col("r_min_price_u").is_not_null() | pl.col("r_max_price_u").is_not_null()),
-                    on=["price_id", "element_index"]))
+                    on=[price_key, "element_index"]))
     target = pl.col("spent")
     target = pl.when(pl.col("r_min_price_u").is_not_null() & (target < pl.col("r_min_price_u") * 3_600_000)) \
         .then(pl.col("r_min_price_u") * 3_600_000).otherwise(target)
@@ -342,18 +344,21 @@ def session_costs(
     kwh_per_month: Decimal = DEFAULT_KWH_PER_MONTH,
     policy: RoundingPolicy | None = None,
     contract_date: dt.date | None = None,
-) -> pl.LazyFrame:
+    timings: dict[str, float] | None = None,
+) -> pl.DataFrame:
     """``session_costs`` rows for every (connector, price, session) that fits the connector.
 
     ``tables`` holds the snapshot's ``prices``, ``price_elements``, ``price_components``,
     ``connectors``, ``connector_prices`` and ``locations`` frames. Sessions start on ``day`` at
     their local start time; ``rates`` is an :mod:`ecodata.fx` table (units per EUR) or None (EUR
-    columns are then null except for EUR prices). The result is lazy: collect or sink it.
+    columns are then null except for EUR prices). ``timings``, when given, receives the seconds
+    spent per stage (profiles, keys, pricing, join_back).
 
     Example::
 
-        costs = session_costs(tables, day=dt.date(2026, 11, 21)).collect()
+        costs = session_costs(tables, day=dt.date(2026, 11, 21))
     """
+    clock = _Clock(timings)
     policy = policy or RoundingPolicy()
     if policy.places is None:
         raise PricingError("session_costs needs a rounding policy with a number of places")
@@ -365,24 +370,85 @@ def session_costs(
     bad_rows = bad.collect()
     if bad_rows.height:
         raise PricingError(f"price components of unknown type cannot be priced: {bad_rows.rows()}")
-    conn = t["connectors"].select("location_id", "evse_uid", "connector_id", "power_class", "max_power_kw",
-                                  "amperage").join(
-        t["locations"].select("location_id", "time_zone", "country_code"), on="location_id", how="left")
-    kinds = conn.select("power_class", "max_power_kw", "amperage", "time_zone").unique().collect()
+    keys = ["location_id", "evse_uid", "connector_id"]
+    kind_cols = ["power_class", "max_power_kw", "amperage", "time_zone"]
+    conn = t["connectors"].select(*keys, "power_class", "max_power_kw", "amperage").join(
+        t["locations"].select("location_id", "time_zone"), on="location_id", how="left").collect()
+    kinds = conn.select(kind_cols).unique(maintain_order=True)
     kind_map, profiles, periods = build_profiles(kinds, sessions, day, breakpoints_of(t["price_elements"]))
-    kind_keys = ["power_class", "max_power_kw", "amperage", "time_zone"]
-    conn_prof = conn.join(kind_map.lazy(), on=kind_keys, how="inner", nulls_equal=True).select(
-        "location_id", "evse_uid", "connector_id", "session", "profile_id")
-    cp = t["connector_prices"].select("location_id", "evse_uid", "connector_id", "price_id")
-    links = cp.join(conn_prof, on=["location_id", "evse_uid", "connector_id"])
-    known_prices = t["prices"].select("price_id")
-    pairs = links.select("price_id", "profile_id").unique().join(known_prices, on="price_id", how="semi")
-    ec = element_components(t["price_elements"], t["price_components"])
-    priced = price_pairs(pairs, periods, ec, contract_date=contract_date, policy=policy).collect()
+    clock.lap("profiles")
+    kinds = kinds.with_row_index("kind_id")
+    conn_kind = conn.join(kinds, on=kind_cols, how="left", nulls_equal=True).select(*keys, "kind_id")
+    kind_map = kind_map.join(kinds, on=kind_cols, how="inner", nulls_equal=True).select(
+        "kind_id", "session", "profile_id")
+    price_index = t["prices"].select("price_id").unique(maintain_order=True).collect().with_row_index("price_idx")
+    # connector_prices with integer keys, kept in file order (no string gathers on the big side)
+    cp = t["connector_prices"].select(*keys, "price_id").collect()
+    kind_id = cp.select(keys).join(conn_kind, on=keys, how="left", maintain_order="left")["kind_id"]
+    price_idx = cp.select("price_id").join(price_index, on="price_id", how="left", maintain_order="left")["price_idx"]
+    codes = pl.DataFrame({"kind_id": kind_id, "price_idx": price_idx})
+    # the distinct (price, profile) pairs, priced once
+    pairs = codes.drop_nulls().unique().join(kind_map, on="kind_id").select("price_idx", "profile_id").unique()
+    clock.lap("keys")
+    ec = element_components(t["price_elements"], t["price_components"]).join(
+        price_index.lazy(), on="price_id").drop("price_id")
+    priced = price_pairs(pairs.lazy(), periods, ec, contract_date=contract_date, policy=policy,
+                         price_key="price_idx").collect().join(price_index, on="price_idx")
     money = _money_columns(priced, profiles, t["prices"], t["price_components"], rates, day, kwh_per_month,
-                           policy)
-    return (links.join(money.lazy(), on=["price_id", "profile_id"])
-            .select(SESSION_COSTS.column_names))
+                           policy).join(price_index, on="price_id")
+    clock.lap("pricing")
+    if timings is not None:
+        timings["distinct_pairs"] = float(pairs.height)
+    out = _join_back(cp, codes, kind_map, money, profiles.height, price_index.height)
+    clock.lap("join_back")
+    return out
+
+
+class _Clock:
+    """Stage timer for ``session_costs(timings=...)``."""
+
+    def __init__(self, sink: dict[str, float] | None) -> None:
+        self.sink = sink
+        self.last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        if self.sink is not None:
+            self.sink[name] = now - self.last
+        self.last = now
+
+
+def _join_back(cp: pl.DataFrame, codes: pl.DataFrame, kind_map: pl.DataFrame, money: pl.DataFrame,
+               n_profiles: int, n_prices: int) -> pl.DataFrame:
+    """Every connector x price x fitting session row, session by session.
+
+    The connector_prices rows of a session are a filter of the table (sequential copies, kept in
+    file order); their costs are gathered from the priced pairs through a dense integer index.
+    """
+    n_profiles = max(n_profiles, 1)
+    dense = pl.repeat(-1, max(n_prices, 1) * n_profiles, dtype=pl.Int64, eager=True)
+    dense = dense.scatter((money["price_idx"].cast(pl.Int64) * n_profiles + money["profile_id"]).to_list(),
+                          pl.int_range(money.height, eager=True, dtype=pl.Int64))
+    payload = money.select(SESSION_COSTS.column_names[5:])
+    n_kinds = int(kind_map.select(pl.col("kind_id").max()).item() or 0) + 1 if kind_map.height else 1
+    kind_codes = codes["kind_id"].cast(pl.Int64).fill_null(n_kinds)  # unknown connector -> sentinel slot
+    price_codes = codes["price_idx"].cast(pl.Int64)
+    parts = []
+    for (session,), group in kind_map.group_by("session", maintain_order=True):
+        to_profile = pl.repeat(-1, n_kinds + 1, dtype=pl.Int64, eager=True).scatter(
+            group["kind_id"].to_list(), group["profile_id"].cast(pl.Int64))
+        profile = to_profile.gather(kind_codes)
+        valid = (profile >= 0) & price_codes.is_not_null()
+        key = (price_codes.fill_null(0) * n_profiles + profile.clip(lower_bound=0)).zip_with(valid, pl.Series([0]))
+        pos = dense.gather(key).zip_with(valid, pl.Series([-1], dtype=pl.Int64))
+        keep = pos >= 0
+        rows = cp.filter(keep)
+        costs = payload[pos.filter(keep)]
+        rows = rows.with_columns(pl.lit(session, dtype=pl.String).alias("session"))
+        parts.append(rows.hstack(costs))
+    if not parts:
+        return pl.DataFrame(schema=SESSION_COSTS.polars_schema)
+    return pl.concat(parts, rechunk=False)
 
 
 def _money_columns(priced: pl.DataFrame, profiles: pl.DataFrame, prices: pl.LazyFrame,

@@ -78,7 +78,7 @@ def data_dir(tmp_path_factory):
     paths = DataPaths(root)
     for name, frame in tables.items():
         write_table(paths, ALL_TABLES[name], DAY, frame)
-    costs = session_costs_frame(Settings(data_dir=root), DAY).collect()
+    costs = session_costs_frame(Settings(data_dir=root), DAY)
     write_table(paths, ALL_TABLES["session_costs"], DAY, costs)
     write_views(paths)
     return root

@@ -67,7 +67,7 @@ def assert_agree(out, records, connectors, day, policy=None):
 def run(records, connectors=CONNECTORS, day=DAY, **kw):
     links = [(c["connector_id"], r["id"]) for c in connectors for r in records]
     tables = {**price_tables(records), **site_tables(connectors, links)}
-    return session_costs(tables, day=day, **kw).collect()
+    return session_costs(tables, day=day, **kw)
 
 
 def em(pid, elements, *, currency="EUR", ptype="msp", sub="n/a", fee="0.0000"):
@@ -226,7 +226,7 @@ def test_random_price_records_agree_exactly(records, day):
 @pytest.fixture(scope="module")
 def demo():
     tables, records = simulator_tables("demo", 0)
-    out = session_costs(tables, day=DAY, rates=load_rates()).collect()
+    out = session_costs(tables, day=DAY, rates=load_rates())
     return tables, records, out
 
 
