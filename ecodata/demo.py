@@ -117,8 +117,8 @@ class DemoReport:
         opt = "" if default else f" --data-dir {shlex.quote(str(self.data_dir))}"
         return [
             ("notebooks", f"ECODATA_DATA_DIR={shlex.quote(str(data))} uv run --with jupyterlab jupyter lab notebooks/"),
-            ("DuckDB CLI", f"cd {shlex.quote(str(self.data_dir))} && duckdb ecodata.duckdb  "
-                           "-- then: SELECT * FROM market_prices LIMIT 10;"),
+            ("DuckDB CLI", f"cd {shlex.quote(str(self.data_dir))} && duckdb ecodata.duckdb "
+                           "-c \"SELECT * FROM market_prices WHERE power_class = 'HPC'\""),
             ("SQL", f"uv run ecodata{opt} sql \"SELECT change, count(*) FROM price_changes GROUP BY 1\""),
             ("compare", f"uv run ecodata{opt} compare --session {REPORT_SESSION} --country DE --country NL"),
             ("Python", f"ds = ecodata.open({str(data)!r}); ds.sql('SELECT * FROM market_prices').pl()"),
