@@ -71,6 +71,12 @@ class Dataset:
             self._con.close()
             self._con = None
 
+    def __enter__(self) -> Dataset:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
 
 def open(data_dir: str | Path = "data", *, fx_rates_csv: str | Path | None = None) -> Dataset:
     """Open a data directory built by ``ecodata build`` (or fetch + transform)."""
@@ -93,8 +99,5 @@ def format_relation(relation: duckdb.DuckDBPyRelation, fmt: str = "table") -> st
 
 def run_sql(data_dir: str | Path, query: str, fmt: str = "table", fx_rates_csv: Path | None = None) -> str:
     """Run one SQL query against the views of ``data_dir`` and format the result (``ecodata sql``)."""
-    dataset = open(data_dir, fx_rates_csv=fx_rates_csv)
-    try:
+    with open(data_dir, fx_rates_csv=fx_rates_csv) as dataset:
         return format_relation(dataset.sql(query), fmt)
-    finally:
-        dataset.close()

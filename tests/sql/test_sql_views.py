@@ -8,6 +8,7 @@ import pytest
 
 import ecodata
 from ecodata.errors import ConfigError, ViewError
+from ecodata.fx import load_rates
 from ecodata.paths import DataPaths
 from ecodata.settings import Settings
 from ecodata.sql import connect, view_names, view_sql, views_script, write_views
@@ -209,6 +210,9 @@ def test_open_api(data):
         ds.close()
     with pytest.raises(ConfigError, match="does not exist"):
         ecodata.open(data.root / "missing")
+    with ecodata.open(data.root) as ds2:
+        assert ds2.sql("SELECT count(*) AS n FROM fx_rates").pl()["n"].to_list() == [load_rates().height]
+    assert ds2._con is None
 
 
 def test_connect_without_views_says_what_to_run(tmp_path):
