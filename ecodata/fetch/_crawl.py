@@ -17,6 +17,7 @@ import datetime as dt
 import heapq
 import itertools
 import logging
+import shutil
 import time
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -149,6 +150,9 @@ async def _crawl_endpoint(run: _Run, spec: EndpointSpec) -> EndpointResult:
     partition = paths.raw_partition(spec.name, date)
     if not run.force:
         if paths.raw_manifest(spec.name, date).is_file():
+            # a staging area next to a complete snapshot is the leftover of a run killed while
+            # cleaning up after its commit (a new run of a complete date needs --force)
+            shutil.rmtree(paths.raw_staging(spec.name, date), ignore_errors=True)
             return _result_from_manifest(read_manifest(paths, spec.name, date), "skipped", 0, 0.0, partition)
         finished = StagedSnapshot.finish_interrupted_commit(paths, spec.name, date)
         if finished is not None:
@@ -227,7 +231,11 @@ async def _crawl_endpoint(run: _Run, spec: EndpointSpec) -> EndpointResult:
         warnings=([note] if note else []) + paginator.drift.warnings,
     )
     for warning in manifest.warnings:
-        log.warning("%s %s: %s", spec.name, date, warning)
+        log.info("%s %s: %s", spec.name, date, warning)
+    if manifest.drift:
+        log.warning("%s %s: the data moved during the crawl (%d warnings, %d duplicates dropped); see %s",
+                    spec.name, date, len(manifest.warnings), manifest.duplicates,
+                    paths.raw_manifest(spec.name, date))
     status = "resumed" if staged.run.attempts > 1 else "fetched"
     return _result_from_manifest(manifest, status, downloaded, time.monotonic() - started, partition)
 
