@@ -158,18 +158,18 @@ def price_command(tariff_file: Path, cdr_file: Path, timezone: str | None) -> No
               case_sensitive=False), help="Connector power class (repeatable).")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
               show_default=True, help="Output format.")
-@click.option("--sessions-toml", type=click.Path(path_type=Path), default=None,
-              help="Reference sessions TOML file (default: the shipped sessions).")
 @click.pass_context
 def compare_command(ctx: click.Context, sessions: tuple[str, ...], countries: tuple[str, ...],
-                    power_classes: tuple[str, ...], fmt: str, sessions_toml: Path | None) -> None:
+                    power_classes: tuple[str, ...], fmt: str) -> None:
     """Compare reference-session costs across countries, power classes and products (EUR).
+
+    Reads the session_cost_comparison view of the latest snapshot (built by `ecodata build`).
 
     Example: ecodata compare --session HPC_10_80 --country DE --country NL --format csv
     """
     from ecodata.pricing import compare
 
-    settings = settings_from(ctx, sessions_toml=sessions_toml)
+    settings = settings_from(ctx)
     click.echo(compare(settings, sessions=sessions, countries=countries, power_classes=power_classes, fmt=fmt))
 
 

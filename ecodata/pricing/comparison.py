@@ -68,14 +68,16 @@ def compare(settings: Settings, *, sessions: Sequence[str] = (), countries: Sequ
     from ecodata.dataset import format_relation
     from ecodata.dataset import open as open_dataset
 
-    if sessions:
-        known = {s.name for s in load_sessions(settings.sessions_toml)}
-        unknown = [s for s in sessions if s not in known]
-        if unknown:
-            raise ConfigError(f"unknown session(s) {', '.join(unknown)}: known are {', '.join(sorted(known))}")
     query = comparison_query(sessions, countries, power_classes)
     dataset = open_dataset(settings.data_dir, fx_rates_csv=settings.fx_rates_csv)
     try:
+        if sessions:
+            # the sessions that were priced when the data was built (session_costs), not today's TOML
+            known = set(dataset.sql("SELECT DISTINCT session FROM session_costs").pl()["session"].to_list())
+            unknown = [s for s in sessions if s not in known]
+            if unknown:
+                raise ConfigError(f"unknown session(s) {', '.join(unknown)}: the data has "
+                                  f"{', '.join(sorted(known)) or 'no session costs (run ecodata build)'}")
         return format_relation(dataset.sql(query), fmt)
     finally:
         dataset.close()

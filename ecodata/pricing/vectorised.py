@@ -128,7 +128,10 @@ def build_profiles(kinds: pl.DataFrame, sessions: Sequence[ReferenceSession], da
         for s in sessions:
             if power_class not in s.power_classes:
                 continue
-            p = profile_for(s, max_kw, amperage)
+            try:
+                p = profile_for(s, max_kw, amperage)
+            except PricingError:
+                continue  # a connector too weak to charge at all (max power under 1 W) fits no session
             key = (s.name, p.power_w, p.current_ma, tz or "UTC")
             pid = keys.setdefault(key, len(keys))
             map_rows.append((power_class, max_kw, amperage, tz, s.name, pid))

@@ -110,7 +110,7 @@ def test_compare_filters_and_formats(data_dir):
     assert "Cheap / Basic" in some.output
     bad = runner.invoke(cli, ["--data-dir", str(data_dir), "compare", "--session", "NOPE"])
     assert bad.exit_code == 2
-    assert "unknown session(s) NOPE" in bad.output
+    assert "unknown session(s) NOPE: the data has HPC_10_80" in bad.output
 
 
 def test_comparison_query_quotes_only_validated_values():

@@ -368,3 +368,27 @@ def test_bad_timezone_and_cdr():
         price_cdr(t, cdr("2026-01-13T10:00:00Z", [], "2026-01-13T11:00:00Z"), "Mars/Olympus")
     with pytest.raises(PricingError, match="charging_periods"):
         price_cdr(t, {"start_date_time": "2026-01-13T10:00:00Z"}, "UTC")
+
+
+# --- more spec worked examples (tariff-semantics.md section 7), in our own CDRs -------------
+
+
+@pytest.mark.parametrize(("elements", "periods", "end", "want"), [
+    # tariff_1: TIME 2.00/h, 60 s steps, 10 %: 2.5 h charging
+    ([el(comp("TIME", "2.00", 10, 60))], [("2026-01-13T10:00:00Z", {"TIME": "2.5"})], "2026-01-13T12:30:00Z",
+     ("5.0000", "5.5000")),
+    # tariff_13: TIME 3.00 (60 s) + PARKING 5.00 (300 s): 150 min + 42 min parking (-> 45)
+    ([el(comp("TIME", "3.00", 10, 60), comp("PARKING_TIME", "5.00", 20, 300))],
+     [("2026-01-13T10:00:00Z", {"TIME": "2.5"}), ("2026-01-13T12:30:00Z", {"PARKING_TIME": "0.7"})],
+     "2026-01-13T13:12:00Z", ("11.2500", "12.7500")),
+    # tariff_10: start 0.50 + 0.25/kWh + parking 2.00/h (900 s): 20 kWh, 40 min parking (-> 45)
+    ([el(comp("FLAT", "0.50", 20), comp("ENERGY", "0.25", 10), comp("PARKING_TIME", "2.00", 20, 900))],
+     [("2026-01-13T10:00:00Z", {"ENERGY": 20, "TIME": 1}), ("2026-01-13T11:00:00Z", {"PARKING_TIME": D(40) / 60})],
+     "2026-01-13T11:40:00Z", ("7.0000", "7.9000")),
+    # cdr_example: TIME 2.00/h, 300 s steps, 10 %: 1.973 h billed as 2 h
+    ([el(comp("TIME", "2.00", 10, 300))], [("2026-01-13T10:00:00Z", {"TIME": "1.973"})], "2026-01-13T11:58:23Z",
+     ("4.0000", "4.4000")),
+])
+def test_spec_worked_examples(elements, periods, end, want):
+    got = price_cdr(tariff(*elements), cdr(periods[0][0], periods, end), "UTC")
+    assert total(got) == (D(want[0]), D(want[1]))
