@@ -1,7 +1,9 @@
+import dataclasses
 import datetime as dt
 import json
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -135,3 +137,13 @@ def test_a_complete_snapshot_of_other_data_is_downloaded_again(demo_build, tmp_p
     assert refreshed.records == Dataset(scale="demo", seed=0, day=1).count("prices")
     assert again.counts == report.counts
     assert again.changes == report.changes
+
+
+def test_next_steps_for_the_default_data_dir_need_no_option(demo_build, monkeypatch):
+    data, report = demo_build
+    monkeypatch.chdir(data.parent)
+    steps = dict(dataclasses.replace(report, data_dir=Path("data")).next_steps())
+    assert steps["SQL"].startswith('uv run ecodata sql "')
+    assert steps["compare"] == "uv run ecodata compare --session HPC_10_80 --country DE --country NL"
+    assert steps["DuckDB CLI"].startswith("cd data && duckdb ecodata.duckdb -c ")
+    assert steps["notebooks"] == f"ECODATA_DATA_DIR={data.resolve()} uv run --with jupyterlab jupyter lab notebooks/"
