@@ -114,9 +114,13 @@ def cumulative(weights: Sequence[float]) -> list[float]:
 
 def uuid_from(k: int, node: int) -> str:
     """A UUID-1-looking id whose last 12 hex digits carry ``node`` (so the id can be decoded)."""
-    k2 = mix(k)
-    return (f"{k >> 32:08x}-{(k >> 16) & 0xFFFF:04x}-11{(k >> 8) & 0xFF:02x}-"
-            f"{0x8000 | (k2 & 0x3FFF):04x}-{node & 0xFFFFFFFFFFFF:012x}")
+    return uuid_bytes(k, node).decode()
+
+
+def uuid_bytes(k: int, node: int) -> bytes:
+    """:func:`uuid_from` as ASCII bytes (the rendering hot path)."""
+    return b"%08x-%04x-11%02x-%04x-%012x" % (k >> 32, (k >> 16) & 0xFFFF, (k >> 8) & 0xFF,
+                                            0x8000 | (mix(k) & 0x3FFF), node & 0xFFFFFFFFFFFF)
 
 
 def bisect_index(cum: Sequence[int], value: int) -> int:

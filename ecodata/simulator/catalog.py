@@ -86,6 +86,7 @@ class Partner:
     partner_id_b: bytes = b""
     website_b: bytes = b""
     short_raw: bytes = b""  # first word of the name, JSON-escaped, without quotes
+    tariff_url_b: bytes = b""
     party_b: bytes = b""
 
 
@@ -113,7 +114,8 @@ class Catalog:
         self._make_pools()
         self._make_catalog()
         self._body_cache: dict[tuple[int, ...], bytes] = {}
-        self._tariff_cache: dict[tuple[int, ...], tuple[bytes, bytes]] = {}
+        self._tariff_cache: dict[tuple[Any, ...], tuple[bytes, bytes]] = {}
+        self._currency_b = [c.currency.encode() for c in self.countries]
         self._product_cache: dict[tuple[int, ...], tuple[str, bytes]] = {}
         self._make_ids()
 
@@ -136,6 +138,7 @@ class Catalog:
         p.short_raw = orjson.dumps(p.name.split(" ")[0])[1:-1]
         p.party_b = p.party_id.encode()
         p.website_b = p.website.encode()
+        p.tariff_url_b = p.website_b + b"/tariffs"
         p.frag = compact(orjson.dumps({"partner_id": p.partner_id, "name": p.name, "website": p.website,
                                        "ema_id": [f"{prefix_cc}*{p.party_id}"]}))
 
@@ -302,6 +305,7 @@ class Catalog:
             if kind == ADHOC and self.cpos[partner].publishes_tariffs:
                 k = mix(mix(tid_base ^ idx) ^ self.price_gen[idx])
                 self._tariff_ids[idx] = f"{k:016x}{mix(k):016x}"
+        self._tariff_ids_b = {idx: tid.encode() for idx, tid in self._tariff_ids.items()}
         self._make_site_pricing()
 
     def price_index(self, price_id: str) -> int | None:
@@ -516,20 +520,18 @@ class Catalog:
         """The OCPI tariff published by the CPO of ad hoc price ``idx``."""
         _kind, partner, ci, _pcls, _v = self.specs[idx]
         p = self.cpos[partner]
-        c = self.countries[ci]
         bk = self._body_keys[idx]
-        tk = (*bk, p.tariff_style, int(p.tariff_vat))
+        tk = (bk, p.tariff_style, p.tariff_vat)
         hit = self._tariff_cache.get(tk)
         if hit is None:
-            hit = _tariff_elements(orjson.loads(self.body(bk)), p.tariff_style, p.tariff_vat, c)
+            hit = _tariff_elements(orjson.loads(self.body(bk)), p.tariff_style, p.tariff_vat, self.countries[ci])
             if len(self._tariff_cache) >= CACHE_MAX:
                 self._tariff_cache.clear()
             self._tariff_cache[tk] = hit
         alt_text, body = hit
-        url = b"" if idx % 3 == 0 else p.website_b + b"/tariffs"
-        return b"".join((b'{"id":"', self._tariff_ids[idx].encode(), b'","currency":"', c.currency.encode(),
-                         b'","tariff_alt_text":', alt_text, b',"tariff_alt_url":"', url, b'","elements":', body,
-                         b',"last_updated":"', timestamp_b(self.price_epoch[idx]), b'"}'))
+        return b'{"id":"%s","currency":"%s","tariff_alt_text":%s,"tariff_alt_url":"%s","elements":%s,"last_updated":"%s"}' % (
+            self._tariff_ids_b[idx], self._currency_b[ci], alt_text, b"" if idx % 3 == 0 else p.tariff_url_b, body,
+            timestamp_b(self.price_epoch[idx]))
 
 
 # ---------------------------------------------------------------------- price bodies

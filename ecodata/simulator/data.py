@@ -30,7 +30,7 @@ from typing import Any
 import orjson
 
 from ecodata.errors import ConfigError
-from ecodata.simulator._rng import Rng, compact, cumulative, key, mix, uuid_from
+from ecodata.simulator._rng import Rng, compact, cumulative, key, mix, uuid_bytes, uuid_from
 from ecodata.simulator.catalog import (
     AC,
     ADHOC,
@@ -306,6 +306,10 @@ class Dataset:
         raise ConfigError(f"unknown endpoint {endpoint!r}: use one of {', '.join(ENDPOINTS)}")
 
     # ------------------------------------------------------------------ ids
+    def location_id_bytes(self, pos: int) -> bytes:
+        s = self._slots[pos]
+        return uuid_bytes(mix(self._lid_base ^ s), s ^ self._lmask)
+
     def location_id(self, pos: int) -> str:
         s = self._slots[pos]
         return uuid_from(mix(self._lid_base ^ s), s ^ self._lmask)
@@ -435,7 +439,7 @@ class Dataset:
         emix = b',"energy_mix":' + _ENERGY_MIX[(flags >> 33) % 3] if (flags >> 30) % 5 == 0 else b""
         pay = _PAYMENT[(1 + (flags >> 36) % 2) if sc >= DC_SITE else ((flags >> 36) % 4 == 0) * 3]
         restr = b"[]" if access == 0 else (b'["CUSTOMERS"]' if (flags >> 40) & 1 else b'["TIME_RESTRICTED"]')
-        lid = self.location_id(pos).encode()
+        lid = self.location_id_bytes(pos)
         if version == "2.1.1":
             head = b"".join((b'{"id":"', lid, b'","type":"', ltype, b'","name":', jname,
                              b',"address":', jaddr, b',"city":', jcity, b',"postal_code":', jpostal,
@@ -464,7 +468,7 @@ class Dataset:
         n_conn = len(self._layouts[self._layout_of[pos]][1])
         frag = self.catalog.site_fragment(self._cpo[pos], self._country[pos], _SITE_PRICE_CLASS[self._site[pos]],
                                           self._variant[pos], self._access[pos] != 0, self._draw[pos])
-        prefix = b'{"location_id":"%s","evse_uid":"' % self.location_id(pos).encode()
+        prefix = b'{"location_id":"%s","evse_uid":"' % self.location_id_bytes(pos)
         return [b"%s%s%s%s" % (prefix, uid, _CONNECTOR_ID[i], frag)
                 for uid, _evse_id in self._evse_ids(pos, self._layouts[self._layout_of[pos]][0])
                 for i in range(n_conn)]
