@@ -77,7 +77,9 @@ class Partner:
     kind: str  # CPO: ac | mixed | hpc | tesla; MSP: flat | pass | neg
     countries: tuple[int, ...]
     publishes_tariffs: bool = False
-    tariff_style: int = 0  # 0: restrictions object, 1: list of all-null objects, 2: key absent
+    # restrictions in its OCPI tariffs: 0 an object (absent when none), 1 a list of one object with
+    # every key (all null when none), 2 null when none, 3 like 1 with min/max_duration 0/86400 (FAQ)
+    tariff_style: int = 0
     tariff_vat: bool = False
     tiers: int = 1
     fee_option: int = -1
@@ -168,7 +170,7 @@ class Catalog:
             slug = name.split(" ")[0].lower()
             p = Partner(i, name, uuid_from(key(self.seed, T_PARTNER, 2, i), i), f"https://www.{slug}.example",
                         party, home, kind, countries,
-                        publishes_tariffs=rng.chance(0.7), tariff_style=rng.weighted((0.7, 0.85, 1.0)),
+                        publishes_tariffs=rng.chance(0.7), tariff_style=rng.weighted((0.6, 0.75, 0.85, 1.0)),
                         tariff_vat=rng.chance(0.3))
             self._partner_frag(p, self.countries[home].code2)
             cpos.append(p)
@@ -714,10 +716,10 @@ def _tariff_elements(elements: list[dict[str, Any]], style: int, with_vat: bool,
                 main = comp["price_excl_vat"]
         te: dict[str, Any] = {"price_components": comps}
         restr = {k: v for k, v in (el["restrictions"] or {}).items() if k in _OCPI_KEYS}
-        if style == 1:
+        if style in (1, 3):
             full: dict[str, Any] = dict.fromkeys(_OCPI_KEYS)
             full.update(restr)
-            if not restr:
+            if not restr and style == 3:
                 full["min_duration"], full["max_duration"] = 0, 86400
             te["restrictions"] = [full]
         elif restr:

@@ -152,7 +152,10 @@ def test_tariffs_match_connectors_and_show_the_list_restrictions_quirk(demo_trut
             styles["list" if isinstance(r, list) else "object" if isinstance(r, dict) else str(r)] += 1
             if isinstance(r, list):
                 assert set(r[0]) == OCPI_RESTRICTIONS
-    assert min(styles["list"], styles["absent"], styles["object"]) > 0
+                set_keys = {k for k, v in r[0].items() if v is not None}
+                styles["all null" if not set_keys else "faq" if set_keys == {"min_duration", "max_duration"} else "set"] += 1
+    assert min(styles["list"], styles["absent"], styles["object"], styles["None"], styles["all null"],
+               styles["faq"]) > 0
     referenced = set()
     for location in demo_truth.iter_records("locations"):
         for evse in location["evses"]:
