@@ -219,11 +219,22 @@ class ApiClient:
                 self.stats.by_reason[kind] = self.stats.by_reason.get(kind, 0) + 1
                 await asyncio.sleep(self.retry.delay(attempt, failure.retry_after, self._rng))
 
+    async def _get(self, url: str, params: dict[str, str]) -> tuple[httpx.Response, bytes]:
+        """GET and read the body ourselves: ``aread()`` would cache it on the Response, which sits in
+        a reference cycle with its stream, so every page body would live until the next cyclic GC
+        and peak memory would follow the GC's rhythm instead of the pages in flight."""
+        async with self._client.stream("GET", url, params=params) as response:
+            content = b"".join([chunk async for chunk in response.aiter_bytes()])
+        # httpx binds the stream to its response (a cycle); in-process transports (ASGI, mock) keep
+        # the body in that stream. Cutting the cycle frees it now rather than at the next GC.
+        response.stream = httpx.ByteStream(b"")
+        return response, content
+
     async def _attempt(self, url: str, params: dict[str, str], number: int, request_url: str,
                        retries: int, key_fields: tuple[str, ...],
                        on_head: Callable[[PageHead], None]) -> Page:
         try:
-            response = await self._client.get(url, params=params)
+            response, content = await self._get(url, params)
         except httpx.TimeoutException as exc:
             raise _Transient(f"timeout: {type(exc).__name__}") from None
         except httpx.TransportError as exc:
@@ -238,7 +249,7 @@ class ApiClient:
         if status in _RETRY_HTTP or status >= 500:
             raise _Transient(f"HTTP {status}", parse_retry_after(response.headers.get("Retry-After")))
         if status >= 300:
-            body = _decode(response.content)
+            body = _decode(content)
             if isinstance(body, dict):
                 code, message = _envelope_status(body)
                 if code is not None:
@@ -252,7 +263,7 @@ class ApiClient:
                         last_record=headers.get("X-Last-Record"))
         if head.total_count is not None or head.link_next is not None or head.last_record is not None:
             on_head(head)  # early: a data page's paging headers (an error reply carries none)
-        page = await asyncio.to_thread(decode_page, response.content, key_fields)
+        page = await asyncio.to_thread(decode_page, content, key_fields)
         if page is None:
             raise _Transient("invalid JSON: the body is truncated or not JSON")
         if not page.is_object:
@@ -268,7 +279,7 @@ class ApiClient:
         return Page(
             number=number, params=dict(params), total_count=head.total_count, x_limit=head.x_limit,
             link_next=head.link_next, last_record=head.last_record, url=request_url, fetched_at=fetched_at,
-            records=page.records, keys=page.keys, body_bytes=len(response.content), retries=retries,
+            records=page.records, keys=page.keys, body_bytes=len(content), retries=retries,
         )
 
 
