@@ -36,7 +36,7 @@ _EUROPE_COUNTRIES = (*_BENCH_COUNTRIES, "PT", "IE", "FI", "CZ", "HU", "RO", "GR"
 SCALE_PARAMS: dict[str, ScaleParams] = {
     "demo": ScaleParams(("DE", "NL", "FR", "GB", "NO", "PL"), 1_000, 40, 25, 1, 0.52, 1, 2),
     "bench": ScaleParams(_BENCH_COUNTRIES, 100_000, 1_200, 150, 3, 0.93, 4, 10),
-    "europe": ScaleParams(_EUROPE_COUNTRIES, 460_000, 3_000, 240, 3, 1.0, 5, 15),
+    "europe": ScaleParams(_EUROPE_COUNTRIES, 460_000, 3_000, 240, 3, 1.0, 5, 8),
 }
 
 # Fault kinds; the first group are mutually exclusive outcomes of one request.
