@@ -103,10 +103,13 @@ def test_second_run_through_the_cli_reuses_raw_and_prints_the_report(demo_build)
 
 def test_quiet_without_a_terminal(demo_build):
     data, _ = demo_build
-    result = CliRunner().invoke(cli, ["--data-dir", str(data), "demo"], env={"CI": "true"})
+    result = CliRunner().invoke(cli, ["--data-dir", str(data), "demo"],
+                                env={"CI": "true", "ECODATA_TOKEN": "users-own-token-77"})
     assert result.exit_code == 0, result.output
     assert result.stderr == ""
     assert "raw reused" in result.stdout
+    assert "(your ECODATA_TOKEN was not used: the demo gives the simulator a throwaway token)" in result.stdout
+    assert "users-own-token-77" not in result.output
 
 
 def test_refuses_a_data_dir_with_other_snapshots(tmp_path):
