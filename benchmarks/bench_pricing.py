@@ -84,6 +84,7 @@ def main() -> None:
     parser.add_argument("--scale", default="bench", choices=["demo", "bench"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--sample", type=int, default=3000, help="rows priced by the scalar engine")
+    parser.add_argument("--repeat", type=int, default=2, help="vectorised runs (the first one is cold)")
     parser.add_argument("--day", default="2026-11-21")
     parser.add_argument("--cache", type=Path, default=None,
                         help="directory to keep the built tables in (Parquet) and reuse on the next run")
@@ -98,16 +99,22 @@ def main() -> None:
     rates = load_rates()
     sessions = load_sessions()
 
-    rss_before = rss_mb()
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    out = session_costs(tables, day=day, sessions=sessions, rates=rates, timings=timings)
-    t_vec = time.perf_counter() - t0
-    vec_rate = out.height / t_vec
-    stages = ", ".join(f"{k} {v:.2f}s" for k, v in timings.items() if k != "distinct_pairs")
-    print(f"vectorised: {out.height} rows (connector x price x session) in {t_vec:.2f}s = {vec_rate:,.0f} pairs/s "
-          f"({stages}); {int(timings['distinct_pairs'])} distinct (price, profile) pairs priced; "
-          f"RSS {rss_before:.0f} -> {rss_mb():.0f} MB", flush=True)
+    runs: list[float] = []
+    out = pl.DataFrame()
+    for run in range(args.repeat):
+        del out  # free the previous result before the next run
+        rss_before = rss_mb()
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        out = session_costs(tables, day=day, sessions=sessions, rates=rates, timings=timings)
+        t_vec = time.perf_counter() - t0
+        runs.append(t_vec)
+        stages = ", ".join(f"{k} {v:.2f}s" for k, v in timings.items() if k != "distinct_pairs")
+        print(f"vectorised run {run + 1} ({'cold' if run == 0 else 'warm'}): {out.height} rows "
+              f"(connector x price x session) in {t_vec:.2f}s = {out.height / t_vec:,.0f} pairs/s ({stages}); "
+              f"{int(timings['distinct_pairs'])} distinct (price, profile) pairs priced; "
+              f"RSS {rss_before:.0f} -> {rss_mb():.0f} MB", flush=True)
+    cold_rate, best_rate = out.height / runs[0], out.height / min(runs)
 
     conn = tables["connectors"].join(tables["locations"].select("location_id", "time_zone"), on="location_id")
     by_key = {(r["location_id"], r["evse_uid"], r["connector_id"]): r for r in conn.iter_rows(named=True)}
@@ -134,7 +141,8 @@ def main() -> None:
                     mismatches += 1
     print(f"scalar: {len(rows)} sampled rows in {t_scalar:.2f}s = {scalar_rate:,.0f} pairs/s; "
           f"mismatches vs vectorised: {mismatches}")
-    print(f"ratio vectorised/scalar: {vec_rate / scalar_rate:,.0f}x (target >= 100x)")
+    print(f"ratio vectorised/scalar: {cold_rate / scalar_rate:,.0f}x cold, {best_rate / scalar_rate:,.0f}x best "
+          f"of {len(runs)} (target >= 100x)")
 
 
 if __name__ == "__main__":

@@ -394,7 +394,7 @@ def session_costs(
     pairs = codes.drop_nulls().unique().join(kind_map, on="kind_id").select("price_idx", "profile_id").unique()
     clock.lap("keys")
     ec = element_components(t["price_elements"], t["price_components"]).join(
-        price_index.lazy(), on="price_id").drop("price_id")
+        price_index.lazy(), on="price_id").drop("price_id").collect().lazy()  # small, used several times
     priced = price_pairs(pairs.lazy(), periods, ec, contract_date=contract_date, policy=policy,
                          price_key="price_idx").collect().join(price_index, on="price_idx")
     money = _money_columns(priced, profiles, t["prices"], t["price_components"], rates, day, kwh_per_month,
