@@ -181,7 +181,7 @@ def element_components(price_elements: pl.DataFrame | pl.LazyFrame,
         "price_id", "element_index", "component_index", "type",
         _scaled("price_excl_vat", 1_000_000).alias("price_u"),
         _scaled("vat", 10_000).alias("vat_u"),
-        pl.col("step_size").cast(pl.Int64).alias("step"),
+        pl.col("step_size").cast(pl.Int64).fill_null(1).alias("step"),  # absent = 1, as in the scalar parser
     )
     first_comp = comps.sort("component_index").group_by("price_id", "element_index").agg(
         pl.col("type").first().alias("first_type"), pl.col("vat_u").first().alias("first_vat_u"))
@@ -369,10 +369,11 @@ def session_costs(
     contract_date = contract_date or day
     t = {name: _lazy(tables[name]) for name in (
         "prices", "price_elements", "price_components", "connectors", "connector_prices", "locations")}
-    bad = t["price_components"].filter(~pl.col("type").is_in(_KNOWN_TYPES)).select("price_id", "type").head(3)
-    bad_rows = bad.collect()
-    if bad_rows.height:
-        raise PricingError(f"price components of unknown type cannot be priced: {bad_rows.rows()}")
+    bad = (t["price_components"].filter(~pl.col("type").is_in(_KNOWN_TYPES) | pl.col("price_excl_vat").is_null())
+           .select("price_id", "type", "price_excl_vat").head(3).collect())
+    if bad.height:
+        raise PricingError("price components of unknown type or without price_excl_vat cannot be priced, "
+                           f"e.g. {bad.rows()}; fix or drop those prices")
     keys = ["location_id", "evse_uid", "connector_id"]
     kind_cols = ["power_class", "max_power_kw", "amperage", "time_zone"]
     conn = t["connectors"].select(*keys, "power_class", "max_power_kw", "amperage").join(

@@ -74,7 +74,7 @@ def price_tables(records: list[dict]) -> dict[str, pl.DataFrame]:
                     "price_id": rec["id"], "element_index": i, "component_index": j, "type": c["type"],
                     "price_excl_vat": price, "vat": vat,
                     "price_incl_vat": None if vat is None else price * (100 + vat) / 100,
-                    "step_size": c.get("step_size", 1),
+                    "step_size": c.get("step_size"),
                 })
     return {
         "prices": _frame(PRICES, prices),

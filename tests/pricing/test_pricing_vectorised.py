@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pricing_frames import price_tables, simulator_tables, site_tables
 
+from ecodata.errors import PricingError
 from ecodata.fx import load_rates
 from ecodata.pricing import (
     RoundingPolicy,
@@ -253,3 +254,12 @@ def test_simulator_every_fitting_pair_is_priced(demo):
            .select(pl.col("power_class").replace_strict({"AC": 3, "DC": 1, "HPC": 1}, default=0).sum()).item())
     assert out.height == fit
     assert out.select(["location_id", "evse_uid", "connector_id", "price_id", "session"]).is_duplicated().sum() == 0
+
+
+def test_missing_step_size_means_one_and_bad_components_are_refused():
+    rec = em("nostep", [{"price_components": [{"type": "ENERGY", "price_excl_vat": D("0.3333"), "vat": D(19)}]}])
+    out = run([rec], CONNECTORS[:1])
+    assert assert_agree(out, [rec], CONNECTORS[:1], DAY) == 3
+    bad = em("bad", [{"price_components": [c("SESSION_TIME", "1.00")]}])
+    with pytest.raises(PricingError, match="unknown type or without price_excl_vat"):
+        run([bad], CONNECTORS[:1])
