@@ -360,13 +360,6 @@ class Catalog:
         self._subs: dict[tuple[int, int, int], dict[int, int]] = {}
         for (msp, cpo, cj, pc), idx in self.msp_cpo.items():
             self._subs.setdefault((cpo, cj, pc), {})[self.msp_flat[(msp, cj, pc)]] = idx
-        # Windows as byte slices: every id is a 36-character UUID, so window [o, o + k) of a list is
-        # one slice of the list joined twice over (for wrap-around) with '","'.
-        self._joined: dict[tuple[int, int], tuple[bytes, bytes, bytes, bytes]] = {}
-        for (ci, pcls), (big, rest) in self._site_lists.items():
-            self._joined[(ci, pcls)] = tuple(  # type: ignore[assignment]
-                b'","'.join([table[i] for i in lst + lst])
-                for lst in (big, rest) for table in (self._id_b, self._product_b))
 
     def pricing_set(self, cpo: int, ci: int, pcls: int, variant: int, restricted: bool,
                     draw: int) -> list[int]:
@@ -395,29 +388,6 @@ class Catalog:
             if sub is not None:
                 out[-1] = sub
         return out
-
-    def site_fragment(self, cpo: int, ci: int, pcls: int, variant: int, restricted: bool, draw: int) -> bytes:
-        """``pricing_fragment(pricing_set(...))``, by byte slicing when no per-CPO price applies."""
-        if (cpo, ci, pcls) in self._subs or (pcls == HPC and (cpo, ci) in self.cposub):
-            return self.pricing_fragment(self.pricing_set(cpo, ci, pcls, variant, restricted, draw))
-        adhoc = self.adhoc_base[(cpo, ci, pcls)] + variant
-        k = self._k_table[(ci, pcls, int(restricted))][draw & 0xFF]
-        big, rest = self._site_lists[(ci, pcls)]
-        k_big = min(len(big), (k + 1) // 2)
-        k_rest = min(len(rest), k - k_big)
-        k_big = min(len(big), k - k_rest)
-        big_ids, big_prods, rest_ids, rest_prods = self._joined[(ci, pcls)]
-        ids = [self._id_b[adhoc]]
-        prods = [self._product_b[adhoc]]
-        if k_big:
-            o = (draw >> 8) % len(big) * 39
-            ids.append(big_ids[o:o + 39 * k_big - 3])
-            prods.append(big_prods[o:o + 39 * k_big - 3])
-        if k_rest:
-            o = (draw >> 24) % len(rest) * 39
-            ids.append(rest_ids[o:o + 39 * k_rest - 3])
-            prods.append(rest_prods[o:o + 39 * k_rest - 3])
-        return b"".join((b'"pricing_ids":["', b'","'.join(ids), b'"],"product_ids":["', b'","'.join(prods), b'"]}'))
 
     def pricing_fragment(self, indices: list[int]) -> bytes:
         """``"pricing_ids":[...],"product_ids":[...]}``: the tail of a connector_prices row."""

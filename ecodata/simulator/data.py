@@ -466,8 +466,7 @@ class Dataset:
     def connector_rows(self, pos: int) -> list[bytes]:
         """The connector_prices rows (JSON) of the location at ``pos``, in EVSE then connector order."""
         n_conn = len(self._layouts[self._layout_of[pos]][1])
-        frag = self.catalog.site_fragment(self._cpo[pos], self._country[pos], _SITE_PRICE_CLASS[self._site[pos]],
-                                          self._variant[pos], self._access[pos] != 0, self._draw[pos])
+        frag = self.catalog.pricing_fragment(self._pricing(pos))
         prefix = b'{"location_id":"%s","evse_uid":"' % self.location_id_bytes(pos)
         return [b"%s%s%s%s" % (prefix, uid, _CONNECTOR_ID[i], frag)
                 for uid, _evse_id in self._evse_ids(pos, self._layouts[self._layout_of[pos]][0])

@@ -255,7 +255,7 @@ def test_memory_stays_flat_while_bench_scale_is_crawled(bench: Dataset) -> None:
     assert growth < 10_000_000  # ...while the process did not grow with it
 
 
-def test_fast_pricing_fragments_equal_the_reference_construction(demo_truth: Dataset) -> None:
+def test_connector_rows_list_the_site_pricing_set(demo_truth: Dataset) -> None:
     cat = demo_truth.catalog
     for pos in range(demo_truth.count("locations")):
         info = demo_truth.site_info(pos)
