@@ -257,9 +257,14 @@ def test_simulator_every_fitting_pair_is_priced(demo):
 
 
 def test_missing_step_size_means_one_and_bad_components_are_refused():
-    rec = em("nostep", [{"price_components": [{"type": "ENERGY", "price_excl_vat": D("0.3333"), "vat": D(19)}]}])
+    # energy is free before 12:07, so the billed energy is not a whole number of Wh and the 1 Wh step shows
+    rec = em("nostep", [{"price_components": [{"type": "ENERGY", "price_excl_vat": D("0.30"), "vat": D(19)}],
+                         "restrictions": {"start_time": "12:07", "end_time": "00:00"}}])
     out = run([rec], CONNECTORS[:1])
     assert assert_agree(out, [rec], CONNECTORS[:1], DAY) == 3
+    shop = out.filter(pl.col("session") == "AC_SHOP").row(0, named=True)
+    # 11 kWh at 3.7 kW from 12:00 (Berlin); 420 s free = 431.667 Wh; billed 10 568.333 Wh -> 10 569 Wh
+    assert shop["energy_cost_excl_vat"] == D("3.1707")
     bad = em("bad", [{"price_components": [c("SESSION_TIME", "1.00")]}])
     with pytest.raises(PricingError, match="unknown type or without price_excl_vat"):
         run([bad], CONNECTORS[:1])
