@@ -119,3 +119,21 @@ def test_comparison_query_quotes_only_validated_values():
         "WHERE session IN ('AC_SHOP') AND country_code IN ('DE') AND power_class IN ('AC')")
     with pytest.raises(Exception, match="invalid country"):
         comparison_query([], ["D'E"], [])
+
+
+def test_price_takes_the_zone_from_cdr_location_when_not_given(tmp_path):
+    tariff = {"id": "t", "currency": "EUR", "elements": [
+        {"price_components": [{"type": "ENERGY", "price": 0.10, "step_size": 1}],
+         "restrictions": {"start_time": "00:00", "end_time": "12:00"}},
+        {"price_components": [{"type": "ENERGY", "price": 1.00, "step_size": 1}]}]}
+    cdr = {"start_date_time": "2026-01-13T11:30:00Z", "end_date_time": "2026-01-13T12:00:00Z",
+           "cdr_location": {"time_zone": "Europe/Berlin"},  # 12:30 local: the default element
+           "charging_periods": [{"start_date_time": "2026-01-13T11:30:00Z",
+                                 "dimensions": [{"type": "ENERGY", "volume": 1}]}]}
+    (tmp_path / "t.json").write_text(json.dumps(tariff), encoding="utf-8")
+    (tmp_path / "c.json").write_text(json.dumps(cdr), encoding="utf-8")
+    args = ["price", "--tariff", str(tmp_path / "t.json"), "--cdr", str(tmp_path / "c.json")]
+    berlin = json.loads(CliRunner().invoke(cli, args).output, parse_float=Decimal)
+    utc = json.loads(CliRunner().invoke(cli, [*args, "--timezone", "UTC"]).output, parse_float=Decimal)
+    assert berlin["total_cost"]["excl_vat"] == Decimal("1.0000")
+    assert utc["total_cost"]["excl_vat"] == Decimal("0.1000")
