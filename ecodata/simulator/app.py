@@ -52,6 +52,7 @@ Send = Callable[[Message], Awaitable[None]]
 
 _JSON = (b"content-type", b"application/json")
 _PRICING = ("prices", "connector_prices")
+_CHUNK = 1024 * 1024
 
 
 class ConnectionDropped(Exception):
@@ -190,7 +191,14 @@ class SimulatorApp:
     async def _send(self, send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
         await send({"type": "http.response.start", "status": status,
                     "headers": [_JSON, (b"content-length", str(len(body)).encode()), *headers]})
-        await send({"type": "http.response.body", "body": body})
+        if len(body) <= _CHUNK:
+            await send({"type": "http.response.body", "body": body})
+            return
+        # Large bodies go out in slices: the server then waits for the socket to drain between slices,
+        # instead of buffering megabytes that asyncio (3.11) shifts down after every partial send.
+        for start in range(0, len(body), _CHUNK):
+            await send({"type": "http.response.body", "body": body[start:start + _CHUNK],
+                        "more_body": start + _CHUNK < len(body)})
 
     def _error(self, code: int, message: str, status_style: bool) -> bytes:
         if status_style:
