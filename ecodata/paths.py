@@ -63,6 +63,10 @@ class DataPaths:
     def raw_staging(self, endpoint: str, date: dt.date) -> Path:
         return self.raw_dir(endpoint) / STAGING_DIR / f"{PARTITION_PREFIX}{date.isoformat()}"
 
+    def raw_lock(self, endpoint: str, date: dt.date) -> Path:
+        """Lock file held by the one run writing this endpoint and date (next to its staging area)."""
+        return self.raw_dir(endpoint) / STAGING_DIR / f"{PARTITION_PREFIX}{date.isoformat()}.lock"
+
     def raw_manifest(self, endpoint: str, date: dt.date) -> Path:
         return self.raw_partition(endpoint, date) / MANIFEST_NAME
 

@@ -35,7 +35,7 @@ from ecodata.paths import DataPaths
 from ecodata.settings import Settings
 from ecodata.snapshot.manifest import Manifest, read_manifest
 from ecodata.snapshot.schema import ENDPOINTS
-from ecodata.snapshot.writer import RunInfo, StagedSnapshot, new_run_id, utc_now_iso
+from ecodata.snapshot.writer import RunInfo, StagedSnapshot, new_run_id, utc_now_iso, writer_lock
 
 log = logging.getLogger("ecodata.fetch")
 T = TypeVar("T")
@@ -144,7 +144,12 @@ def _result_from_manifest(m: Manifest, status: str, downloaded: int, elapsed: fl
 
 
 async def _crawl_endpoint(run: _Run, spec: EndpointSpec) -> EndpointResult:
-    """Download one endpoint into its staging area (resuming), then commit it."""
+    """Download one endpoint into its staging area (resuming), then commit it; one run at a time."""
+    with writer_lock(run.paths, spec.name, run.date):
+        return await _crawl_locked(run, spec)
+
+
+async def _crawl_locked(run: _Run, spec: EndpointSpec) -> EndpointResult:
     started = time.monotonic()
     paths, date = run.paths, run.date
     partition = paths.raw_partition(spec.name, date)

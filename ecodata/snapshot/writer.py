@@ -25,7 +25,12 @@ import os
 import shutil
 import threading
 import uuid
-from collections.abc import Iterable, Mapping
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -166,19 +171,6 @@ def _write_parquet(table: pa.Table, path: Path) -> tuple[int, str]:
 def utc_now_iso() -> str:
     """Now, UTC, ISO 8601 with milliseconds and a Z."""
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-@dataclass
-class CommitStats:
-    """Counts gathered while committing, for the manifest and the fetch report."""
-
-    records: int
-    records_received: int
-    duplicates: int
-    bytes: int
-    body_bytes: int
-    pages: int
-    retries: int
 
 
 class StagedSnapshot:
@@ -393,6 +385,45 @@ class StagedSnapshot:
             write_json_atomic(self.pages_dir / f"page-{cp.number:06d}.json", orjson.dumps(asdict(fixed)))
             result.append(fixed)
         return drop.height, result
+
+
+@contextlib.contextmanager
+def writer_lock(paths: DataPaths, endpoint: str, date: dt.date) -> Iterator[None]:
+    """Hold the write lock of one endpoint and date, or raise SnapshotError if another run has it.
+
+    An advisory ``flock`` (POSIX): the kernel releases it when the process ends, even by SIGKILL,
+    so a killed run never blocks the rerun that resumes it. Where ``fcntl`` is missing (Windows)
+    runs are not locked against each other.
+    """
+    path = paths.raw_lock(endpoint, date)
+    while True:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a+b")  # noqa: SIM115 - held open for the whole with-block
+        if fcntl is None:
+            break
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            raise SnapshotError(
+                f"another 'ecodata fetch' is writing the {endpoint} snapshot of {date}; "
+                "wait for it to finish (a killed run does not hold the lock)"
+            ) from None
+        try:
+            same = os.fstat(handle.fileno()).st_ino == os.stat(path).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        handle.close()  # the previous holder removed the file between our open and our lock: retry
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            path.unlink()  # while still holding the lock, so nobody can lock the old inode after us
+        handle.close()
+        with contextlib.suppress(OSError):
+            path.parent.rmdir()  # the _staging directory, when nothing else is staged
 
 
 def new_run_id() -> str:

@@ -1,14 +1,16 @@
 import asyncio
 import datetime as dt
 import random
+import re
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 from fetch_fake_api import TOKEN, FakeApi, make_records
 
-from ecodata.errors import ApiStatusError, AuthError, RetryExhausted
+from ecodata.errors import ApiStatusError, AuthError, FetchError, RetryExhausted
 from ecodata.fetch import RetryPolicy, run_fetch
 from ecodata.fetch import _client as client_module
 from ecodata.fetch._client import _next_link, parse_retry_after, public_url
@@ -167,3 +169,25 @@ def test_next_link(header: str | None, expected: str | None) -> None:
 
 def test_public_url_drops_user_info() -> None:
     assert public_url("https://user:pw@host:8443/a?b=1") == "https://host:8443/a?b=1"
+
+
+@pytest.mark.parametrize(("status", "body", "error", "message"), [
+    (403, b'{"status_code": 2000, "status_message": "Forbidden"}', AuthError, "refused the token (HTTP 403)"),
+    (404, b'{"status_code": 2000, "status_message": "no such route: /x"}', ApiStatusError,
+     "HTTP 404, OCPI status 2000 for http://fake/prices?limit=10000: no such route: /x"),
+    (404, b"<html>not found</html>", FetchError, "answered HTTP 404 for http://fake/prices?limit=10000; check the base URL"),
+    (400, b'{"status": 2001, "message": "bad limit"}', ApiStatusError,
+     "HTTP 400, OCPI status 2001 for http://fake/prices?limit=10000: bad limit"),
+])
+def test_client_errors_are_not_retried(tmp_path: Path, status: int, body: bytes, error: type[Exception],
+                                       message: str) -> None:
+    calls: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(status, content=body)
+
+    with pytest.raises(error, match=re.escape(message)):
+        run_fetch(settings_for(tmp_path), ["prices"], DATE, transport=httpx.MockTransport(handler), retry=FAST,
+                  progress=False)
+    assert len(calls) == 1

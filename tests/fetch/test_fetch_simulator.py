@@ -68,6 +68,9 @@ def test_clean_run_equals_ground_truth(clean_run: tuple[Path, FetchReport], trut
         assert (manifest.records, manifest.duplicates, manifest.drift) == (truth.count(endpoint), 0, False)
         assert manifest.totals_announced == [truth.count(endpoint)]
         assert manifest.pagination == ("cursor" if endpoint in ("prices", "connector_prices") else "offset")
+    for path in data_dir.rglob("*"):
+        if path.is_file():
+            assert TOKEN.encode() not in path.read_bytes(), path
 
 
 def test_raw_columns(clean_run: tuple[Path, FetchReport], truth: Dataset) -> None:
@@ -190,7 +193,7 @@ def test_wrong_token(tmp_path: Path) -> None:
     assert lines[0].startswith("ecodata: error: the API refused the token (HTTP 401)")
     assert done.stdout == ""
     assert wrong not in done.stderr + done.stdout
-    assert DataPaths(data_dir).raw_dates("locations", complete_only=False) == []
+    assert not data_dir.exists() or not any(p.is_file() for p in data_dir.rglob("*"))  # no snapshot, no staging
     for path in tmp_path.rglob("*"):
         if path.is_file():
             assert wrong.encode() not in path.read_bytes(), path

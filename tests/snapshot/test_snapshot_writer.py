@@ -221,3 +221,17 @@ def test_page_rows_round_trip(records: list[dict[str, Any]]) -> None:
 ])
 def test_record_key(record: dict[str, Any], key: str) -> None:
     assert record_key(record, ("id", "n")) == key
+
+
+def test_second_writer_of_the_same_snapshot_is_refused(tmp_path: Path) -> None:
+    api = FakeApi({"prices": make_records("prices", 5), "tariffs": make_records("tariffs", 5)})
+    paths = DataPaths(tmp_path)
+    with writer_module.writer_lock(paths, "prices", DATE):
+        with pytest.raises(SnapshotError, match="another 'ecodata fetch' is writing the prices snapshot"):
+            run_fetch(settings_for(tmp_path), ["prices"], DATE, transport=api.transport(), progress=False)
+        other = run_fetch(settings_for(tmp_path), ["tariffs"], DATE, transport=api.transport(), progress=False)
+        assert other.result("tariffs").records == 5
+    assert not paths.raw_lock("prices", DATE).exists()
+    done = run_fetch(settings_for(tmp_path), ["prices"], DATE, transport=api.transport(), progress=False)
+    assert done.result("prices").records == 5
+    assert not (tmp_path / "raw" / "prices" / "_staging").exists()
