@@ -312,14 +312,19 @@ class SimulatorApp:
                     break
             url = f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}{scope['path']}?{urlencode(params)}"
             headers.append((b"link", f'<{url}>; rel="next"'.encode()))
-        data = b",".join(records)
-        tail = b',"x_debug_trace":"%d"' % d.draw if d.unknown_fields else b""
+        extra = b',"x_debug_trace":"%d"' % d.draw if d.unknown_fields else b""
         if status_style:
-            body = b'{"timestamp":"%s","status":1000,"total":%d,"limit":%d%s,"data":[%s]}' % (
-                self._ts, total, limit, tail, data)
+            head = b'{"timestamp":"%s","status":1000,"total":%d,"limit":%d%s,"data":[' % (self._ts, total, limit, extra)
+            tail = b"]}"
         else:
-            body = b'{"data":[%s],"status_code":1000,"status_message":"Success","timestamp":"%s"%s}' % (
-                data, self._ts, tail)
+            head = b'{"data":['
+            tail = b'],"status_code":1000,"status_message":"Success","timestamp":"%s"%s}' % (self._ts, extra)
+        if records:  # glue the envelope onto the first and last record: the page is copied once
+            records[0] = head + records[0]
+            records[-1] = records[-1] + tail
+            body = b",".join(records)
+        else:
+            body = head + tail
         return 200, headers, body
 
     def _ok(self, data: bytes, status_style: bool) -> bytes:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from operator import itemgetter
 from statistics import NormalDist
 from typing import Any
 
@@ -357,6 +358,12 @@ class Catalog:
                         mean *= 0.7
                     self._k_table[(ci, pcls, restricted)] = sorted(
                         round(rng.gamma(4.0, mean / 4.0)) for _ in range(256))
+        self._site_tables: list[tuple[list[int], list[int], list[int]]] = []  # [(ci * 3 + pcls) * 2 + restricted]
+        for ci in range(len(self.countries)):
+            for pcls in (AC, DC, HPC):
+                big, rest = self._site_lists[(ci, pcls)]
+                for restricted in (0, 1):
+                    self._site_tables.append((self._k_table[(ci, pcls, restricted)], big + big, rest + rest))
         self._subs: dict[tuple[int, int, int], dict[int, int]] = {}
         for (msp, cpo, cj, pc), idx in self.msp_cpo.items():
             self._subs.setdefault((cpo, cj, pc), {})[self.msp_flat[(msp, cj, pc)]] = idx
@@ -364,22 +371,19 @@ class Catalog:
     def pricing_set(self, cpo: int, ci: int, pcls: int, variant: int, restricted: bool,
                     draw: int) -> list[int]:
         """Catalog indices listed on a site's connectors: one ad hoc price, then K MSP prices."""
+        k_table, big, rest = self._site_tables[(ci * 3 + pcls) * 2 + restricted]
+        k = k_table[draw & 0xFF]
+        n_big, n_rest = len(big) // 2, len(rest) // 2
+        k_big = min(n_big, (k + 1) // 2)
+        k_rest = min(n_rest, k - k_big)
+        k_big = min(n_big, k - k_rest)
         out = [self.adhoc_base[(cpo, ci, pcls)] + variant]
-        k = self._k_table[(ci, pcls, int(restricted))][draw & 0xFF]
-        big, rest = self._site_lists[(ci, pcls)]
-        k_big = min(len(big), (k + 1) // 2)
-        k_rest = min(len(rest), k - k_big)
-        k_big = min(len(big), k - k_rest)
         if k_big:
-            o = (draw >> 8) % len(big)
-            out.extend(big[o:o + k_big])
-            if o + k_big > len(big):
-                out.extend(big[:o + k_big - len(big)])
+            o = (draw >> 8) % n_big
+            out += big[o:o + k_big]  # the lists are stored twice over, so windows never wrap
         if k_rest:
-            o = (draw >> 24) % len(rest)
-            out.extend(rest[o:o + k_rest])
-            if o + k_rest > len(rest):
-                out.extend(rest[:o + k_rest - len(rest)])
+            o = (draw >> 24) % n_rest
+            out += rest[o:o + k_rest]
         subs = self._subs.get((cpo, ci, pcls))
         if subs:
             out = [subs.get(i, i) for i in out]
@@ -391,9 +395,12 @@ class Catalog:
 
     def pricing_fragment(self, indices: list[int]) -> bytes:
         """``"pricing_ids":[...],"product_ids":[...]}``: the tail of a connector_prices row."""
-        ids, prods = self._id_b, self._product_b
-        return b"".join((b'"pricing_ids":["', b'","'.join([ids[i] for i in indices]), b'"],"product_ids":["',
-                         b'","'.join([prods[i] for i in indices]), b'"]}'))
+        if len(indices) == 1:
+            return b'"pricing_ids":["%s"],"product_ids":["%s"]}' % (self._id_b[indices[0]],
+                                                                     self._product_b[indices[0]])
+        pick = itemgetter(*indices)
+        return b'"pricing_ids":["%s"],"product_ids":["%s"]}' % (b'","'.join(pick(self._id_b)),
+                                                                 b'","'.join(pick(self._product_b)))
 
     # ----------------------------------------------------------------- products
     def product(self, idx: int) -> tuple[str, bytes]:

@@ -465,12 +465,23 @@ class Dataset:
 
     def connector_rows(self, pos: int) -> list[bytes]:
         """The connector_prices rows (JSON) of the location at ``pos``, in EVSE then connector order."""
-        n_conn = len(self._layouts[self._layout_of[pos]][1])
-        frag = self.catalog.pricing_fragment(self._pricing(pos))
-        prefix = b'{"location_id":"%s","evse_uid":"' % self.location_id_bytes(pos)
-        return [b"%s%s%s%s" % (prefix, uid, _CONNECTOR_ID[i], frag)
-                for uid, _evse_id in self._evse_ids(pos, self._layouts[self._layout_of[pos]][0])
-                for i in range(n_conn)]
+        n_evse, conns = self._layouts[self._layout_of[pos]]
+        cat = self.catalog
+        frag = cat.pricing_fragment(cat.pricing_set(self._cpo[pos], self._country[pos],
+                                                    _SITE_PRICE_CLASS[self._site[pos]], self._variant[pos],
+                                                    self._access[pos] != 0, self._draw[pos]))
+        s = self._slots[pos]
+        prefix = b'{"location_id":"%s","evse_uid":"' % uuid_bytes(mix(self._lid_base ^ s), s ^ self._lmask)
+        k = mix(self._uid_base ^ s)
+        base = 1000000 + k % 8000000
+        if (k >> 48) % 100 < 30:
+            uid_prefix = b"%d" % base
+            uids = [uid_prefix + b"%02d" % e for e in range(1, n_evse + 1)]
+        else:
+            uid_prefix = b"%s*%s*E%d*" % (self._cc_b[self._country[pos]], cat.cpos[self._cpo[pos]].party_b, base)
+            uids = [uid_prefix + b"%d" % e for e in range(1, n_evse + 1)]
+        tails = [_CONNECTOR_ID[i] + frag for i in range(len(conns))]
+        return [b"".join((prefix, uid, tail)) for uid in uids for tail in tails]
 
     def render(self, endpoint: str, start: int, stop: int, version: str = "2.1.1") -> list[bytes]:
         """Record JSONs for base positions [start, stop) of an endpoint."""
