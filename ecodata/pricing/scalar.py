@@ -322,25 +322,21 @@ def _price(tariff: Tariff, session: Session, tz: ZoneInfo) -> Costs:
         costs.excl[_PART_OF[dim]] += ex
         costs.incl[_PART_OF[dim]] += inc
     # Eco-Movement restriction-level min_price / max_price: floor / cap (excl. VAT) on the cost of
-    # the element's components, for elements that billed something; the difference is booked on
-    # the element's first component (its dimension, its VAT rate).
+    # the element's components, for elements that billed something (see element_bound_deltas).
     used = {idx for idx, *_ in lines}
     for idx in sorted(used):
         element = tariff.elements[idx]
         r = element.restrictions
         if r is None or (r.min_price is None and r.max_price is None):
             continue
-        spent = sum((ex for i, _d, ex, _inc in lines if i == idx), _ZERO)
-        target = spent
-        if r.min_price is not None:
-            target = max(target, r.min_price * HOUR)
-        if r.max_price is not None:
-            target = min(target, r.max_price * HOUR)
-        if target != spent:
-            first = element.components[0]
-            delta = target - spent
-            costs.excl[_PART_OF[first.type]] += delta
-            costs.incl[_PART_OF[first.type]] += _incl(delta, first.vat)
+        billing = _billing_components(element.components)
+        cost = [sum((ex for i, d, ex, _inc in lines if i == idx and d == comp.type), _ZERO) for comp in billing]
+        deltas = element_bound_deltas(cost, None if r.min_price is None else r.min_price * HOUR,
+                                      None if r.max_price is None else r.max_price * HOUR)
+        for comp, delta in zip(billing, deltas, strict=True):
+            if delta:
+                costs.excl[_PART_OF[comp.type]] += delta
+                costs.incl[_PART_OF[comp.type]] += _incl(delta, comp.vat)
     total_excl = sum(costs.excl.values(), _ZERO)
     total_incl = sum(costs.incl.values(), _ZERO)
     # OCPI 2.2.1 tariff min_price / max_price: the session total, excl. and incl. VAT separately.
@@ -358,6 +354,52 @@ def _price(tariff: Tariff, session: Session, tz: ZoneInfo) -> Costs:
     costs.parking_s = sum((p.parking_s for p in session.periods), _ZERO)
     costs.total_time_s = session.total_time_s
     return costs
+
+
+def _billing_components(components: tuple[Component, ...]) -> list[Component]:
+    """The components of an element that can bill: the first of each type, in order (a later
+    component of the same type is never chosen, rule 1)."""
+    seen: set[str] = set()
+    out = []
+    for comp in components:
+        if comp.type not in seen:
+            seen.add(comp.type)
+            out.append(comp)
+    return out
+
+
+def element_bound_deltas(costs: list[Decimal], floor: Decimal | None, cap: Decimal | None) -> list[Decimal]:
+    """How an element's ``min_price``/``max_price`` changes each of its components' costs.
+
+    ``costs`` are the billed costs (excl. VAT) of the element's billing components in order;
+    the bounds are in the same unit. The element total is clamped to ``[floor, cap]`` (a cap
+    below the floor wins). A cap takes the excess off the components greedily, largest cost
+    first (ties: component order), each down to zero at most, so no part goes negative; a
+    floor adds the shortfall to the largest-cost component (ties: component order). Only when
+    the cap is below what the non-positive costs allow (a negative cap or negative prices) does
+    the rest of the reduction land on the largest-cost component. Sum of the deltas =
+    clamped total - total, exactly.
+    """
+    spent = sum(costs, _ZERO)
+    target = spent
+    if floor is not None:
+        target = max(target, floor)
+    if cap is not None:
+        target = min(target, cap)
+    deltas = [_ZERO] * len(costs)
+    if target == spent or not costs:
+        return deltas
+    order = sorted(range(len(costs)), key=lambda k: (-costs[k], k))
+    if target > spent:
+        deltas[order[0]] = target - spent
+        return deltas
+    excess = spent - target
+    for k in order:
+        take = min(excess, max(costs[k], _ZERO))
+        deltas[k] -= take
+        excess -= take
+    deltas[order[0]] -= excess
+    return deltas
 
 
 def _choose(tariff: Tariff, dim: str, moment: _Moment) -> tuple[int, Component] | None:

@@ -183,10 +183,9 @@ def element_components(price_elements: pl.DataFrame | pl.LazyFrame,
         _scaled("vat", 10_000).alias("vat_u"),
         pl.col("step_size").cast(pl.Int64).fill_null(1).alias("step"),  # absent = 1, as in the scalar parser
     )
-    first_comp = comps.sort("component_index").group_by("price_id", "element_index").agg(
-        pl.col("type").first().alias("first_type"), pl.col("vat_u").first().alias("first_vat_u"))
     per_type = comps.sort("component_index").group_by("price_id", "element_index", "type").agg(
-        pl.col("price_u").first(), pl.col("vat_u").first(), pl.col("step").first())
+        pl.col("price_u").first(), pl.col("vat_u").first(), pl.col("step").first(),
+        pl.col("component_index").first().alias("comp_order"))
     el = _lazy(price_elements).select(
         "price_id", "element_index",
         _tod("start_time").alias("r_start_tod"), _tod("end_time").alias("r_end_tod"),
@@ -203,8 +202,7 @@ def element_components(price_elements: pl.DataFrame | pl.LazyFrame,
         _scaled("restriction_max_price", 1_000_000).alias("r_max_price_u"),
         pl.col("emsp_contract_date").alias("r_contract_date"),
     )
-    return per_type.join(el, on=["price_id", "element_index"], how="left").join(
-        first_comp, on=["price_id", "element_index"], how="left")
+    return per_type.join(el, on=["price_id", "element_index"], how="left")
 
 
 def _holds(contract_date: dt.date) -> pl.Expr:
@@ -300,22 +298,8 @@ def price_pairs(pairs: pl.LazyFrame, periods: pl.DataFrame, ec: pl.LazyFrame, *,
     cols = [*pp, "element_index", "type", "vat_u", "n"]
     all_lines = pl.concat([flat.select(cols), lines.select(cols), surplus.select(cols)])
     all_lines = all_lines.with_columns(_incl(pl.col("n"), pl.col("vat_u")).alias("ni"))
-    # Eco-Movement restriction-level min/max price on an element's cost (excl. VAT)
-    bounds = ec.select(price_key, "element_index", "r_min_price_u", "r_max_price_u", "first_type",
-                       "first_vat_u").unique([price_key, "element_index"])
-    per_el = (all_lines.group_by([*pp, "element_index"]).agg(pl.col("n").sum().alias("spent"))
-              .join(bounds.filter(pl.col("r_min_price_u").is_not_null() | pl.col("r_max_price_u").is_not_null()),
-                    on=[price_key, "element_index"]))
-    target = pl.col("spent")
-    target = pl.when(pl.col("r_min_price_u").is_not_null() & (target < pl.col("r_min_price_u") * 3_600_000)) \
-        .then(pl.col("r_min_price_u") * 3_600_000).otherwise(target)
-    target = pl.when(pl.col("r_max_price_u").is_not_null() & (target > pl.col("r_max_price_u") * 3_600_000)) \
-        .then(pl.col("r_max_price_u") * 3_600_000).otherwise(target)
-    adjust = (per_el.with_columns((target - pl.col("spent")).alias("n")).filter(pl.col("n") != 0)
-              .select(*pp, "element_index", pl.col("first_type").alias("type"), pl.col("first_vat_u").alias("vat_u"),
-                      "n")
-              .with_columns(_incl(pl.col("n"), pl.col("vat_u")).alias("ni")))
-    everything = pl.concat([all_lines, adjust]).with_columns(
+    adjust = _element_bounds(all_lines, ec, pp, price_key)
+    everything = pl.concat([all_lines, adjust], how="vertical_relaxed").with_columns(
         pl.col("type").replace_strict(_PART, return_dtype=pl.String).alias("part"))
     aggs: list[pl.Expr] = []
     for part in PARTS:
@@ -333,6 +317,46 @@ def price_pairs(pairs: pl.LazyFrame, periods: pl.DataFrame, ec: pl.LazyFrame, *,
     rounded = [round_expr(pl.col(f"n_{p}"), DEN_EXCL, policy).alias(f"q_{p}_excl") for p in (*PARTS, "total")]
     rounded += [round_expr(pl.col(f"ni_{p}"), DEN_INCL, policy).alias(f"q_{p}_incl") for p in (*PARTS, "total")]
     return out.with_columns(rounded)
+
+
+def _element_bounds(all_lines: pl.LazyFrame, ec: pl.LazyFrame, pp: list[str], price_key: str) -> pl.LazyFrame:
+    """Eco-Movement restriction-level min/max price (excl. VAT) on an element's cost: extra lines
+    (pp, element_index, type, vat_u, n, ni), the same rule as
+    :func:`ecodata.pricing.scalar.element_bound_deltas` (cap: greedy, largest cost first, each
+    component down to zero at most; floor: on the largest-cost component; ties: component order)."""
+    el = [*pp, "element_index"]
+    bounded = ec.filter(pl.col("r_min_price_u").is_not_null() | pl.col("r_max_price_u").is_not_null()).select(
+        price_key, "element_index", "type", "vat_u", "comp_order", "r_min_price_u", "r_max_price_u")
+    comp_cost = all_lines.group_by([*el, "type"]).agg(pl.col("n").cast(_I128).sum().alias("cost"))
+    used = comp_cost.select(el).unique()  # elements that billed something
+    zero = pl.lit(0, dtype=_I128)
+    cand = (used.join(bounded, on=[price_key, "element_index"])
+            .join(comp_cost, on=[*el, "type"], how="left")
+            .with_columns(pl.col("cost").fill_null(zero))
+            .sort([*el, "cost", "comp_order"], descending=[*([False] * len(el)), True, False]))
+    spent = pl.col("cost").sum().over(el)
+    target = spent
+    floor = pl.col("r_min_price_u").cast(_I128) * 3_600_000
+    cap = pl.col("r_max_price_u").cast(_I128) * 3_600_000
+    target = pl.when(floor.is_not_null() & (target < floor)).then(floor).otherwise(target)
+    target = pl.when(cap.is_not_null() & (target > cap)).then(cap).otherwise(target)
+    pos = pl.max_horizontal(pl.col("cost"), zero)
+    cand = cand.with_columns(
+        (spent - target).alias("excess"),
+        pos.alias("pos"),
+        (pos.cum_sum().over(el) - pos).alias("before"),
+        pos.sum().over(el).alias("sum_pos"),
+        (pl.int_range(pl.len()).over(el) == 0).alias("largest"),
+    )
+    excess, before, pos_c = pl.col("excess"), pl.col("before"), pl.col("pos")
+    take = pl.min_horizontal(pl.max_horizontal(excess - before, zero), pos_c)
+    rest = pl.when(pl.col("largest")).then(pl.max_horizontal(excess - pl.col("sum_pos"), zero)).otherwise(zero)
+    delta = (pl.when(excess > 0).then(zero - take - rest)
+             .when(excess < 0).then(pl.when(pl.col("largest")).then(zero - excess).otherwise(zero))
+             .otherwise(zero))
+    return (cand.with_columns(delta.alias("n")).filter(pl.col("n") != 0)
+            .select(*el, "type", "vat_u", "n")
+            .with_columns(_incl(pl.col("n"), pl.col("vat_u")).alias("ni")))
 
 
 # --- step 3: the session_costs table --------------------------------------------------------

@@ -2,11 +2,13 @@ import datetime as dt
 from decimal import ROUND_HALF_EVEN, Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ecodata.errors import PricingError
 from ecodata.pricing import RoundingPolicy, parse_tariff, price_cdr
 from ecodata.pricing.model import parse_restrictions
-from ecodata.pricing.scalar import round_fraction, window_holds
+from ecodata.pricing.scalar import element_bound_deltas, round_fraction, window_holds
 
 D = Decimal
 
@@ -392,3 +394,93 @@ def test_bad_timezone_and_cdr():
 def test_spec_worked_examples(elements, periods, end, want):
     got = price_cdr(tariff(*elements), cdr(periods[0][0], periods, end), "UTC")
     assert total(got) == (D(want[0]), D(want[1]))
+
+
+# --- Eco-Movement element min_price / max_price: where the difference is booked -------------
+
+
+def _idle_cdr(parking_h):
+    """1 h charging (10 kWh), then ``parking_h`` hours parked."""
+    return cdr("2026-01-13T10:00:00Z", [("2026-01-13T10:00:00Z", {"ENERGY": 10, "TIME": 1}),
+                                        ("2026-01-13T11:00:00Z", {"PARKING_TIME": parking_h})],
+               f"2026-01-13T{11 + parking_h:02d}:00:00Z")
+
+
+def _idle_price(**bounds):
+    """ENERGY 0.40 (19 %), then an element [TIME 2.00/h (19 %), PARKING_TIME 4.00/h (7 %)] with bounds."""
+    return em_price(el(comp("ENERGY", "0.40", 19, em=True)),
+                    el(comp("TIME", "2.00", 19, em=True), comp("PARKING_TIME", "4.00", 7, em=True), **bounds))
+
+
+def parts(got):
+    return {k: (got[k]["excl_vat"], got[k]["incl_vat"])
+            for k in ("total_energy_cost", "total_time_cost", "total_parking_cost", "total_fixed_cost")}
+
+
+def test_em_max_price_is_taken_off_the_largest_component_first():
+    # TIME 2.00 + PARKING 3 h x 4.00 = 12.00 = 14.00, capped at 10: the 4.00 excess exceeds the first
+    # component (TIME, 2.00) but is taken off PARKING (the largest), so no part goes negative
+    got = price_cdr(_idle_price(max_price=D(10)), _idle_cdr(3), "UTC")
+    assert parts(got) == {
+        "total_energy_cost": (D("4.0000"), D("4.7600")),
+        "total_time_cost": (D("2.0000"), D("2.3800")),
+        "total_parking_cost": (D("8.0000"), D("8.5600")),  # VAT of the reduction: parking's 7 %
+        "total_fixed_cost": (D("0.0000"), D("0.0000")),
+    }
+    assert total(got) == (D("14.0000"), D("15.7000"))
+
+
+def test_em_max_price_below_the_largest_component_empties_it_then_reduces_the_next():
+    # excess 13.00: PARKING 12.00 -> 0, then TIME 2.00 -> 1.00
+    got = price_cdr(_idle_price(max_price=D(1)), _idle_cdr(3), "UTC")
+    assert parts(got)["total_parking_cost"] == (D("0.0000"), D("0.0000"))
+    assert parts(got)["total_time_cost"] == (D("1.0000"), D("1.1900"))
+    assert total(got) == (D("5.0000"), D("5.9500"))
+
+
+def test_em_min_price_is_added_to_the_largest_component():
+    # 14.00 floored at 20: the 6.00 shortfall lands on PARKING (12.00, the largest), at 7 % VAT
+    got = price_cdr(_idle_price(min_price=D(20)), _idle_cdr(3), "UTC")
+    assert parts(got)["total_parking_cost"] == (D("18.0000"), D("19.2600"))
+    assert parts(got)["total_time_cost"] == (D("2.0000"), D("2.3800"))
+    assert total(got) == (D("24.0000"), D("26.4000"))
+    # without parking TIME is the largest (and PARKING, billed nothing, stays 0)
+    short = price_cdr(_idle_price(min_price=D(5)), cdr("2026-01-13T10:00:00Z", [
+        ("2026-01-13T10:00:00Z", {"ENERGY": 10, "TIME": 1})], "2026-01-13T11:00:00Z"), "UTC")
+    assert parts(short)["total_time_cost"] == (D("5.0000"), D("5.9500"))
+    assert parts(short)["total_parking_cost"] == (D("0.0000"), D("0.0000"))
+
+
+@pytest.mark.parametrize(("costs", "floor", "cap", "want"), [
+    ([3, 20], None, 12, [0, -11]),        # first component smaller than the reduction: untouched
+    ([5, 4], None, 2, [-5, -2]),          # largest emptied, then the next
+    ([4, 4], None, 6, [-2, 0]),           # tie: component order
+    ([4, 4], None, 0, [-4, -4]),
+    ([1, 3], 10, None, [0, 6]),           # floor on the largest
+    ([0, 0], 5, None, [5, 0]),            # tie: component order
+    ([2, 2], 1, 3, [-1, 0]),              # both bounds, the cap binds
+    ([2, 2], 5, 9, [1, 0]),               # both bounds, the floor binds
+    ([2, 2], 3, 5, [0, 0]),               # within bounds
+    ([0, 3], 9, 2, [0, -1]),              # cap below floor: the cap wins
+    ([-1, 3], None, -2, [0, -4]),         # negative prices / cap: the rest lands on the largest
+])
+def test_element_bound_deltas(costs, floor, cap, want):
+    got = element_bound_deltas([D(x) for x in costs], None if floor is None else D(floor),
+                               None if cap is None else D(cap))
+    assert got == [D(x) for x in want]
+
+
+@given(costs=st.lists(st.decimals(D(0), D(50), places=3), min_size=1, max_size=4),
+       floor=st.none() | st.decimals(D(0), D(60), places=3), cap=st.none() | st.decimals(D(0), D(60), places=3))
+@settings(max_examples=200, deadline=None)
+def test_element_bound_deltas_are_exact_and_never_make_a_part_negative(costs, floor, cap):
+    deltas = element_bound_deltas(costs, floor, cap)
+    spent = sum(costs)
+    want = spent if floor is None else max(spent, floor)
+    want = want if cap is None else min(want, cap)
+    assert sum(deltas) + spent == want
+    assert all(c + d >= 0 for c, d in zip(costs, deltas, strict=True))
+    # a cap only reduces, a floor only adds, and a floor touches one component
+    assert all(d <= 0 for d in deltas) or all(d >= 0 for d in deltas)
+    if want > spent:
+        assert sum(1 for d in deltas if d) == 1

@@ -20,6 +20,7 @@ from ecodata.pricing import (
     session_costs,
 )
 from ecodata.pricing.scalar import round_fraction
+from ecodata.pricing.sessions import price_reference_costs
 from ecodata.pricing.vectorised import round_expr
 from ecodata.tables.schemas import SESSION_COSTS
 
@@ -268,3 +269,69 @@ def test_missing_step_size_means_one_and_bad_components_are_refused():
     bad = em("bad", [{"price_components": [c("SESSION_TIME", "1.00")]}])
     with pytest.raises(PricingError, match="unknown type or without price_excl_vat"):
         run([bad], CONNECTORS[:1])
+
+
+# --- Eco-Movement element min/max price: booked without negative parts --------------------
+
+IDLE = [
+    em("cap5", [{"price_components": [c("ENERGY", "0.30")]},
+                {"price_components": [c("TIME", "1.20", 19), c("PARKING_TIME", "3.00", 7)],
+                 "restrictions": {"max_price": "5.00"}}]),
+    em("cap1", [{"price_components": [c("ENERGY", "0.30")]},
+                {"price_components": [c("TIME", "1.20", 19), c("PARKING_TIME", "3.00", 7)],
+                 "restrictions": {"max_price": "1.00"}}]),
+    em("floor30", [{"price_components": [c("ENERGY", "0.30")]},
+                   {"price_components": [c("TIME", "1.20", 19), c("PARKING_TIME", "3.00", 7)],
+                    "restrictions": {"min_price": "30.00"}}]),
+]
+
+
+def test_element_max_price_takes_the_largest_part_first_and_agrees(hand_out):
+    out = run(IDLE, CONNECTORS[1:2])  # ac22: 11 kW
+    assert assert_agree(out, IDLE, CONNECTORS[1:2], DAY) == out.height == 9
+
+    def row(pid, session):
+        r = out.filter((pl.col("price_id") == pid) & (pl.col("session") == session)).row(0, named=True)
+        return {k: (r[f"{k}_cost_excl_vat"], r[f"{k}_cost_incl_vat"]) for k in ("time", "parking")}
+
+    # AC_LONG: 2 h charging (TIME 2.40) + 3 h parked (PARKING 9.00) = 11.40, capped at 5: the 6.40
+    # excess is more than TIME and is taken off PARKING (9.00 -> 2.60) at parking's 7 % VAT
+    assert row("cap5", "AC_LONG") == {"time": (D("2.4000"), D("2.8560")), "parking": (D("2.6000"), D("2.7820"))}
+    # cap 1: PARKING emptied, then TIME 2.40 -> 1.00
+    assert row("cap1", "AC_LONG") == {"time": (D("1.0000"), D("1.1900")), "parking": (D("0.0000"), D("0.0000"))}
+    # AC_NIGHT: 9 819 s charging (TIME 3.2730), 33 381 s parked (PARKING 27.8175) -> 5.00
+    assert row("cap5", "AC_NIGHT") == {"time": (D("3.2730"), D("3.8949")), "parking": (D("1.7270"), D("1.8479"))}
+    # a floor lands on the largest part: AC_SHOP has no parking, so TIME (1.20) takes 30.00 - 1.20
+    assert row("floor30", "AC_SHOP") == {"time": (D("30.0000"), D("35.7000")), "parking": (D("0"), D("0"))}
+    assert row("floor30", "AC_LONG") == {"time": (D("2.4000"), D("2.8560")), "parking": (D("27.6000"), D("29.5320"))}
+
+
+COST_PARTS = [f"{p}_cost_{v}" for p in ("energy", "time", "parking", "flat") for v in ("excl_vat", "incl_vat")]
+
+
+def test_simulator_prices_never_give_a_negative_part(demo):
+    _tables, records, out = demo
+    capped = {r["id"] for r in records if any((e.get("restrictions") or {}).get("max_price") is not None
+                                               for e in r["elements"])}
+    assert out.filter(pl.col("price_id").is_in(list(capped))).height > 1000  # the caps are exercised
+    assert out.select(pl.min_horizontal(COST_PARTS).min()).item() >= 0
+    assert out.select(pl.min_horizontal("total_excl_vat", "total_incl_vat").min()).item() >= 0
+
+
+def test_simulator_capped_prices_parts_add_up_exactly_unrounded(demo):
+    """Unrounded, the parts of a price with an element bound still add up to the total exactly."""
+    tables, records, out = demo
+    conns = tables["connectors"].join(tables["locations"].select("location_id", "time_zone"), on="location_id")
+    by_id = {(r["location_id"], r["evse_uid"], r["connector_id"]): r for r in conns.iter_rows(named=True)}
+    parsed = {r["id"]: parse_tariff(r) for r in records}
+    bounded = [pid for pid, t in parsed.items()
+               if any(e.restrictions is not None and (e.restrictions.max_price is not None
+                                                      or e.restrictions.min_price is not None) for e in t.elements)]
+    rows = out.filter(pl.col("price_id").is_in(bounded))
+    for row in rows[random.Random(3).sample(range(rows.height), min(300, rows.height))].iter_rows(named=True):
+        cn = by_id[(row["location_id"], row["evse_uid"], row["connector_id"])]
+        profile = profile_for(SESSIONS[row["session"]], cn["max_power_kw"], cn["amperage"])
+        costs = price_reference_costs(parsed[row["price_id"]], profile, cn["time_zone"], DAY)
+        for part_costs, total in ((costs.excl, costs.total_excl), (costs.incl, costs.total_incl)):
+            assert min(part_costs.values()) >= 0, row
+            assert sum(map(Fraction, part_costs.values())) == Fraction(total), row
