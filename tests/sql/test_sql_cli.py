@@ -75,3 +75,22 @@ def test_views_command_rewrites_the_file(built):
     result = CliRunner().invoke(cli, ["--data-dir", str(data), "views"])
     assert result.exit_code == 0
     assert result.output == f"{len(view_names())} views written to {data / 'ecodata.duckdb'}\n"
+
+
+def test_transform_command_reports_and_hints(tmp_path):
+    import datetime as dt
+
+    from ecodata.paths import DataPaths
+    from ecodata.tables.fixtures import write_raw_snapshot
+
+    write_raw_snapshot(DataPaths(tmp_path), "connector_prices", dt.date(2026, 2, 2),
+                       [{"location_id": "L", "evse_uid": "E", "connector_id": "1", "pricing_ids": ["P"]}],
+                       api_version="prices")
+    result = CliRunner().invoke(cli, ["--data-dir", str(tmp_path), "transform", "--date", "2026-02-02"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "snapshot 2026-02-02: transformed connector_prices",
+        "  connector_prices: 1 raw records, 0 rejected",
+        "  connector_prices: 1 rows",
+        "run 'ecodata views' to point the DuckDB views at the newest tables",
+    ]
