@@ -19,7 +19,7 @@ import asyncio
 import datetime as dt
 import email.utils
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -28,8 +28,9 @@ import httpx
 import orjson
 
 from ecodata.errors import ApiStatusError, AuthError, FetchError, RetryExhausted
-from ecodata.fetch._decode import decode_page
+from ecodata.fetch._store import PageTarget, StoreOutcome, decode_and_store
 from ecodata.settings import Secret
+from ecodata.snapshot.writer import PageCheckpoint
 
 _RETRY_HTTP = frozenset({408, 425, 429, 500, 502, 503, 504})
 
@@ -73,14 +74,17 @@ class PageHead:
 
 @dataclass
 class Page(PageHead):
-    """One downloaded page: its headers, where it came from, and its records."""
+    """One downloaded page: its headers, where it came from, and (once stored) its checkpoint."""
 
     url: str = ""
     fetched_at: dt.datetime = dt.datetime.min
-    records: list[bytes] = field(default_factory=list)  # each record's compact JSON, every field kept
-    keys: list[str] = field(default_factory=list)  # each record's natural key (snapshot.schema)
     body_bytes: int = 0
     retries: int = 0
+    record_count: int = 0
+    checkpoint: PageCheckpoint | None = None
+
+
+StoreFn = Callable[[bytes, Page], Awaitable["StoreOutcome | None"]]
 
 
 @dataclass
@@ -179,14 +183,17 @@ class ApiClient:
     async def __aexit__(self, *exc_info: object) -> None:
         await self._client.aclose()
 
-    async def get_page(self, url: str, params: dict[str, str], number: int,
-                       key_fields: tuple[str, ...] = (),
+    async def get_page(self, url: str, params: dict[str, str], number: int, store: StoreFn | None = None,
                        on_head: Callable[[PageHead], None] | None = None) -> Page:
-        """GET one page, retrying transient failures; the envelope is checked and decoded.
+        """GET one page, retrying transient failures, and hand its body to ``store``.
 
-        ``on_head`` is called once, with the headers of the first HTTP 200 answer, before its body
-        is decoded: the crawl plans the next requests from it so they overlap with the decoding.
+        ``store`` decodes the body and, when the envelope says success, writes the page; it
+        returns a :class:`StoreOutcome` (None: not valid JSON) from which this method decides to
+        accept, retry or fail. The default only decodes and checks. ``on_head`` is called once,
+        with the headers of the first HTTP 200 answer, before the body is decoded: the crawl plans
+        the next requests from it so they overlap with the decoding.
         """
+        store = store or _check_only
         request_url = public_url(httpx.URL(url, params=params))
         attempt = 0
         heads: list[PageHead] = []
@@ -200,7 +207,7 @@ class ApiClient:
         while True:
             attempt += 1
             try:
-                return await self._attempt(url, params, number, request_url, attempt - 1, key_fields,
+                return await self._attempt(url, params, number, request_url, attempt - 1, store,
                                            first_head)
             except _Transient as failure:
                 reason = failure.reason
@@ -231,8 +238,7 @@ class ApiClient:
         return response, content
 
     async def _attempt(self, url: str, params: dict[str, str], number: int, request_url: str,
-                       retries: int, key_fields: tuple[str, ...],
-                       on_head: Callable[[PageHead], None]) -> Page:
+                       retries: int, store: StoreFn, on_head: Callable[[PageHead], None]) -> Page:
         try:
             response, content = await self._get(url, params)
         except httpx.TimeoutException as exc:
@@ -263,24 +269,35 @@ class ApiClient:
                         last_record=headers.get("X-Last-Record"))
         if head.total_count is not None or head.link_next is not None or head.last_record is not None:
             on_head(head)  # early: a data page's paging headers (an error reply carries none)
-        page = await asyncio.to_thread(decode_page, content, key_fields)
-        if page is None:
+        page = Page(number=number, params=dict(params), total_count=head.total_count, x_limit=head.x_limit,
+                    link_next=head.link_next, last_record=head.last_record, url=request_url,
+                    fetched_at=fetched_at, body_bytes=len(content), retries=retries)
+        outcome = await store(content, page)
+        if outcome is None:
             raise _Transient("invalid JSON: the body is truncated or not JSON")
-        if not page.is_object:
+        if not outcome.is_object:
             raise _Transient("invalid envelope: the body is not a JSON object")
-        code, message = page.status_code, page.status_message
+        code, message = outcome.status_code, outcome.status_message
         if code is not None and code >= 3000:  # 3xxx server errors, 4xxx hub errors: transient
             raise _Transient(f"OCPI status {code}: {message}")
         if code is not None and 2000 <= code < 3000:
             raise ApiStatusError(code, message or "(no status message)", http_status=status, url=request_url)
-        if page.records is None:
+        if not outcome.valid:
             raise _Transient("invalid envelope: 'data' is not a list")
         on_head(head)  # no-op when it was called early or by an earlier attempt
-        return Page(
-            number=number, params=dict(params), total_count=head.total_count, x_limit=head.x_limit,
-            link_next=head.link_next, last_record=head.last_record, url=request_url, fetched_at=fetched_at,
-            records=page.records, keys=page.keys, body_bytes=len(content), retries=retries,
-        )
+        page.record_count = outcome.record_count
+        page.checkpoint = outcome.checkpoint
+        return page
+
+
+async def _check_only(content: bytes, page: Page) -> StoreOutcome | None:
+    """The default store: decode and check the envelope in a worker thread, write nothing."""
+    target = PageTarget(None, (), "")
+    return await asyncio.to_thread(
+        decode_and_store, content, target, number=page.number, params=page.params, url=page.url,
+        fetched_at=page.fetched_at, total_count=page.total_count, link_next=page.link_next,
+        last_record=page.last_record, retries=page.retries,
+    )
 
 
 def _decode(content: bytes) -> Any:

@@ -27,10 +27,11 @@ from typing import Any, TypeVar
 import httpx
 
 from ecodata.errors import AuthError, ConfigError
-from ecodata.fetch._client import ApiClient, PageHead, RetryPolicy, public_url
+from ecodata.fetch._client import ApiClient, Page, PageHead, RetryPolicy, public_url
 from ecodata.fetch._endpoints import EndpointSpec, endpoint_spec
 from ecodata.fetch._paginate import CursorPaginator, DonePage, OffsetPaginator, PageRequest
 from ecodata.fetch._progress import ProgressSink, make_progress
+from ecodata.fetch._store import PageTarget, StoreOutcome, decode_and_store
 from ecodata.paths import DataPaths
 from ecodata.settings import Settings
 from ecodata.snapshot.manifest import Manifest, read_manifest
@@ -188,22 +189,33 @@ async def _crawl_locked(run: _Run, spec: EndpointSpec) -> EndpointResult:
     total_shown = known_total
     tasks: set[asyncio.Task[None]] = set()
 
+    failed = False
+
     async def fetch_one(request: PageRequest) -> None:
-        nonlocal downloaded
+        nonlocal downloaded, failed
         await run.slots.acquire(priority)
         try:
-            page = await run.api.get_page(url, request.params, request.number, spec.key_fields, on_head)
+            if failed:
+                return  # another page failed: start no new request, the crawl is being cancelled
+            page = await run.api.get_page(url, request.params, request.number, store, on_head)
             downloaded += 1
             paginator.inspect(page)
-            await asyncio.to_thread(
-                staged.write_page, number=page.number, params=page.params, url=page.url,
-                fetched_at=page.fetched_at, records=page.records, keys=page.keys,
-                body_bytes=page.body_bytes, total_count=page.total_count, link_next=page.link_next,
-                last_record=page.last_record, retries=page.retries,
-            )
-            run.progress.page(spec.name, len(page.records))
+            run.progress.page(spec.name, page.record_count)
+        except BaseException:
+            failed = True
+            raise
         finally:
             run.slots.release()
+
+    target = PageTarget(str(staged.pages_dir), spec.key_fields, spec.api_version)
+
+    async def store(content: bytes, page: Page) -> StoreOutcome | None:
+        staged.prepare()
+        return await asyncio.to_thread(
+            decode_and_store, content, target, number=page.number, params=page.params, url=page.url,
+            fetched_at=page.fetched_at, total_count=page.total_count, link_next=page.link_next,
+            last_record=page.last_record, retries=page.retries,
+        )
 
     def on_head(head: PageHead) -> None:
         nonlocal total_shown

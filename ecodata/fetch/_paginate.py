@@ -117,9 +117,9 @@ class _Base:
     def inspect(self, page: Page) -> None:
         """Check a decoded page: a page that announces a successor should be full."""
         more = page.link_next is not None or bool(page.last_record)
-        if more and len(page.records) < self.limit:
+        if more and page.record_count < self.limit:
             self.drift.warnings.append(
-                f"page {page.number}: short page before the end ({len(page.records)} of {self.limit} records)"
+                f"page {page.number}: short page before the end ({page.record_count} of {self.limit} records)"
             )
 
     def _skip_done_chain(self, number: int, params: dict[str, str]) -> list[PageRequest]:
@@ -218,9 +218,9 @@ class OffsetPaginator(_Base):
             return
         offset = int(page.params.get("offset", "0"))
         expected = max(0, min(self.limit, page.total_count - offset))
-        if len(page.records) < expected:
+        if page.record_count < expected:
             self.drift.warnings.append(
-                f"page {page.number}: short page before the end ({len(page.records)} of {expected} "
+                f"page {page.number}: short page before the end ({page.record_count} of {expected} "
                 f"records expected at offset {offset}, total {page.total_count})"
             )
 

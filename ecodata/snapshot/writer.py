@@ -235,31 +235,25 @@ class StagedSnapshot:
 
     # --- pages ------------------------------------------------------------------------------
 
-    def write_page(self, *, number: int, params: Mapping[str, str], url: str, fetched_at: dt.datetime,
-                   records: list[bytes], keys: list[str], body_bytes: int,
-                   total_count: int | None, link_next: str | None, last_record: str | None,
-                   retries: int) -> PageCheckpoint:
-        """Store one page's rows and then its checkpoint. Safe to call from worker threads."""
+    def prepare(self) -> None:
+        """Create the staging area and its run file (before the first page is stored). Idempotent."""
         with self._init_lock:
             if not self.pages_dir.is_dir():
                 if not (self.dir / RUN_FILE).is_file():
                     self._save_run()
                 self.pages_dir.mkdir(parents=True, exist_ok=True)
-        file_name: str | None = None
-        size, digest = 0, ""
-        if records:
-            table = page_table(records, keys, page=number, url=url, fetched_at=fetched_at,
-                               api_version=self.run.api_version)
-            file_name = f"page-{number:06d}.parquet"
-            size, digest = _write_parquet(table, self.pages_dir / file_name)
-        checkpoint = PageCheckpoint(
-            number=number, params=dict(params), url=url,
-            fetched_at=fetched_at.isoformat(timespec="microseconds").replace("+00:00", "Z"),
-            records=len(records), body_bytes=body_bytes, total_count=total_count, link_next=link_next,
-            last_record=last_record, retries=retries, file=file_name, file_bytes=size, sha256=digest,
+
+    def write_page(self, *, number: int, params: Mapping[str, str], url: str, fetched_at: dt.datetime,
+                   records: list[bytes], keys: list[str], body_bytes: int,
+                   total_count: int | None, link_next: str | None, last_record: str | None,
+                   retries: int) -> PageCheckpoint:
+        """Store one page's rows and then its checkpoint. Safe to call from worker threads."""
+        self.prepare()
+        return write_page_files(
+            self.pages_dir, api_version=self.run.api_version, number=number, params=params, url=url,
+            fetched_at=fetched_at, records=records, keys=keys, body_bytes=body_bytes,
+            total_count=total_count, link_next=link_next, last_record=last_record, retries=retries,
         )
-        write_json_atomic(self.pages_dir / f"page-{number:06d}.json", orjson.dumps(asdict(checkpoint)))
-        return checkpoint
 
     # --- commit -----------------------------------------------------------------------------
 
@@ -424,6 +418,30 @@ def writer_lock(paths: DataPaths, endpoint: str, date: dt.date) -> Iterator[None
         handle.close()
         with contextlib.suppress(OSError):
             path.parent.rmdir()  # the _staging directory, when nothing else is staged
+
+
+def write_page_files(pages_dir: Path, *, api_version: str, number: int, params: Mapping[str, str], url: str,
+                     fetched_at: dt.datetime, records: list[bytes], keys: list[str], body_bytes: int,
+                     total_count: int | None, link_next: str | None, last_record: str | None,
+                     retries: int) -> PageCheckpoint:
+    """Write a page's Parquet file, then its checkpoint (which makes it count as stored).
+
+    A plain function of its arguments, so a worker process can run it (see ``fetch._store``).
+    """
+    file_name: str | None = None
+    size, digest = 0, ""
+    if records:
+        table = page_table(records, keys, page=number, url=url, fetched_at=fetched_at, api_version=api_version)
+        file_name = f"page-{number:06d}.parquet"
+        size, digest = _write_parquet(table, pages_dir / file_name)
+    checkpoint = PageCheckpoint(
+        number=number, params=dict(params), url=url,
+        fetched_at=fetched_at.isoformat(timespec="microseconds").replace("+00:00", "Z"),
+        records=len(records), body_bytes=body_bytes, total_count=total_count, link_next=link_next,
+        last_record=last_record, retries=retries, file=file_name, file_bytes=size, sha256=digest,
+    )
+    write_json_atomic(pages_dir / f"page-{number:06d}.json", orjson.dumps(asdict(checkpoint)))
+    return checkpoint
 
 
 def new_run_id() -> str:
