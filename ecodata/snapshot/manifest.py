@@ -85,13 +85,18 @@ class Manifest:
         return dt.date.fromisoformat(self.snapshot_date)
 
 
-def write_json_atomic(path: Path, payload: bytes) -> None:
-    """Write ``payload`` to ``path`` via a temporary file, fsync, rename: never half a file."""
+def write_json_atomic(path: Path, payload: bytes, *, durable: bool = True) -> None:
+    """Write ``payload`` to ``path`` via a temporary file and a rename: never half a file.
+
+    ``durable`` also fsyncs before the rename (survives a power cut, not only a killed process);
+    per-page checkpoints skip it, since an fsync per page would slow the crawl down.
+    """
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as fh:
         fh.write(payload)
-        fh.flush()
-        os.fsync(fh.fileno())
+        if durable:
+            fh.flush()
+            os.fsync(fh.fileno())
     os.replace(tmp, path)
 
 

@@ -8,7 +8,8 @@ Layout of an unfinished run (``paths.raw_staging(endpoint, date)``)::
     final/                    assembled at commit: part-NNNNN.parquet (hard links) + _manifest.json
 
 A page counts as stored when its checkpoint exists, so a run killed at any moment loses at most
-the pages that were in flight. :meth:`StagedSnapshot.commit` drops earlier copies of duplicated
+the pages that were in flight. (Pages are not fsynced, for speed: that covers a killed process;
+after a power cut, ``ecodata fetch --force`` is the safe choice. The manifest is fsynced.) :meth:`StagedSnapshot.commit` drops earlier copies of duplicated
 natural keys, links the pages into ``final/`` in crawl order, writes ``_manifest.json`` there as
 the last file, then renames ``final/`` to the partition in one step: readers see either nothing
 or the complete snapshot.
@@ -440,7 +441,7 @@ def write_page_files(pages_dir: Path, *, api_version: str, number: int, params: 
         records=len(records), body_bytes=body_bytes, total_count=total_count, link_next=link_next,
         last_record=last_record, retries=retries, file=file_name, file_bytes=size, sha256=digest,
     )
-    write_json_atomic(pages_dir / f"page-{number:06d}.json", orjson.dumps(asdict(checkpoint)))
+    write_json_atomic(pages_dir / f"page-{number:06d}.json", orjson.dumps(asdict(checkpoint)), durable=False)
     return checkpoint
 
 
