@@ -114,12 +114,17 @@ class _Base:
         params = self._link_params(head.number, head.link_next)
         return self._skip_done_chain(head.number + 1, params)
 
+    def _full(self, page: PageHead) -> int:
+        """Records a full page holds: our limit, or the server's cap (``X-Limit``) if lower."""
+        return min(self.limit, page.x_limit) if page.x_limit and page.x_limit > 0 else self.limit
+
     def inspect(self, page: Page) -> None:
         """Check a decoded page: a page that announces a successor should be full."""
         more = page.link_next is not None or bool(page.last_record)
-        if more and page.record_count < self.limit:
+        if more and page.record_count < self._full(page):
             self.drift.warnings.append(
-                f"page {page.number}: short page before the end ({page.record_count} of {self.limit} records)"
+                f"page {page.number}: short page before the end ({page.record_count} of "
+                f"{self._full(page)} records)"
             )
 
     def _skip_done_chain(self, number: int, params: dict[str, str]) -> list[PageRequest]:
@@ -162,6 +167,9 @@ class OffsetPaginator(_Base):
         super().__init__(endpoint=endpoint, limit=limit, max_limit=max_limit, done=done)
         self.total: int | None = None
         self.planned: set[int] = set(self.done)
+        asked = [int(d.params["limit"]) for d in self.done.values() if d.params.get("limit", "").isdigit()]
+        if asked and min(asked) < self.limit:
+            self.limit = min(asked)  # an earlier attempt adopted the server's smaller cap (X-Limit)
         done_totals = [self.done[n].total_count for n in sorted(self.done)]
         if self.done and all(t is not None for t in done_totals):
             self.total = max(t for t in done_totals if t is not None)
@@ -200,6 +208,14 @@ class OffsetPaginator(_Base):
             self._check_link_limit(head.number, head.link_next)
         total = head.total_count
         if self.total is None:
+            if head.x_limit is not None and 0 < head.x_limit < self.limit:
+                # the server serves at most X-Limit records a page: offsets must step by that, or
+                # every page would skip (limit - X-Limit) records
+                self.drift.warnings.append(
+                    f"page {head.number}: the server caps pages at X-Limit={head.x_limit} (asked for "
+                    f"{self.limit}); paging by {head.x_limit}"
+                )
+                self.limit = head.x_limit
             self.total = total
             return self._plan_up_to(total)
         if total != self.total:
@@ -217,7 +233,8 @@ class OffsetPaginator(_Base):
             super().inspect(page)
             return
         offset = int(page.params.get("offset", "0"))
-        expected = max(0, min(self.limit, page.total_count - offset))
+        expected = max(0, min(self._full(page), int(page.params.get("limit", self.limit)),
+                              page.total_count - offset))
         if page.record_count < expected:
             self.drift.warnings.append(
                 f"page {page.number}: short page before the end ({page.record_count} of {expected} "

@@ -46,6 +46,7 @@ class FakeApi:
     hook: Callable[[int, str, dict[str, str], dict[str, str]], None] | None = None
     requests: list[httpx.Request] = field(default_factory=list)
     data_requests: int = 0
+    cap: int | None = None  # the server's maximum page size (X-Limit); None: serve what is asked
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
@@ -71,6 +72,8 @@ class FakeApi:
             return self._json(400, {"status_code": 2001, "status_message": "limit must be a number"})
         items = self.records[endpoint]
         limit = int(params.get("limit", "1000"))
+        if self.cap is not None:
+            limit = min(limit, self.cap)
         cursor_mode = endpoint in ("prices", "connector_prices")
         if cursor_mode and params.get("last_record"):
             start = int(base64.b64decode(params["last_record"]).decode()) + 1
@@ -78,7 +81,7 @@ class FakeApi:
             start = int(params.get("offset", "0"))
         chunk = items[start:start + limit]
         end = start + len(chunk)
-        headers = {"X-Total-Count": str(len(items)), "X-Limit": str(limit)}
+        headers = {"X-Total-Count": str(len(items)), "X-Limit": str(self.cap or limit)}
         if end < len(items):
             headers["Link"] = f'<http://fake/{request.url.path}?{urlencode({"offset": end, "limit": limit})}>; rel="next"'
         if cursor_mode:

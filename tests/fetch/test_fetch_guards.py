@@ -169,3 +169,15 @@ def test_offset_pages_run_concurrently_within_the_limit(tmp_path: Path) -> None:
     assert in_flight["cursor_max"] == 1
     assert report.result("locations").records == 200
     assert report.result("prices").records == 60
+
+
+@pytest.mark.parametrize("endpoint", ["locations", "prices"])
+def test_server_page_cap_is_adopted(tmp_path: Path, endpoint: str) -> None:
+    api = FakeApi({endpoint: make_records(endpoint, 25)}, cap=7)
+    result = fetch(tmp_path, api, endpoint, page_limit=10, concurrency=2)
+    assert result.records == 25
+    assert scan_raw(DataPaths(tmp_path), endpoint, DATE).collect()["record_key"].n_unique() == 25
+    assert not any("short page" in w for w in result.warnings)
+    if endpoint == "locations":
+        assert result.warnings == ["page 0: the server caps pages at X-Limit=7 (asked for 10); paging by 7"]
+        assert sorted(int(r.url.params["offset"]) for r in api.requests) == [0, 7, 14, 21]
