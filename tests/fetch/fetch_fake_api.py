@@ -35,7 +35,7 @@ class FakeApi:
     """Serves records with offset/Link/X-Total-Count or last_record/X-Last-Record pagination.
 
     ``faults`` maps a request number (1-based, counted over all requests) to a fault name:
-    http429, http503, drop, truncate, ocpi3000, timeout, badenvelope. ``hook(request_no, endpoint,
+    http429, http500, http502, http503, drop, truncate, ocpi3000, timeout, badenvelope. ``hook(request_no, endpoint,
     params, response_headers)`` may edit headers to script pagination anomalies.
     """
 
@@ -62,6 +62,10 @@ class FakeApi:
             return httpx.Response(429, headers={"Retry-After": self.retry_after}, text="slow down")
         if fault == "http503":
             return httpx.Response(503, text="unavailable")
+        if fault == "http500":
+            return self._json(500, {"status_code": 3000, "status_message": "Internal server error"})
+        if fault == "http502":
+            return httpx.Response(502, text="<html><body><h1>502 Bad Gateway</h1></body></html>")
         if fault == "timeout":
             raise httpx.ReadTimeout("timed out", request=request)
         if fault == "drop":

@@ -36,7 +36,8 @@ def raw_records(tmp_path: Path, endpoint: str) -> list[Any]:
     return [orjson.loads(r) for r in frame["record"]]
 
 
-@pytest.mark.parametrize("fault", ["http429", "http503", "drop", "truncate", "ocpi3000", "timeout", "badenvelope"])
+@pytest.mark.parametrize("fault", ["http429", "http500", "http502", "http503", "drop", "truncate", "ocpi3000",
+                                   "timeout", "badenvelope"])
 @pytest.mark.parametrize("endpoint", ["prices", "tariffs"])
 def test_each_transient_fault_is_retried(tmp_path: Path, fault: str, endpoint: str) -> None:
     api = served(endpoint, 25)
