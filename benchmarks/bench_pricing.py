@@ -10,7 +10,12 @@ then:
   sample of the same rows, pairs/s = sampled rows per second; the sample is also checked to be
   equal to the vectorised rows (totals and parts, excl. and incl. VAT).
 
-Usage: ``uv run python benchmarks/bench_pricing.py [--scale bench] [--sample 3000]``
+* build memory (``--build-rss``): the tables are written to a data directory, then a fresh
+  subprocess runs the build's ``session_costs`` step (``ecodata.tables.build._session_costs_hook``:
+  compute + write the table) and reports its peak RSS (``VmHWM``), next to the peak of a
+  subprocess that only imports ecodata and polars.
+
+Usage: ``uv run python benchmarks/bench_pricing.py [--scale bench] [--sample 3000] [--build-rss]``
 """
 
 from __future__ import annotations
@@ -20,6 +25,9 @@ import datetime as dt
 import json
 import os
 import random
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -79,6 +87,56 @@ def rss_mb() -> float:
         return float("nan")
 
 
+_HWM = """
+def vm_hwm_mb():
+    # peak RSS of this process image (VmHWM starts afresh at exec, unlike ru_maxrss, which a
+    # child inherits from its parent's peak when spawned with fork/vfork)
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024
+"""
+_HOOK = _HWM + """
+import datetime as dt, sys, time
+from ecodata.settings import Settings
+from ecodata.tables.build import _session_costs_hook
+t0 = time.perf_counter()
+lines = _session_costs_hook(Settings.from_env(data_dir=sys.argv[1]), dt.date.fromisoformat(sys.argv[2]))
+print(f"{vm_hwm_mb():.0f};{time.perf_counter() - t0:.1f}s;" + ";".join(lines))
+"""
+_IMPORTS = _HWM + """
+import polars, ecodata.pricing, ecodata.tables.build
+print(f"{vm_hwm_mb():.0f}")
+"""
+
+
+def peak_rss_mb(code: str, *args: str) -> tuple[float, str]:
+    """Run ``python -c code args`` in a fresh process that prints its VmHWM (MB) first, then
+    ``;``-separated text: (peak RSS in MB, the text)."""
+    out = subprocess.run([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, text=True, check=True).stdout
+    peak, _, rest = out.strip().partition(";")
+    return float(peak), rest
+
+
+def build_rss(tables: dict[str, pl.DataFrame], day: dt.date) -> None:
+    """Peak RSS of the build's session_costs step (compute + write) in a fresh process."""
+    from ecodata.paths import DataPaths
+    from ecodata.tables.build import write_table
+    from ecodata.tables.schemas import ALL_TABLES
+
+    with tempfile.TemporaryDirectory(prefix="ecodata-bench-pricing-") as tmp:
+        paths = DataPaths(Path(tmp))
+        for name in ("prices", "price_elements", "price_components", "connectors", "connector_prices",
+                     "locations"):
+            write_table(paths, ALL_TABLES[name], day, tables[name])
+        base, _ = peak_rss_mb(_IMPORTS)
+        peak, out = peak_rss_mb(_HOOK, tmp, day.isoformat())
+        seconds, *lines = out.split(";")
+        written = paths.table_partition("session_costs", day)
+        size = sum(f.stat().st_size for f in written.glob("*.parquet")) / 1e6
+        print(f"build session_costs step (compute + write, fresh process): peak RSS {peak:,.0f} MB "
+              f"in {seconds} ({'; '.join(x.strip() for x in lines)}, {size:.1f} MB of Parquet); "
+              f"a process that only imports ecodata + polars: {base:,.0f} MB", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", default="bench", choices=["demo", "bench"])
@@ -88,6 +146,9 @@ def main() -> None:
     parser.add_argument("--day", default="2026-11-21")
     parser.add_argument("--cache", type=Path, default=None,
                         help="directory to keep the built tables in (Parquet) and reuse on the next run")
+    parser.add_argument("--build-rss", action="store_true",
+                        help="also measure the peak RSS of the build's session_costs step in a subprocess")
+    parser.add_argument("--only-build-rss", action="store_true", help="measure only that (no pairs/s runs)")
     args = parser.parse_args()
     day = dt.date.fromisoformat(args.day)
 
@@ -96,6 +157,10 @@ def main() -> None:
     t_tables = time.perf_counter() - t0
     print(f"scale={args.scale} seed={args.seed}: tables built in {t_tables:.1f}s "
           + ", ".join(f"{k}={v.height}" for k, v in tables.items()), flush=True)
+    if args.build_rss or args.only_build_rss:
+        build_rss(tables, day)
+        if args.only_build_rss:
+            return
     rates = load_rates()
     sessions = load_sessions()
 

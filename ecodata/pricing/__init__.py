@@ -3,7 +3,8 @@
 * :func:`price_cdr` prices one CDR with one tariff or price record (the scalar reference engine).
 * :func:`price_files` does the same from two JSON files (the ``ecodata price`` command).
 * :func:`session_costs` evaluates every (connector, price, reference session) of a snapshot's
-  tables in polars; :func:`session_costs_frame` is the table-build hook; :func:`compare` prints the
+  tables in polars (:func:`session_costs_chunks`: the same rows chunk by chunk, in bounded
+  memory); :func:`session_costs_frame` is the table-build hook; :func:`compare` prints the
   ``session_cost_comparison`` view (``ecodata compare``).
 
 Semantics, rounding policy and the interpretation of Eco-Movement's extras: ``README.md`` here.
@@ -21,12 +22,12 @@ from ecodata.pricing.comparison import compare, comparison_query, session_costs_
 from ecodata.pricing.model import Tariff, parse_tariff
 from ecodata.pricing.scalar import RoundingPolicy, price_cdr, totals_to_json
 from ecodata.pricing.sessions import ReferenceSession, load_sessions, price_reference, profile_for
-from ecodata.pricing.vectorised import session_costs
+from ecodata.pricing.vectorised import session_costs, session_costs_chunks
 
 __all__ = [
     "ReferenceSession", "RoundingPolicy", "Tariff", "compare", "comparison_query", "load_sessions",
     "parse_tariff", "price_cdr", "price_files", "price_reference", "profile_for", "read_json",
-    "session_costs", "session_costs_frame", "totals_to_json",
+    "session_costs", "session_costs_chunks", "session_costs_frame", "totals_to_json",
 ]
 
 

@@ -8,24 +8,26 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 
 import polars as pl
 
 from ecodata.errors import ConfigError
 from ecodata.pricing.sessions import POWER_CLASSES, load_sessions
-from ecodata.pricing.vectorised import DEFAULT_KWH_PER_MONTH, session_costs
+from ecodata.pricing.vectorised import CHUNK_ROWS, DEFAULT_KWH_PER_MONTH, session_costs_chunks
 from ecodata.settings import Settings
 
 _INPUTS = ("prices", "price_elements", "price_components", "connectors", "connector_prices", "locations")
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
-def session_costs_frame(settings: Settings, date: dt.date, *,
-                        kwh_per_month: Decimal = DEFAULT_KWH_PER_MONTH) -> pl.DataFrame:
-    """``session_costs`` of the snapshot ``date``: every connector x price x fitting session.
+def session_costs_frame(settings: Settings, date: dt.date, *, kwh_per_month: Decimal = DEFAULT_KWH_PER_MONTH,
+                        chunk_rows: int | None = CHUNK_ROWS) -> Iterator[pl.DataFrame]:
+    """``session_costs`` of the snapshot ``date`` (every connector x price x fitting session) as
+    a sequence of frames, one per session and slice of ``chunk_rows`` connector_prices rows.
 
+    The build writes them one by one (bounded memory); ``pl.concat`` gives the whole table.
     Sessions come from ``settings.sessions_toml`` (else the shipped defaults), EUR rates from
     ``settings.fx_rates_csv`` (else the shipped table); sessions start on ``date``.
     """
@@ -34,8 +36,9 @@ def session_costs_frame(settings: Settings, date: dt.date, *,
 
     dataset = open_dataset(settings.data_dir)
     tables = {name: dataset.table(name, date) for name in _INPUTS}
-    return session_costs(tables, day=date, sessions=load_sessions(settings.sessions_toml),
-                         rates=load_rates(settings.fx_rates_csv), kwh_per_month=kwh_per_month)
+    return session_costs_chunks(tables, day=date, sessions=load_sessions(settings.sessions_toml),
+                                rates=load_rates(settings.fx_rates_csv), kwh_per_month=kwh_per_month,
+                                chunk_rows=chunk_rows)
 
 
 def comparison_query(sessions: Sequence[str] = (), countries: Sequence[str] = (),

@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -43,6 +43,8 @@ PARTS = ("energy", "time", "parking", "flat")
 _PART = {"ENERGY": "energy", "TIME": "time", "PARKING_TIME": "parking", "FLAT": "flat"}
 DEFAULT_KWH_PER_MONTH = Decimal(100)
 # Months over which a fee is spread to get a monthly equivalent (one-off: 3 years, as connect+umlaut).
+# connector_prices rows per yielded frame of session_costs_chunks (bounds the build's memory).
+CHUNK_ROWS = 250_000
 SUBSCRIPTION_MONTHS = {"month": 1, "monthly": 1, "yearly": 12, "annual": 12, "one-off": 36}
 
 
@@ -379,12 +381,46 @@ def session_costs(
     ``connectors``, ``connector_prices`` and ``locations`` frames. Sessions start on ``day`` at
     their local start time; ``rates`` is an :mod:`ecodata.fx` table (units per EUR) or None (EUR
     columns are then null except for EUR prices). ``timings``, when given, receives the seconds
-    spent per stage (profiles, keys, pricing, join_back).
+    spent per stage (profiles, keys, pricing, join_back). The whole table in memory: for a
+    bounded-memory build use :func:`session_costs_chunks`.
 
     Example::
 
         costs = session_costs(tables, day=dt.date(2026, 11, 21))
     """
+    chunks = session_costs_chunks(tables, day=day, sessions=sessions, rates=rates, kwh_per_month=kwh_per_month,
+                                  policy=policy, contract_date=contract_date, chunk_rows=None, timings=timings)
+    parts = list(chunks)
+    return parts[0] if len(parts) == 1 else pl.concat(parts, rechunk=False)
+
+
+def session_costs_chunks(
+    tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
+    *,
+    day: dt.date,
+    sessions: Sequence[ReferenceSession] | None = None,
+    rates: pl.DataFrame | None = None,
+    kwh_per_month: Decimal = DEFAULT_KWH_PER_MONTH,
+    policy: RoundingPolicy | None = None,
+    contract_date: dt.date | None = None,
+    chunk_rows: int | None = CHUNK_ROWS,
+    timings: dict[str, float] | None = None,
+) -> Iterator[pl.DataFrame]:
+    """The rows of :func:`session_costs` as a sequence of frames, for a bounded-memory build.
+
+    Session by session, the ``connector_prices`` rows are taken in slices of at most
+    ``chunk_rows`` (file order; None = the whole table), and each slice's priced rows are
+    yielded as one frame (empty slices are skipped; no rows at all gives one empty frame). Only
+    the distinct priced (price, profile) pairs and the integer codes of ``connector_prices`` are
+    kept across chunks, so memory is bounded by a chunk, not by the table. Concatenated, the
+    frames are exactly :func:`session_costs`. Validation errors are raised on the first ``next``.
+
+    Example::
+
+        write_table(paths, SESSION_COSTS, day, session_costs_chunks(tables, day=day))
+    """
+    if chunk_rows is not None and chunk_rows < 1:
+        raise PricingError(f"chunk_rows must be at least 1, got {chunk_rows}")
     clock = _Clock(timings)
     policy = policy or RoundingPolicy()
     if policy.places is None:
@@ -407,14 +443,17 @@ def session_costs(
     clock.lap("profiles")
     kinds = kinds.with_row_index("kind_id")
     conn_kind = conn.join(kinds, on=kind_cols, how="left", nulls_equal=True).select(*keys, "kind_id")
+    del conn
     kind_map = kind_map.join(kinds, on=kind_cols, how="inner", nulls_equal=True).select(
         "kind_id", "session", "profile_id")
     price_index = t["prices"].select("price_id").unique(maintain_order=True).collect().with_row_index("price_idx")
-    # connector_prices with integer keys, kept in file order (no string gathers on the big side)
-    cp = t["connector_prices"].select(*keys, "price_id").collect()
-    kind_id = cp.select(keys).join(conn_kind, on=keys, how="left", maintain_order="left")["kind_id"]
-    price_idx = cp.select("price_id").join(price_index, on="price_id", how="left", maintain_order="left")["price_idx"]
-    codes = pl.DataFrame({"kind_id": kind_id, "price_idx": price_idx})
+    # connector_prices as integer codes in file order; the strings are not kept (streamed here,
+    # read again slice by slice in the join back)
+    cp = t["connector_prices"].select(*keys, "price_id")
+    codes = (cp.join(conn_kind.lazy(), on=keys, how="left", maintain_order="left")
+             .join(price_index.lazy(), on="price_id", how="left", maintain_order="left")
+             .select("kind_id", "price_idx").collect(engine="streaming"))
+    del conn_kind
     # the distinct (price, profile) pairs, priced once
     pairs = codes.drop_nulls().unique().join(kind_map, on="kind_id").select("price_idx", "profile_id").unique()
     clock.lap("keys")
@@ -424,12 +463,13 @@ def session_costs(
                          price_key="price_idx").collect().join(price_index, on="price_idx")
     money = _money_columns(priced, profiles, t["prices"], t["price_components"], rates, day, kwh_per_month,
                            policy).join(price_index, on="price_id")
+    del priced
     clock.lap("pricing")
     if timings is not None:
         timings["distinct_pairs"] = float(pairs.height)
-    out = _join_back(cp, codes, kind_map, money, profiles.height, price_index.height)
-    clock.lap("join_back")
-    return out
+    del pairs
+    yield from _join_back(cp, codes, kind_map, money, profiles.height, price_index.height, chunk_rows)
+    clock.lap("join_back")  # (includes the consumer's time between chunks)
 
 
 class _Clock:
@@ -446,37 +486,48 @@ class _Clock:
         self.last = now
 
 
-def _join_back(cp: pl.DataFrame, codes: pl.DataFrame, kind_map: pl.DataFrame, money: pl.DataFrame,
-               n_profiles: int, n_prices: int) -> pl.DataFrame:
-    """Every connector x price x fitting session row, session by session.
+def _join_back(cp: pl.LazyFrame, codes: pl.DataFrame, kind_map: pl.DataFrame, money: pl.DataFrame,
+               n_profiles: int, n_prices: int, chunk_rows: int | None) -> Iterator[pl.DataFrame]:
+    """Every connector x price x fitting session row: for each slice of at most ``chunk_rows``
+    connector_prices rows (file order), one frame per session.
 
-    The connector_prices rows of a session are a filter of the table (sequential copies, kept in
-    file order); their costs are gathered from the priced pairs through a dense integer index.
+    A session's rows of a slice are a filter of it (sequential copies, kept in file order);
+    their costs are gathered from the priced pairs through a dense integer index.
     """
     n_profiles = max(n_profiles, 1)
-    dense = pl.repeat(-1, max(n_prices, 1) * n_profiles, dtype=pl.Int64, eager=True)
+    dense = pl.repeat(-1, max(n_prices, 1) * n_profiles, dtype=pl.Int32, eager=True)
     dense = dense.scatter((money["price_idx"].cast(pl.Int64) * n_profiles + money["profile_id"]).to_list(),
-                          pl.int_range(money.height, eager=True, dtype=pl.Int64))
+                          pl.int_range(money.height, eager=True, dtype=pl.Int32))
     payload = money.select(SESSION_COSTS.column_names[5:])
     n_kinds = int(kind_map.select(pl.col("kind_id").max()).item() or 0) + 1 if kind_map.height else 1
     kind_codes = codes["kind_id"].cast(pl.Int64).fill_null(n_kinds)  # unknown connector -> sentinel slot
     price_codes = codes["price_idx"].cast(pl.Int64)
-    parts = []
+    positions: list[tuple[str, pl.Series]] = []  # per session: the payload row of each connector_prices row
     for (session,), group in kind_map.group_by("session", maintain_order=True):
         to_profile = pl.repeat(-1, n_kinds + 1, dtype=pl.Int64, eager=True).scatter(
             group["kind_id"].to_list(), group["profile_id"].cast(pl.Int64))
         profile = to_profile.gather(kind_codes)
         valid = (profile >= 0) & price_codes.is_not_null()
         key = (price_codes.fill_null(0) * n_profiles + profile.clip(lower_bound=0)).zip_with(valid, pl.Series([0]))
-        pos = dense.gather(key).zip_with(valid, pl.Series([-1], dtype=pl.Int64))
-        keep = pos >= 0
-        rows = cp.filter(keep)
-        costs = payload[pos.filter(keep)]
-        rows = rows.with_columns(pl.lit(session, dtype=pl.String).alias("session"))
-        parts.append(rows.hstack(costs))
-    if not parts:
-        return pl.DataFrame(schema=SESSION_COSTS.polars_schema)
-    return pl.concat(parts, rechunk=False)
+        positions.append((str(session), dense.gather(key).zip_with(valid, pl.Series([-1], dtype=pl.Int32))))
+    del kind_codes, price_codes
+    total = codes.height
+    step = chunk_rows or max(total, 1)
+    produced = False
+    for offset in range(0, total, step):
+        rows: pl.DataFrame | None = None
+        for session, pos in positions:
+            part = pos.slice(offset, step)
+            keep = part >= 0
+            if not keep.any():
+                continue
+            if rows is None:
+                rows = cp.slice(offset, step).collect()
+            produced = True
+            yield (rows.filter(keep).with_columns(pl.lit(session, dtype=pl.String).alias("session"))
+                   .hstack(payload[part.filter(keep)]))
+    if not produced:
+        yield pl.DataFrame(schema=SESSION_COSTS.polars_schema)
 
 
 def _money_columns(priced: pl.DataFrame, profiles: pl.DataFrame, prices: pl.LazyFrame,

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import polars as pl
 
@@ -183,24 +184,67 @@ def _merge_rejects(paths: DataPaths, date: dt.date, present: list[str], new: lis
     return pl.concat(frames, how="vertical") if frames else REJECTS.polars_schema.to_frame()
 
 
-def write_table(paths: DataPaths, schema: TableSchema, date: dt.date, frame: pl.DataFrame) -> None:
-    """Write one table partition: staging file, then one atomic rename over the old file."""
+def _check_schema(schema: TableSchema, frame: pl.DataFrame) -> None:
     if frame.schema != schema.polars_schema:
         # The transform and the declaration disagree: that is a bug in ecodata, not bad data.
         raise ValidationError(
             f"table {schema.name}: columns {dict(frame.schema)} do not match the declared schema; "
             "please report this bug"
         )
+
+
+def _write_frames(schema: TableSchema, frames: Iterable[pl.DataFrame], file: Path) -> int:
+    """Write frames one after the other as row groups of one Parquet file; returns the row count.
+
+    Only the frame being written is held here, so a table computed chunk by chunk (a generator)
+    is written in bounded memory. No frames at all: an empty table.
+    """
+    import pyarrow.parquet as pq
+
+    writer: pq.ParquetWriter | None = None
+    rows = 0
+    try:
+        for frame in frames:
+            _check_schema(schema, frame)
+            table = frame.to_arrow(compat_level=pl.CompatLevel.newest())
+            if writer is None:
+                writer = pq.ParquetWriter(file, table.schema, compression="zstd", write_statistics=True)
+            writer.write_table(table)
+            rows += frame.height
+    finally:
+        if writer is not None:
+            writer.close()
+    if writer is None:
+        pl.DataFrame(schema=schema.polars_schema).write_parquet(file, compression="zstd", statistics=True)
+    return rows
+
+
+def write_table(paths: DataPaths, schema: TableSchema, date: dt.date,
+                frame: pl.DataFrame | Iterable[pl.DataFrame]) -> int:
+    """Write one table partition: staging file, then one atomic rename over the old file.
+
+    ``frame`` may also be an iterable of frames (e.g. a generator computing the table chunk by
+    chunk): they become row groups of the same single file, written as they come, so memory is
+    bounded by a chunk; the rename still happens once, after the last one. Returns the rows written.
+    """
+    if isinstance(frame, pl.DataFrame):
+        _check_schema(schema, frame)
     staging = paths.table_staging(schema.name, date)
     staging.mkdir(parents=True, exist_ok=True)
     target_dir = paths.table_partition(schema.name, date)
     target_dir.mkdir(parents=True, exist_ok=True)
     tmp = staging / part_name(0)
     try:
-        frame.write_parquet(tmp, compression="zstd", statistics=True)
+        if isinstance(frame, pl.DataFrame):
+            frame.write_parquet(tmp, compression="zstd", statistics=True)
+            rows = frame.height
+        else:
+            rows = _write_frames(schema, frame, tmp)
         os.replace(tmp, target_dir / part_name(0))
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
+    except BaseException as exc:
+        tmp.unlink(missing_ok=True)  # a failed write (or a failing chunk producer) leaves no half file
+        if not isinstance(exc, OSError):
+            raise
         raise SnapshotError(
             f"cannot write table {schema.name} for {date} under {paths.tables_root}: "
             f"{exc.strerror or exc}; the previous version of that table is unchanged"
@@ -213,6 +257,7 @@ def write_table(paths: DataPaths, schema: TableSchema, date: dt.date, frame: pl.
         staging.parent.rmdir()
     except OSError:
         pass  # another date is being staged for this table
+    return rows
 
 
 def count_orphans(paths: DataPaths, date: dt.date) -> dict[str, int]:
@@ -282,7 +327,8 @@ def _session_costs_hook(settings: Settings, date: dt.date) -> list[str]:
     """Write ``session_costs`` for ``date`` when the pricing package provides its frame builder.
 
     The pricing engine computes, this module writes (it is the only table writer): the hook is
-    ``ecodata.pricing.session_costs_frame(settings, date) -> polars.LazyFrame | DataFrame``.
+    ``ecodata.pricing.session_costs_frame(settings, date) -> polars.LazyFrame | DataFrame |
+    Iterable[DataFrame]`` (an iterable is written chunk by chunk, in bounded memory).
     """
     import ecodata.pricing as pricing
 
@@ -292,5 +338,7 @@ def _session_costs_hook(settings: Settings, date: dt.date) -> list[str]:
     frame = builder(settings, date)
     table = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
     schema = ALL_TABLES["session_costs"]
-    write_table(DataPaths(settings.data_dir), schema, date, table.select(schema.column_names))
-    return [f"  session_costs: {table.height} rows"]
+    columns = schema.column_names
+    data = table.select(columns) if isinstance(table, pl.DataFrame) else (f.select(columns) for f in table)
+    rows = write_table(DataPaths(settings.data_dir), schema, date, data)
+    return [f"  session_costs: {rows} rows"]

@@ -1,0 +1,116 @@
+"""session_costs in bounded memory: the chunked evaluator and the build writing it chunk by chunk."""
+
+import datetime as dt
+
+import polars as pl
+import pyarrow.parquet as pq
+import pytest
+from polars.testing import assert_frame_equal
+from pricing_frames import simulator_tables
+
+from ecodata.errors import PricingError, ValidationError
+from ecodata.fx import load_rates
+from ecodata.paths import DataPaths
+from ecodata.pricing import session_costs, session_costs_chunks, session_costs_frame
+from ecodata.settings import Settings
+from ecodata.tables.build import _session_costs_hook, write_table
+from ecodata.tables.reader import scan_table, table_file
+from ecodata.tables.schemas import ALL_TABLES, SESSION_COSTS
+
+DAY = dt.date(2026, 11, 21)
+KEY = list(SESSION_COSTS.key)
+INPUTS = ("prices", "price_elements", "price_components", "connectors", "connector_prices", "locations")
+
+
+@pytest.fixture(scope="module")
+def demo():
+    tables, _records = simulator_tables("demo", 0)
+    return tables, session_costs(tables, day=DAY, rates=load_rates())
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory, demo):
+    """A data directory holding the demo snapshot's input tables."""
+    tables, _ = demo
+    paths = DataPaths(tmp_path_factory.mktemp("data"))
+    for name in INPUTS:
+        write_table(paths, ALL_TABLES[name], DAY, tables[name])
+    return paths
+
+
+def test_chunks_are_exactly_the_whole_table(demo):
+    tables, whole = demo
+    chunk = 3000
+    frames = list(session_costs_chunks(tables, day=DAY, rates=load_rates(), chunk_rows=chunk))
+    slices = -(-tables["connector_prices"].height // chunk)
+    assert len(frames) > slices  # several sessions per slice
+    for frame in frames:
+        assert frame.schema == SESSION_COSTS.polars_schema
+        assert 0 < frame.height <= chunk
+        assert frame["session"].n_unique() == 1
+    assert_frame_equal(pl.concat(frames).sort(KEY), whole.sort(KEY))
+    # the in-memory result keeps its order: session by session, connector_prices in file order
+    assert whole["session"].rle().len() == whole["session"].n_unique()
+
+
+def test_chunk_rows_must_be_positive(demo):
+    tables, _ = demo
+    with pytest.raises(PricingError, match="chunk_rows must be at least 1"):
+        next(session_costs_chunks(tables, day=DAY, chunk_rows=0))
+
+
+def test_no_pairs_give_one_empty_frame(demo):
+    tables, _ = demo
+    frames = list(session_costs_chunks({**tables, "connector_prices": tables["connector_prices"].clear()}, day=DAY))
+    assert [f.height for f in frames] == [0]
+    assert frames[0].schema == SESSION_COSTS.polars_schema
+
+
+def test_build_hook_writes_the_chunks_as_row_groups_of_one_file(data_dir, demo):
+    _, whole = demo
+    lines = _session_costs_hook(Settings(data_dir=data_dir.root), DAY)
+    assert lines == [f"  session_costs: {whole.height} rows"]
+    files = sorted(data_dir.table_partition("session_costs", DAY).glob("*.parquet"))
+    assert [str(f) for f in files] == [table_file(data_dir, "session_costs", DAY)]
+    expected_frames = sum(1 for _ in session_costs_frame(Settings(data_dir=data_dir.root), DAY))
+    assert pq.ParquetFile(files[0]).metadata.num_row_groups == expected_frames > 1
+    written = scan_table(data_dir, "session_costs", DAY).drop("snapshot_date").collect()
+    assert_frame_equal(written.sort(KEY), whole.sort(KEY))
+
+
+def _some_chunks(whole, then):
+    yield whole.slice(0, 100)
+    yield whole.slice(100, 100)
+    then()
+
+
+def test_a_failing_chunk_producer_leaves_the_previous_table_in_place(data_dir, demo):
+    _, whole = demo
+    before = whole.slice(0, 10)
+    write_table(data_dir, SESSION_COSTS, DAY, before)
+
+    def fail():
+        raise PricingError("the evaluator failed half-way")
+
+    with pytest.raises(PricingError, match="half-way"):
+        write_table(data_dir, SESSION_COSTS, DAY, _some_chunks(whole, fail))
+    assert_frame_equal(scan_table(data_dir, "session_costs", DAY).drop("snapshot_date").collect(), before)
+    assert not (data_dir.table_staging("session_costs", DAY) / "part-00000.parquet").exists()
+
+    def bad_chunk():
+        yield whole.slice(0, 5).drop("currency")
+
+    with pytest.raises(ValidationError, match="do not match the declared schema"):
+        write_table(data_dir, SESSION_COSTS, DAY, bad_chunk())
+    assert_frame_equal(scan_table(data_dir, "session_costs", DAY).drop("snapshot_date").collect(), before)
+
+
+def test_write_table_takes_any_iterable_of_frames(data_dir, demo):
+    _, whole = demo
+    assert write_table(data_dir, SESSION_COSTS, DAY, iter(())) == 0
+    empty = scan_table(data_dir, "session_costs", DAY).drop("snapshot_date").collect()
+    assert empty.height == 0
+    assert empty.schema == SESSION_COSTS.polars_schema
+    parts = [whole.slice(0, 7), whole.slice(7, 0), whole.slice(7, 50)]
+    assert write_table(data_dir, SESSION_COSTS, DAY, parts) == 57
+    assert_frame_equal(scan_table(data_dir, "session_costs", DAY).drop("snapshot_date").collect(), whole.head(57))
