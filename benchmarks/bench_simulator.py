@@ -60,37 +60,31 @@ def _free_port() -> int:
 
 
 class BareClient:
-    """HTTP/1.1 GET over one keep-alive socket: headers parsed by hand, body read into one buffer."""
+    """HTTP/1.1 GET over one keep-alive socket: headers parsed by hand, Content-Length or chunked bodies."""
 
     def __init__(self, port: int) -> None:
         self.sock = socket.create_connection(("127.0.0.1", port))
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.reader = self.sock.makefile("rb", buffering=1 << 20)
 
     def get(self, target: str) -> tuple[int, dict[str, str], bytes]:
         self.sock.sendall(f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Token {TOKEN}\r\n\r\n".encode())
-        buf = b""
-        while b"\r\n\r\n" not in buf:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise ConnectionError("the server closed the connection")
-            buf += chunk
-        head, _, rest = buf.partition(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        status = int(lines[0].split(" ")[1])
-        headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
-        length = int(headers["content-length"])
-        body = bytearray(length)
-        view = memoryview(body)
-        view[: len(rest)] = rest
-        got = len(rest)
-        while got < length:
-            n = self.sock.recv_into(view[got:], min(1 << 20, length - got))
-            if not n:
-                raise ConnectionError("the server closed the connection mid-body")
-            got += n
-        return status, headers, bytes(body)
+        status = int(self.reader.readline().split(b" ")[1])
+        headers: dict[str, str] = {}
+        while (line := self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            headers[name.strip().lower()] = value.strip()
+        if "content-length" in headers:
+            return status, headers, self.reader.read(int(headers["content-length"]))
+        parts = []
+        while size := int(self.reader.readline().split(b";")[0], 16):
+            parts.append(self.reader.read(size))
+            self.reader.readline()
+        self.reader.readline()
+        return status, headers, b"".join(parts)
 
     def close(self) -> None:
+        self.reader.close()
         self.sock.close()
 
 
