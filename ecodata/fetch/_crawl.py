@@ -85,7 +85,8 @@ class FetchReport:
             extra += f", {r.retries} retries" if r.retries else ""
             extra += f", drift: {len(r.warnings)} warnings (see the manifest)" if r.drift else ""
             out.append(
-                f"{r.endpoint} {r.snapshot_date}: {r.status}, {r.records:,} records in {r.pages} pages "
+                f"{r.endpoint} {r.snapshot_date}: {r.status}, {r.records:,} records in {r.pages} "
+                f"page{'' if r.pages == 1 else 's'} "
                 f"({r.pages_downloaded} downloaded now, {r.bytes / 1e6:.1f} MB){extra}"
             )
         out.append(f"done in {self.elapsed_s:.1f} s -> {self.endpoints[0].partition.parent.parent}"

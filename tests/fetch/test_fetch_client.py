@@ -192,3 +192,21 @@ def test_client_errors_are_not_retried(tmp_path: Path, status: int, body: bytes,
         run_fetch(settings_for(tmp_path), ["prices"], DATE, transport=httpx.MockTransport(handler), retry=FAST,
                   progress=False)
     assert len(calls) == 1
+
+
+def test_runs_inside_a_running_event_loop(tmp_path: Path) -> None:
+    api = served("prices", 3)
+
+    async def notebook_cell() -> int:  # Jupyter runs cells inside an event loop
+        report = run_fetch(settings_for(tmp_path), ["prices"], DATE, transport=api.transport(), progress=False)
+        return report.result("prices").records
+
+    assert asyncio.run(notebook_cell()) == 3
+
+
+def test_report_lines(tmp_path: Path) -> None:
+    api = served("prices", 3)
+    report = run_fetch(settings_for(tmp_path), ["prices"], DATE, transport=api.transport(), progress=False)
+    lines = report.lines()
+    assert lines[0] == "prices 2026-03-01: fetched, 3 records in 1 page (1 downloaded now, 0.0 MB)"
+    assert lines[1].startswith("done in ")
