@@ -10,7 +10,9 @@ Prices are shared by hundreds of connectors, so the work is split in three:
    rules, written as joins and group-bys over integers: money is carried as exact integer
    numerators over a fixed denominator (excl. VAT: 3.6e12, incl. VAT: 3.6e18), so sums are exact
    and each total is rounded once, with the same rational rounding as the scalar engine.
-3. *Join back* (lazy): the priced pairs are joined to every connector that shares them.
+3. *Join back*: the priced pairs are gathered for every connector that shares them, per session
+   and slice of connector_prices (:func:`session_costs_chunks` yields them one by one, so the
+   build writes the table in bounded memory; :func:`session_costs` concatenates them).
 
 Units: prices in micro-units (x 1e6), VAT in 1e-4 percent, energy in joules, time in seconds,
 power in mW, current in µA. Only Eco-Movement price records are evaluated (the ``prices``
