@@ -34,6 +34,7 @@ import base64
 import binascii
 import hmac
 from collections.abc import Awaitable, Callable, MutableMapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -53,6 +54,8 @@ Send = Callable[[Message], Awaitable[None]]
 _JSON = (b"content-type", b"application/json")
 _PRICING = ("prices", "connector_prices")
 _CHUNK = 1024 * 1024
+# Pages of at least this many records (about 1 MB and more) get the next page rendered ahead.
+_READ_AHEAD_MIN = {"locations": 400, "connector_prices": 1000, "prices": 2000, "tariffs": 1 << 30}
 
 
 class ConnectionDropped(Exception):
@@ -96,6 +99,16 @@ class SimulatorApp:
         self._tokens = (token, base64.b64encode(token))
         self._ts = self.dataset.timestamp.encode()
         self._views: dict[tuple[str, str], View] = {}
+        self._ahead: dict[tuple[str, str, int, int], Future[list[bytes]]] = {}
+        self._pool: ThreadPoolExecutor | None = None
+        self._served: dict[tuple[str, str, int, int], None] = {}  # recently served ranges, oldest first
+
+    def close(self) -> None:
+        """Stop the read-ahead worker (the app keeps working, without read-ahead threads running)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        self._ahead.clear()
 
     # ------------------------------------------------------------------ views
     def view(self, endpoint: str, version: str = "2.1.1") -> View:
@@ -163,7 +176,7 @@ class SimulatorApp:
             if d.exclusive in ("http429", "http500", "http502", "http503", "ocpi3000"):
                 await self._fault_reply(send, d.exclusive, status_style)
                 return
-            status, headers, body = self._handle(scope, path, query, d, status_style)
+            status, headers, body = await self._handle(scope, path, query, d, status_style)
         except _Reply as reply:
             await self._send(send, reply.http, reply.headers, self._error(reply.code, reply.message, status_style))
             return
@@ -224,7 +237,7 @@ class SimulatorApp:
             await self._send(send, 200, [], self._error(3000, "Generic server error", status_style))
 
     # ------------------------------------------------------------------ routing
-    def _handle(self, scope: Scope, path: str, query: bytes, d: Decision,
+    async def _handle(self, scope: Scope, path: str, query: bytes, d: Decision,
                 status_style: bool) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         if path.startswith("/api/"):
             path = path[4:]
@@ -237,17 +250,17 @@ class SimulatorApp:
             rest = parts[3:]
             if rest and rest[0] == "locations":
                 if len(rest) == 1:
-                    return self._list(scope, query, "locations", version, d, False)
+                    return await self._list(scope, query, "locations", version, d, False)
                 if len(rest) == 2:
                     return self._location(rest[1], version, d)
             if rest == ["tariffs"] and version == "2.1.1":
-                return self._list(scope, query, "tariffs", version, d, False)
+                return await self._list(scope, query, "tariffs", version, d, False)
         elif parts and parts[0] == "prices":
             if len(parts) == 1:
-                return self._list(scope, query, "prices", "2.1.1", d, status_style)
+                return await self._list(scope, query, "prices", "2.1.1", d, status_style)
             if parts[1] == "connector_prices":
                 if len(parts) == 2:
-                    return self._list(scope, query, "connector_prices", "2.1.1", d, status_style)
+                    return await self._list(scope, query, "connector_prices", "2.1.1", d, status_style)
                 if len(parts) == 3:
                     return self._connector_prices_of(parts[2], d, status_style)
             elif len(parts) == 2:
@@ -279,7 +292,7 @@ class SimulatorApp:
                 others.append((name, value))
         return limit, offset, cursor, others
 
-    def _list(self, scope: Scope, query: bytes, endpoint: str, version: str, d: Decision,
+    async def _list(self, scope: Scope, query: bytes, endpoint: str, version: str, d: Decision,
               status_style: bool) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         keyset = endpoint in _PRICING
         max_limit = self.config.max_pricing_limit if keyset else self.config.max_limit
@@ -290,7 +303,7 @@ class SimulatorApp:
         total = view.count()
         start = view.rank(cursor) if cursor is not None else offset
         keys = view.keys(start, limit)
-        records = view.render(keys)
+        records = await self._records(view, endpoint, version, keys)
         if d.unknown_fields:
             extra = b'"x_eco_attribute_%d":{"value":%d,"flags":[true,null],"note":"new field"},' % (
                 d.draw % 97, d.draw % 1000)
@@ -326,6 +339,36 @@ class SimulatorApp:
         else:
             body = head + tail
         return 200, headers, body
+
+    async def _records(self, view: View, endpoint: str, version: str, keys: list[int]) -> list[bytes]:
+        """The records for keys; a large page is taken from (or schedules) the read-ahead of the next page.
+
+        A crawler asks for the page its last ``Link`` announced, and then spends a while parsing it.
+        The simulator renders that next page in a worker thread meanwhile, so a sequential crawl is
+        not held up by generation; ranges already asked for are never rendered twice.
+        """
+        if view.mutated or not keys:
+            return view.render(keys)
+        start, stop = keys[0] // GAP, keys[-1] // GAP + 1
+        ahead = self._ahead.pop((endpoint, version, start, stop), None)
+        if ahead is not None:
+            rendered: list[bytes] = await asyncio.wrap_future(ahead)
+            records = list(rendered)  # a copy: the envelope is glued onto its ends
+        else:
+            records = view.render(keys)
+        self._served[(endpoint, version, start, stop)] = None
+        while len(self._served) > 64:
+            self._served.pop(next(iter(self._served)))
+        following = (endpoint, version, stop, min(view.n, stop + (stop - start)))
+        if (len(keys) >= _READ_AHEAD_MIN[endpoint] and following[2] < following[3]
+                and following not in self._ahead and following not in self._served):
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecodata-sim-ahead")
+            while len(self._ahead) >= 3:  # bounded: a few pages at most
+                self._ahead.pop(next(iter(self._ahead)))
+            self._ahead[following] = self._pool.submit(self.dataset.render, *following[:1], *following[2:],
+                                                       following[1])
+        return records
 
     def _ok(self, data: bytes, status_style: bool) -> bytes:
         if status_style:

@@ -79,6 +79,7 @@ def serve_in_thread(config: SimulatorConfig, host: str = "127.0.0.1", port: int 
         server.should_exit = True
         thread.join(10)
         sock.close()
+        app.close()
 
 
 def run_server(config: SimulatorConfig, host: str = "127.0.0.1", port: int = 8765, log_level: str = "warning") -> None:
@@ -92,3 +93,4 @@ def run_server(config: SimulatorConfig, host: str = "127.0.0.1", port: int = 876
         pass  # uvicorn re-raises the captured SIGINT after its graceful shutdown
     finally:
         sock.close()
+        app.close()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -265,3 +266,33 @@ def test_real_http_server_serves_and_drops_connections() -> None:
     assert 8 <= outcomes["drop"] <= 32
     with pytest.raises(httpx.ConnectError):
         httpx.get(base_url + "/prices", headers=AUTH, timeout=2)
+
+
+def test_read_ahead_serves_the_same_pages_and_renders_each_range_once(demo_truth: Dataset) -> None:
+    app = create_app(SimulatorConfig())
+    calls: list[tuple[str, int, int, str]] = []
+    render = app.dataset.render
+
+    def counting(endpoint: str, start: int, stop: int, version: str = "2.1.1") -> list[bytes]:
+        calls.append((endpoint, start, stop, version))
+        return render(endpoint, start, stop, version)
+
+    app.dataset.render = counting  # type: ignore[method-assign]
+
+    async def go(c: httpx.AsyncClient) -> tuple[Any, Any, list[httpx.Response]]:
+        locations = await crawl_by_link(c, ROUTES[("locations", "2.2")], 400)
+        rows = await crawl_by_cursor(c, ROUTES[("connector_prices", "2.1.1")], 1000)
+        together = await asyncio.gather(*(c.get(f"/prices/connector_prices?limit=1000&offset={o}")
+                                          for o in (0, 1000, 2000)))
+        return locations, rows, list(together)
+
+    locations, rows, together = run(go, app)
+    app.close()
+    assert [orjson.dumps(r) for r in locations.records] == [
+        demo_truth.record_bytes("locations", p, "2.2") for p in range(demo_truth.count("locations"))]
+    assert [orjson.dumps(r) for r in rows.records] == [
+        demo_truth.record_bytes("connector_prices", p) for p in range(demo_truth.count("connector_prices"))]
+    assert [orjson.loads(r.content)["data"] for r in together] == [
+        rows.records[0:1000], rows.records[1000:2000], rows.records[2000:3000]]
+    first_crawls = [c for c in calls if c[0] == "locations"] + [c for c in calls if c[0] == "connector_prices"][:4]
+    assert len(first_crawls) == len(set(first_crawls))  # a sequential crawl renders every range once
