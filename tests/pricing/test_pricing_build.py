@@ -78,6 +78,15 @@ def test_build_hook_writes_the_chunks_as_row_groups_of_one_file(data_dir, demo):
     assert_frame_equal(written.sort(KEY), whole.sort(KEY))
 
 
+def test_chunks_from_the_written_tables_match_the_in_memory_table(data_dir, demo):
+    """From Parquet scans (as in the build), connector_prices is streamed to codes and re-read per
+    slice: every row must still meet its own connector and price."""
+    _, whole = demo
+    frames = list(session_costs_frame(Settings(data_dir=data_dir.root), DAY, chunk_rows=1000))
+    assert max(f.height for f in frames) <= 1000
+    assert_frame_equal(pl.concat(frames).sort(KEY), whole.sort(KEY))
+
+
 def _some_chunks(whole, then):
     yield whole.slice(0, 100)
     yield whole.slice(100, 100)
