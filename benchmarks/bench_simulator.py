@@ -9,8 +9,10 @@ connection and, for each page, times
 * parse (the peer): ``orjson.loads`` of that same body, the least a client must do with it.
 
 ratio = serve rate / parse rate (pages per second); >= 1 means the simulator is never the
-bottleneck of a client that parses what it downloads. Price and tariff bodies are cached
-after their first rendering (bounded), so those endpoints are crawled twice: cold, then warm.
+bottleneck of a client that parses what it downloads. The server renders the next large page
+in a worker thread while the client parses the current one (read-ahead), so a second table
+gives generation alone, in process, without HTTP or read-ahead. Price and tariff bodies are
+cached after their first rendering (bounded), so those endpoints are crawled cold, then warm.
 
 Usage: ``uv run python benchmarks/bench_simulator.py [--scale bench] [--max-pages 0] [--counts]``
 """
@@ -158,9 +160,30 @@ def main() -> None:
         serve_ps, parse_ps = r.pages / r.serve_s, r.pages / r.parse_s
         print(f"{r.name:<26}{r.pages:>6}{r.records:>10}{mb:>8.1f}{serve_ps:>11.1f}{mb / r.serve_s:>11.1f}"
               f"{parse_ps:>11.1f}{mb / r.parse_s:>11.1f}{serve_ps / parse_ps:>7.2f}")
-    if args.counts:
-        from ecodata.simulator import Dataset
+    print("\ngeneration alone, in process (no HTTP, no read-ahead): Dataset.render of a page vs orjson.loads of it")
+    from ecodata.simulator import Dataset
 
+    ds = Dataset(args.scale, args.seed)
+    print(f"{'endpoint':<26}{'pages':>6}{'render MB/s':>13}{'parse MB/s':>12}{'ratio':>7}")
+    for name, endpoint, version, limit in (("locations 2.1.1", "locations", "2.1.1", 1000),
+                                           ("locations 2.2", "locations", "2.2", 1000),
+                                           ("connector_prices", "connector_prices", "2.1.1", 10000),
+                                           ("prices (cold)", "prices", "2.1.1", 10000),
+                                           ("tariffs (cold)", "tariffs", "2.1.1", 1000)):
+        render_s = parse_s = 0.0
+        nbytes = pages = 0
+        for start in range(0, min(ds.count(endpoint), 20 * limit), limit):
+            t0 = time.perf_counter()
+            body = b'{"data":[' + b",".join(ds.render(endpoint, start, start + limit, version)) + b"]}"
+            t1 = time.perf_counter()
+            orjson.loads(body)
+            parse_s += time.perf_counter() - t1
+            render_s += t1 - t0
+            nbytes += len(body)
+            pages += 1
+        print(f"{name:<26}{pages:>6}{nbytes / 1e6 / render_s:>13.1f}{nbytes / 1e6 / parse_s:>12.1f}"
+              f"{parse_s / render_s:>7.2f}")
+    if args.counts:
         print("\nrow counts per scale (Dataset.totals(), ground truth)")
         keys = ("locations", "evses", "connectors", "pricing_ids", "prices", "price_elements", "price_components",
                 "tariffs", "tariff_elements", "tariff_components", "cpos", "msps", "countries")
