@@ -302,6 +302,10 @@ class Catalog:
         self._id_b = [i.encode() for i in ids]
         self._body_keys = [self._body_key(i) for i in range(len(ids))]
         self._product_b = [self.product(i)[0].encode() for i in range(len(ids))]
+        # Per entry, references to shared pieces (no record JSON): partner, product, timestamp.
+        self._partner_of = [self.cpos[p] if kind < MSP_FLAT else self.msps[p] for kind, p, *_ in self.specs]
+        self._product_frag = [self.product(i)[1] for i in range(len(ids))]
+        self._ts_b = [timestamp_b(e) for e in self.price_epoch]
         tid_base = key(seed, T_TID)
         self._tariff_ids: dict[int, str] = {}
         for idx, (kind, partner, _ci, _pcls, _v) in enumerate(self.specs):
@@ -487,30 +491,26 @@ class Catalog:
 
     def price_bytes(self, idx: int) -> bytes:
         """The JSON of one price record, exactly as the API serves it."""
-        kind, partner, _ci, _pcls, _tier = self.specs[idx]
-        p = self.cpos[partner] if kind < MSP_FLAT else self.msps[partner]
-        return b"".join((b'{"id":"', self._id_b[idx], b'","partner":', p.name_json,
-                         b',"partner_id":"', p.partner_id_b, b'","last_updated":"',
-                         timestamp_b(self.price_epoch[idx]), b'","product":', self.product(idx)[1],
-                         b',"elements":', self.body(self._body_keys[idx]), b"}"))
+        p = self._partner_of[idx]
+        return b'{"id":"%s","partner":%s,"partner_id":"%s","last_updated":"%s","product":%s,"elements":%s}' % (
+            self._id_b[idx], p.name_json, p.partner_id_b, self._ts_b[idx], self._product_frag[idx],
+            self.body(self._body_keys[idx]))
 
     # ----------------------------------------------------------------- tariffs
     def tariff_bytes(self, idx: int) -> bytes:
         """The OCPI tariff published by the CPO of ad hoc price ``idx``."""
-        _kind, partner, ci, _pcls, _v = self.specs[idx]
-        p = self.cpos[partner]
+        p = self._partner_of[idx]
         bk = self._body_keys[idx]
         tk = (bk, p.tariff_style, p.tariff_vat)
         hit = self._tariff_cache.get(tk)
         if hit is None:
-            hit = _tariff_elements(orjson.loads(self.body(bk)), p.tariff_style, p.tariff_vat, self.countries[ci])
+            hit = _tariff_elements(orjson.loads(self.body(bk)), p.tariff_style, p.tariff_vat, self.countries[bk[1]])
             if len(self._tariff_cache) >= CACHE_MAX:
                 self._tariff_cache.clear()
             self._tariff_cache[tk] = hit
-        alt_text, body = hit
         return b'{"id":"%s","currency":"%s","tariff_alt_text":%s,"tariff_alt_url":"%s","elements":%s,"last_updated":"%s"}' % (
-            self._tariff_ids_b[idx], self._currency_b[ci], alt_text, b"" if idx % 3 == 0 else p.tariff_url_b, body,
-            timestamp_b(self.price_epoch[idx]))
+            self._tariff_ids_b[idx], self._currency_b[bk[1]], hit[0], b"" if idx % 3 == 0 else p.tariff_url_b, hit[1],
+            self._ts_b[idx])
 
 
 # ---------------------------------------------------------------------- price bodies
