@@ -25,6 +25,9 @@ Decisions where the reference is silent (documented for clients):
 * The envelope ``timestamp`` is the simulated "now" of the dataset's day, so pages are
   byte-identical between runs with the same configuration.
 * An unknown location id gets 404 with status_code 2003, an unknown price id 404 with 2000.
+* ``date_from``/``date_to`` and other unknown parameters are accepted, ignored, and kept in ``Link``.
+* Large pages: while a client works on a page, the next one (the one ``Link`` announced) is
+  rendered ahead in a worker thread, so generation overlaps the client's own processing.
 """
 
 from __future__ import annotations

@@ -576,6 +576,8 @@ def _adhoc(rng: Rng, c: Country, pcls: int, j: int, tesla: bool) -> list[dict[st
     arche = 4 if tesla and rng.chance(0.8) else rng.weighted(_ADHOC_CUM[pcls])
     energy = _comp("ENERGY", kwh, c, 1)
     if arche == 0:
+        if pcls != AC and rng.chance(0.08):  # a minimum charge per session on the energy (Eco-Movement key)
+            return [_el([energy], {"min_price": _ex(rng.pick((1.0, 2.0, 3.0)) * c.fx_per_eur, c)})]
         return [_el([energy])]
     if arche == 1:
         return [_el([_comp("FLAT", _q(rng.pick(_START_FEES_EUR) * c.fx_per_eur, c), c, 1), energy])]
