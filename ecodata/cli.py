@@ -83,9 +83,8 @@ def simulate_command(host: str, port: int, scale: str, seed: int, token: str, fa
     config = SimulatorConfig(scale=scale, seed=seed, token=token, faults=FaultSpec.parse(faults_text),
                              day=day, pricing_envelope=pricing_envelope)
     faults = str(config.faults) or "none"
-    click.echo(f"simulated Eco-Movement API: scale {scale}, seed {seed}, day {day}, faults {faults}; "
-               f"http://{host}:{port} (Ctrl-C to stop)")
-    run_server(config, host, port)
+    run_server(config, host, port, ready=lambda url: click.echo(
+        f"simulated Eco-Movement API: scale {scale}, seed {seed}, day {day}, faults {faults}; {url} (Ctrl-C to stop)"))
 
 
 @cli.command("fetch")

@@ -6,7 +6,7 @@ import contextlib
 import logging
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import uvicorn
 
@@ -45,6 +45,11 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _base_url(host: str, sock: socket.socket) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{sock.getsockname()[1]}"
+
+
 def _server(app: SimulatorApp, log_level: str) -> uvicorn.Server:
     _install_filter()
     config = uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="off",
@@ -72,9 +77,7 @@ def serve_in_thread(config: SimulatorConfig, host: str = "127.0.0.1", port: int 
             if not thread.is_alive():
                 raise ConfigError("the simulator server failed to start")
             thread.join(0.01)
-        bound_port = sock.getsockname()[1]
-        shown = f"[{host}]" if ":" in host else host
-        yield f"http://{shown}:{bound_port}"
+        yield _base_url(host, sock)
     finally:
         server.should_exit = True
         thread.join(10)
@@ -82,11 +85,17 @@ def serve_in_thread(config: SimulatorConfig, host: str = "127.0.0.1", port: int 
         app.close()
 
 
-def run_server(config: SimulatorConfig, host: str = "127.0.0.1", port: int = 8765, log_level: str = "warning") -> None:
-    """Serve in the foreground until interrupted (Ctrl-C stops it cleanly)."""
+def run_server(config: SimulatorConfig, host: str = "127.0.0.1", port: int = 8765, log_level: str = "warning",
+               ready: Callable[[str], None] | None = None) -> None:
+    """Serve in the foreground until interrupted (Ctrl-C stops it cleanly).
+
+    ``ready`` is called with the base URL once the port is bound (with the real port when ``port`` is 0).
+    """
     app = create_app(config)
     sock = _bind(host, port)
     server = _server(app, log_level)
+    if ready is not None:
+        ready(_base_url(host, sock))
     try:
         server.run(sockets=[sock])
     except KeyboardInterrupt:
