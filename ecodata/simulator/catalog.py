@@ -314,6 +314,14 @@ class Catalog:
                 self._tariff_ids[idx] = f"{k:016x}{mix(k):016x}"
         self._tariff_ids_b = {idx: tid.encode() for idx, tid in self._tariff_ids.items()}
         self._make_site_pricing()
+        # Render the pool of price bodies (and the tariffs made from them) once: the pool is bounded
+        # per market (BODY_POOL per country, power class and product kind), far smaller than the
+        # prices endpoint, and a warm pool makes the first crawl as fast as any later one.
+        for bk in dict.fromkeys(self._body_keys):
+            self.body(bk)
+        for idx in self._tariff_ids:
+            p = self._partner_of[idx]
+            self._tariff_elements_for(self._body_keys[idx], p.tariff_style, p.tariff_vat)
 
     def price_index(self, price_id: str) -> int | None:
         """Catalog index of a price id of this day, or None."""
@@ -497,17 +505,22 @@ class Catalog:
             self.body(self._body_keys[idx]))
 
     # ----------------------------------------------------------------- tariffs
+    def _tariff_elements_for(self, bk: tuple[int, ...], style: int, with_vat: bool) -> tuple[bytes, bytes]:
+        """(tariff_alt_text JSON, elements JSON) of the OCPI tariff made from price body ``bk`` (cached)."""
+        tk = (bk, style, with_vat)
+        hit = self._tariff_cache.get(tk)
+        if hit is None:
+            hit = _tariff_elements(orjson.loads(self.body(bk)), style, with_vat, self.countries[bk[1]])
+            if len(self._tariff_cache) >= CACHE_MAX:
+                self._tariff_cache.clear()
+            self._tariff_cache[tk] = hit
+        return hit
+
     def tariff_bytes(self, idx: int) -> bytes:
         """The OCPI tariff published by the CPO of ad hoc price ``idx``."""
         p = self._partner_of[idx]
         bk = self._body_keys[idx]
-        tk = (bk, p.tariff_style, p.tariff_vat)
-        hit = self._tariff_cache.get(tk)
-        if hit is None:
-            hit = _tariff_elements(orjson.loads(self.body(bk)), p.tariff_style, p.tariff_vat, self.countries[bk[1]])
-            if len(self._tariff_cache) >= CACHE_MAX:
-                self._tariff_cache.clear()
-            self._tariff_cache[tk] = hit
+        hit = self._tariff_elements_for(bk, p.tariff_style, p.tariff_vat)
         return b'{"id":"%s","currency":"%s","tariff_alt_text":%s,"tariff_alt_url":"%s","elements":%s,"last_updated":"%s"}' % (
             self._tariff_ids_b[idx], self._currency_b[bk[1]], hit[0], b"" if idx % 3 == 0 else p.tariff_url_b, hit[1],
             self._ts_b[idx])
