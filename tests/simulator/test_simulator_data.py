@@ -263,3 +263,25 @@ def test_connector_rows_list_the_site_pricing_set(demo_truth: Dataset) -> None:
         row = demo_truth.record("connector_prices", start)
         assert row["pricing_ids"] == [cat.price_ids[i] for i in info["price_indices"]]
         assert row["product_ids"] == [cat.product(i)[0] for i in info["price_indices"]]
+
+
+def test_daily_change_rates_at_bench_scale(bench: Dataset) -> None:
+    day1 = Dataset("bench", 0, 1)
+    n = len(bench.catalog.price_ids)
+    changed = sum(a != b for a, b in zip(bench.catalog.price_ids, day1.catalog.price_ids, strict=True))
+    sd = (n * 0.02 * 0.98) ** 0.5
+    assert abs(changed - 0.02 * n) < 4 * sd  # about 2 % of prices get a new id per day
+    assert day1.count("locations") - bench.count("locations") == 500 - len(set(bench._slots) - set(day1._slots))
+    removed = len(set(bench._slots) - set(day1._slots))
+    assert abs(removed - 500) < 4 * (100_000 * 0.005) ** 0.5  # about 0.5 % removed, 0.5 % added
+    kept = removed_checked = 0
+    for position in range(0, bench.count("locations"), 997):
+        location_id = bench.location_id(position)
+        moved = day1.location_position(location_id)
+        if moved is None:
+            removed_checked += 1
+            continue
+        kept += 1
+        assert day1.record("locations", moved)["id"] == location_id  # ids are stable across days
+    assert kept > 90
+    assert removed_checked < 5
