@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from typing import Any
@@ -152,3 +153,23 @@ def test_fault_spec_rejects_bad_input_with_one_clear_line(text: str, message: st
         FaultSpec.parse(text)
     assert str(info.value).startswith(message)
     assert "\n" not in str(info.value)
+
+
+def test_fault_outcomes_do_not_depend_on_request_interleaving() -> None:
+    urls = [f"/prices?limit=1&offset={i}" for i in range(60)]
+
+    def outcomes(concurrent: bool) -> dict[str, int]:
+        app = create_app(SimulatorConfig(faults=FaultSpec.parse("http500=0.5"), fault_seed=9))
+
+        async def go(c: httpx.AsyncClient) -> dict[str, int]:
+            if concurrent:
+                responses = await asyncio.gather(*(c.get(u) for u in reversed(urls)))
+                return {u: r.status_code for u, r in zip(reversed(urls), responses, strict=True)}
+            return {u: (await c.get(u)).status_code for u in urls}
+
+        out: dict[str, int] = run(go, app)
+        return out
+
+    sequential, concurrent = outcomes(False), outcomes(True)
+    assert sequential == concurrent
+    assert set(sequential.values()) == {200, 500}
