@@ -142,7 +142,6 @@ class SimulatorConfig:
     fault_seed: int | None = None
     max_limit: int = 1000  # locations and tariffs
     max_pricing_limit: int = 10000  # prices and connector_prices
-    page_cache: int = 64  # rendered pages kept (LRU); 0 disables
 
     def __post_init__(self) -> None:
         if self.scale not in SCALES:
