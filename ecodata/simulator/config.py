@@ -150,6 +150,8 @@ class SimulatorConfig:
             raise ConfigError(f"unknown pricing envelope {self.pricing_envelope!r}: use status_code or status")
         if self.day < 0:
             raise ConfigError(f"day must be 0 or more, got {self.day}")
+        if self.max_limit < 1 or self.max_pricing_limit < 1:
+            raise ConfigError("the maximum page sizes must be at least 1")
         if not self.token or any(ch.isspace() for ch in self.token):
             raise ConfigError("the simulator token must be non-empty printable text without whitespace")
 
