@@ -2,12 +2,20 @@
 
 A page is an OCPI envelope whose ``data`` holds up to 10,000 records. Decoding it into Python
 dicts (``orjson.loads``) only to serialise every record again costs more CPU than the simulator
-spends producing the page, so the crawl would be CPU-bound. simdjson parses the body into a
-compact tape instead; each record's compact JSON (``.mini``) and its key fields are read from
-there. The result is the same JSON value as ``orjson.dumps(orjson.loads(record))``, byte for byte
-except that simdjson may spell some floats differently (``1e+15`` for ``1000000000000000.0``) and
-keeps an integer beyond 64 bits as the nearest double (where orjson would refuse the page). Bodies
-simdjson rejects fall back to orjson, so nothing orjson accepts is refused.
+spends producing the page, so the crawl would be CPU-bound. Two paths:
+
+* fast (compact bodies, the API's normal form): msgspec validates the body and hands back each
+  record as a zero-copy slice of it (``msgspec.Raw``), so a record is stored byte for byte as
+  served (big integers and float spellings included); a second msgspec pass reads only the key
+  fields. A page whose first or last record holds whitespace outside strings (pretty-printed)
+  takes the other path, so stored records are compact. (A page compact at both ends but
+  indented in the middle keeps those records as served: still the same JSON value.)
+* minifying (anything else): simdjson parses the body into a tape and each record's compact JSON
+  (``.mini``) is read from there: the same JSON value as ``orjson.dumps(orjson.loads(record))``,
+  byte for byte except that simdjson may spell some floats differently (``1e+15`` for
+  ``1000000000000000.0``) and keeps an integer beyond 64 bits as the nearest double (where orjson
+  would refuse the page). Bodies simdjson rejects fall back to orjson, so nothing orjson accepts
+  is refused.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 import orjson
 import simdjson
 
@@ -47,8 +56,73 @@ def _status(code: Any, message: Any) -> tuple[int | None, str]:
     return number, "" if message is None else str(message)
 
 
+class _RawEnvelope(msgspec.Struct):
+    """The envelope with each record left as a slice of the body; UNSET tells absent from null."""
+
+    data: list[msgspec.Raw] | None = None
+    status_code: Any = msgspec.UNSET
+    status: Any = msgspec.UNSET
+    status_message: Any = msgspec.UNSET
+    message: Any = msgspec.UNSET
+
+
+_RAW_DECODER = msgspec.json.Decoder(_RawEnvelope)
+_KEY_DECODERS: dict[tuple[str, ...], msgspec.json.Decoder[Any]] = {}
+
+
+def _key_decoder(key_fields: tuple[str, ...]) -> msgspec.json.Decoder[Any]:
+    """A decoder of ``{"data": [{key fields...}, ...]}`` that skips every other field."""
+    decoder = _KEY_DECODERS.get(key_fields)
+    if decoder is None:
+        keys = msgspec.defstruct("Keys", [(name, Any, None) for name in key_fields], gc=False)
+        envelope = msgspec.defstruct("KeyEnvelope", [("data", list[keys], [])])  # type: ignore[valid-type]
+        decoder = _KEY_DECODERS[key_fields] = msgspec.json.Decoder(envelope)
+    return decoder
+
+
+def _is_compact(record: msgspec.Raw) -> bool:
+    """True when the record's JSON has no whitespace outside strings."""
+    return len(msgspec.json.format(record, indent=-1)) == len(record)
+
+
 def decode_page(content: bytes, key_fields: tuple[str, ...]) -> DecodedPage | None:
     """Decode one page body; None when it is not valid JSON (cut off, garbled)."""
+    if key_fields:
+        page = _decode_raw(content, key_fields)
+        if page is not None:
+            return page
+    return _decode_with_simdjson(content, key_fields)
+
+
+def _decode_raw(content: bytes, key_fields: tuple[str, ...]) -> DecodedPage | None:
+    """The fast path; None when it does not apply (not a compact, well-formed object envelope)."""
+    try:
+        envelope = _RAW_DECODER.decode(content)
+        data = envelope.data
+        if not data:
+            return None  # nothing to gain; the other path also tells absent from null
+        if not (_is_compact(data[0]) and _is_compact(data[-1])):
+            return None
+        items = _key_decoder(key_fields).decode(content).data
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None  # not JSON, not an object, 'data' not a list of objects, ...: the other path
+    code = envelope.status_code if envelope.status_code is not msgspec.UNSET else envelope.status
+    message = envelope.status_message if envelope.status_message is not msgspec.UNSET else envelope.message
+    code, message = _status(None if code is msgspec.UNSET else code,
+                            None if message is msgspec.UNSET else message)
+    keys = _join_keys([[getattr(item, name) for item in items] for name in key_fields])
+    return DecodedPage(True, code, message, list(map(bytes, data)), keys)
+
+
+def _join_keys(columns: list[list[Any]]) -> list[str]:
+    """Natural keys from one list of values per key field (column-wise: fewer Python steps a row)."""
+    texts = [col if all(type(v) is str for v in col) else [key_part(v) for v in col] for col in columns]
+    if len(texts) == 1:
+        return texts[0]
+    return list(map("|".join, zip(*texts, strict=True)))
+
+
+def _decode_with_simdjson(content: bytes, key_fields: tuple[str, ...]) -> DecodedPage | None:
     try:
         doc = simdjson.Parser().parse(content)
     except (ValueError, RuntimeError):

@@ -61,3 +61,37 @@ def test_decode_edge_cases() -> None:
     page = decode_page(b'{"status_code": 1000, "data": [{"id": "a", "v": 18446744073709551615}]}', ("id",))
     assert page is not None
     assert page.records == [b'{"id":"a","v":18446744073709551615}']
+
+
+def test_decode_compact_pages_keep_records_as_served() -> None:
+    """A compact body's records are stored byte for byte (big integers and float spellings too)."""
+    records = [b'{"id":"a","big":123456789012345678901234567890,"f":1E+2}', b'{"id":7,"x":[1.50,"\\u00e9 ,: "]}']
+    body = b'{"status_code":1000,"status_message":"ok","data":[' + b",".join(records) + b"]}"
+    page = decode_page(body, ("id",))
+    assert page is not None
+    assert page.records == records
+    assert all(type(r) is bytes for r in page.records)
+    assert page.keys == ["a", "7"]
+    assert (page.status_code, page.status_message) == (1000, "ok")
+
+
+def test_decode_pretty_pages_are_minified() -> None:
+    body = b'{\n  "data": [\n    {"id": "a", "v": [1, 2]},\n    {"id": "b"}\n  ],\n  "status": 1000\n}'
+    page = decode_page(body, ("id",))
+    assert page is not None
+    assert page.records == [b'{"id":"a","v":[1,2]}', b'{"id":"b"}']
+    assert (page.keys, page.status_code) == (["a", "b"], 1000)
+
+
+def test_decode_status_null_is_not_replaced_by_status() -> None:
+    page = decode_page(b'{"status_code":null,"status":2001,"message":"m","data":[{"id":"a"}]}', ("id",))
+    assert page is not None
+    assert (page.status_code, page.status_message, page.keys) == (None, "m", ["a"])
+
+
+def test_decode_composite_keys_with_non_string_parts() -> None:
+    body = b'{"data":[{"location_id":"L","evse_uid":{"b":1},"c":1},{"location_id":null},{"evse_uid":2.5}]}'
+    page = decode_page(body, ("location_id", "evse_uid"))
+    assert page is not None
+    assert page.keys == ['L|{"b":1}', "|", "|2.5"]
+    assert page.records == [orjson.dumps(orjson.loads(r)) for r in page.records]
