@@ -7,7 +7,10 @@ Views, in creation order:
   empty view with the declared columns, so dependent views still work;
 * ``fx_rates``: the euro reference rates (shipped or the user's CSV), embedded as ``VALUES``;
 * every ``views/<name>.sql`` file of this package, ordered so that a view comes after the views it
-  names. Other parts of ecodata add a view by adding a file there.
+  names. Other parts of ecodata add a view by adding a file there. A ``<name>_history.sql`` file
+  without a ``<name>.sql`` twin also defines ``<name>``: the same query over the latest views
+  (each ``<view>_history`` it reads becomes ``<view>``), so the logic is written once; such a
+  query must join its inputs on ``snapshot_date``.
 
 File paths inside the views are RELATIVE to the data directory (``tables/<t>/snapshot_date=.../*.parquet``),
 so the directory can be moved. DuckDB resolves them against ``file_search_path`` (set by
@@ -37,12 +40,22 @@ _VIEWS_DIR = "views"
 
 
 def _sql_files() -> dict[str, str]:
+    """The views defined by ``views/*.sql``, with the latest twins of ``*_history`` files added."""
     folder = resources.files(_VIEWS_PACKAGE).joinpath(_VIEWS_DIR)
-    return {
+    files = {
         item.name.removesuffix(".sql"): item.read_text(encoding="utf-8")
         for item in folder.iterdir()
         if item.name.endswith(".sql")
     }
+    views = set(ALL_TABLES) | {name.removesuffix("_history") for name in files}
+    history_ref = re.compile(rf"\b({'|'.join(sorted(map(re.escape, views)))})_history\b")
+    for name, sql in list(files.items()):
+        latest = name.removesuffix("_history")
+        if latest != name and latest not in files:
+            code = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
+            files[latest] = (f"-- {name} for the latest snapshot only (generated from {name}.sql)\n"
+                             + history_ref.sub(r"\1", code).strip())
+    return files
 
 
 def duckdb_type(dtype: pl.DataType) -> str:

@@ -111,6 +111,18 @@ def test_table_view_sql_is_relative_and_exact(data):
     assert str(data.root) not in script
 
 
+def test_price_summary_is_the_latest_snapshot_of_its_history(con):
+    sql = view_sql("price_summary")
+    assert sql.startswith("-- price_summary_history for the latest snapshot only")
+    assert "_history" not in sql.split("\n", 1)[1]
+    assert "FROM prices AS p" in sql
+    assert "FROM price_components AS pc" in sql
+    latest = rows(con, "SELECT * FROM price_summary ORDER BY price_id")
+    assert [r[0] for r in latest] == ["P1b", "P2", "P3", "P4", "P5"]
+    assert latest == rows(con, "SELECT * FROM price_summary_history WHERE snapshot_date = DATE '2026-03-02' "
+                               "ORDER BY price_id")
+
+
 def test_every_view_answers(con):
     for name in view_names():
         rows(con, f"SELECT count(*) FROM {name}")

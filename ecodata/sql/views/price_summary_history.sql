@@ -1,4 +1,5 @@
--- Per price (every snapshot): the unrestricted energy price per kWh (the ENERGY component of the first element
+-- Per price and snapshot (the view price_summary is derived from this file for the latest snapshot):
+-- the unrestricted energy price per kWh (the ENERGY component of the first element
 -- without any restriction; incl. VAT = excl. VAT when no VAT is given, as OCPI defines) and whether the
 -- price has a non-zero TIME, PARKING_TIME or FLAT fee anywhere.
 WITH unrestricted AS (
