@@ -8,10 +8,11 @@ import time
 from pathlib import Path
 
 import pytest
-
-# fetch_sim_server.serve (not the simulator's serve_in_thread) so tests can reach the app object:
-# to count pages served and to read which records a mutating server deleted.
 from click.testing import CliRunner
+
+# fetch_sim_server.serve (not the simulator's serve_in_thread, which builds its own app) serves a
+# wrapped app, so tests can count the pages served and read which records a mutating server deleted.
+# Both bind with IPPROTO_TCP, so keep-alive responses are not delayed by Nagle + delayed ACKs.
 from fetch_sim_server import CountingApp, serve
 
 from ecodata.cli import cli
