@@ -98,6 +98,12 @@ def format_relation(relation: duckdb.DuckDBPyRelation, fmt: str = "table") -> st
 
 
 def run_sql(data_dir: str | Path, query: str, fmt: str = "table", fx_rates_csv: Path | None = None) -> str:
-    """Run one SQL query against the views of ``data_dir`` and format the result (``ecodata sql``)."""
+    """Run one SQL query against the views of ``data_dir`` and format the result (``ecodata sql``).
+
+    A statement without a result (e.g. only a comment) prints nothing.
+    """
+    if not query.strip():
+        raise ConfigError("the query is empty: give one, e.g. ecodata sql \"SELECT * FROM market_prices LIMIT 5\"")
     with open(data_dir, fx_rates_csv=fx_rates_csv) as dataset:
-        return format_relation(dataset.sql(query), fmt)
+        relation: duckdb.DuckDBPyRelation | None = dataset.sql(query)
+        return "" if relation is None else format_relation(relation, fmt)

@@ -57,6 +57,18 @@ def test_sql_error_is_one_line_with_exit_code(built):
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(("query", "code", "output"), [
+    ("", 2, 'ecodata: error: the query is empty: give one, e.g. ecodata sql "SELECT * FROM market_prices LIMIT 5"\n'),
+    ("   ", 2, 'ecodata: error: the query is empty: give one, e.g. ecodata sql "SELECT * FROM market_prices LIMIT 5"\n'),
+    ("/* only a comment */", 0, "\n"),
+])
+def test_sql_without_a_result_prints_one_line_or_nothing(built, query, code, output):
+    data, _ = built
+    result = sql(data, query)
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert (result.exit_code, result.output) == (code, output)
+
+
 def test_views_sql_prints_without_writing(tmp_path):
     result = CliRunner().invoke(cli, ["--data-dir", str(tmp_path), "views", "--sql"])
     assert result.exit_code == 0
