@@ -16,6 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from ecodata.errors import ConfigError
+from ecodata.settings import read_text_file
 
 FX_SCHEMA = pl.Schema({"rate_date": pl.Date(), "currency": pl.String(), "units_per_eur": pl.Decimal(18, 8)})
 REQUIRED_CURRENCIES = ("EUR", "GBP", "CHF", "NOK", "SEK", "DKK", "PLN", "CZK", "HUF", "RON")
@@ -30,10 +31,7 @@ def load_rates(csv: Path | None = None) -> pl.DataFrame:
         text = resources.files("ecodata").joinpath("fx_rates.csv").read_text(encoding="utf-8")
         source = "the shipped fx_rates.csv"
     else:
-        try:
-            text = Path(csv).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"cannot read the FX rates file {csv}: {exc.strerror}") from None
+        text = read_text_file(Path(csv), "FX rates")
         source = str(csv)
     lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     try:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ecodata.errors import ConfigError
+from ecodata.errors import ConfigError, EcodataError
 
 DEFAULT_BASE_URL = "https://api.eco-movement.com"
 DEFAULT_DATA_DIR = Path("data")
@@ -119,12 +119,23 @@ class Settings:
         return self.token
 
 
+def read_text_file(path: Path, what: str, error: type[EcodataError] = ConfigError) -> str:
+    """The UTF-8 text of a file the user named, or one ``error`` line: which file and why not.
+
+    Example: ``read_text_file(Path("rates.csv"), "FX rates")``.
+    """
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+    except UnicodeDecodeError as exc:
+        reason = f"not UTF-8 text (byte {exc.start})"
+    raise error(f"cannot read the {what} file {path}: {reason}") from None
+
+
 def read_token_file(path: Path) -> Secret:
     """Read a token from a file (first line, stripped) without ever echoing it."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read the token file {path}: {exc.strerror}") from None
+    text = read_text_file(path, "token")
     token = text.strip().splitlines()[0].strip() if text.strip() else ""
     if not token:
         raise ConfigError(f"the token file {path} is empty")

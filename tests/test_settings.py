@@ -1,8 +1,13 @@
 from pathlib import Path
+from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
-from ecodata.errors import ConfigError
+from ecodata.cli import cli
+from ecodata.errors import ConfigError, PricingError
+from ecodata.fx import load_rates
+from ecodata.pricing import load_sessions, read_json
 from ecodata.settings import Secret, Settings
 
 
@@ -44,3 +49,35 @@ def test_invalid_settings(env: dict[str, str], message: str) -> None:
 def test_missing_token_says_what_to_do() -> None:
     with pytest.raises(ConfigError, match="ECODATA_TOKEN"):
         Settings.from_env({}).require_token()
+
+
+@pytest.mark.parametrize("content", [b"\xff\xfe rates", None])
+@pytest.mark.parametrize(
+    ("read", "what", "error"),
+    [
+        (lambda p: Settings.from_env({"ECODATA_TOKEN_FILE": str(p)}), "token", ConfigError),
+        (load_rates, "FX rates", ConfigError),
+        (load_sessions, "sessions", ConfigError),
+        (lambda p: read_json(p, "tariff"), "tariff", PricingError),
+    ],
+    ids=["token", "fx", "sessions", "tariff"],
+)
+def test_unreadable_user_files_are_one_clear_error(tmp_path: Path, read: Any, what: str, error: type,
+                                                   content: bytes | None) -> None:
+    path = tmp_path / "file"
+    if content is None:
+        path.mkdir()
+        reason = "Is a directory"
+    else:
+        path.write_bytes(content)
+        reason = "not UTF-8 text (byte 0)"
+    with pytest.raises(error) as info:
+        read(path)
+    assert str(info.value) == f"cannot read the {what} file {path}: {reason}"
+
+
+def test_price_command_with_a_binary_file_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "t.json").write_bytes(b"\xff\xfe")
+    result = CliRunner().invoke(cli, ["price", "--tariff", str(tmp_path / "t.json"), "--cdr", str(tmp_path / "t.json")])
+    assert (result.exit_code, result.output) == (
+        8, f"ecodata: error: cannot read the tariff file {tmp_path / 't.json'}: not UTF-8 text (byte 0)\n")

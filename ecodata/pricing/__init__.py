@@ -23,6 +23,7 @@ from ecodata.pricing.model import Tariff, parse_tariff
 from ecodata.pricing.scalar import RoundingPolicy, price_cdr, totals_to_json
 from ecodata.pricing.sessions import ReferenceSession, load_sessions, price_reference, profile_for
 from ecodata.pricing.vectorised import session_costs, session_costs_chunks
+from ecodata.settings import read_text_file
 
 __all__ = [
     "ReferenceSession", "RoundingPolicy", "Tariff", "compare", "comparison_query", "load_sessions",
@@ -33,10 +34,7 @@ __all__ = [
 
 def read_json(path: Path, what: str) -> Any:
     """Read a JSON file with exact decimals, or raise one clear PricingError."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PricingError(f"cannot read the {what} file {path}: {exc.strerror}") from None
+    text = read_text_file(Path(path), what, PricingError)
     try:
         return json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:

@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 from ecodata.errors import ConfigError, PricingError
 from ecodata.pricing.model import Breakpoints, Tariff, tariff_breakpoints, to_decimal
 from ecodata.pricing.scalar import Costs, Period, RoundingPolicy, Session, price_session, zone
+from ecodata.settings import read_text_file
 
 POWER_CLASSES = ("AC", "DC", "HPC")
 _MILLI = Decimal("0.001")
@@ -89,10 +90,7 @@ def load_sessions(path: Path | None = None) -> tuple[ReferenceSession, ...]:
         text = resources.files("ecodata.pricing").joinpath("sessions.toml").read_text(encoding="utf-8")
         source = "the shipped sessions.toml"
     else:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"cannot read the sessions file {path}: {exc.strerror}") from None
+        text = read_text_file(Path(path), "sessions")
         source = str(path)
     try:
         data = tomllib.loads(text)
