@@ -40,7 +40,7 @@ class DecodedPage:
     is_object: bool
     status_code: int | None
     status_message: str
-    records: list[bytes] | None
+    records: list[bytes] | None  # msgspec.Raw items (bytes-like) when decoded with copy=False
     keys: list[str]
 
 
@@ -85,16 +85,20 @@ def _is_compact(record: msgspec.Raw) -> bool:
     return len(msgspec.json.format(record, indent=-1)) == len(record)
 
 
-def decode_page(content: bytes, key_fields: tuple[str, ...]) -> DecodedPage | None:
-    """Decode one page body; None when it is not valid JSON (cut off, garbled)."""
+def decode_page(content: bytes, key_fields: tuple[str, ...], *, copy: bool = True) -> DecodedPage | None:
+    """Decode one page body; None when it is not valid JSON (cut off, garbled).
+
+    ``copy=False`` lets the fast path return records as ``msgspec.Raw`` slices of ``content``
+    (bytes-like, with ``len()``) instead of ``bytes``: one copy less when they are only written.
+    """
     if key_fields:
-        page = _decode_raw(content, key_fields)
+        page = _decode_raw(content, key_fields, copy)
         if page is not None:
             return page
     return _decode_with_simdjson(content, key_fields)
 
 
-def _decode_raw(content: bytes, key_fields: tuple[str, ...]) -> DecodedPage | None:
+def _decode_raw(content: bytes, key_fields: tuple[str, ...], copy: bool) -> DecodedPage | None:
     """The fast path; None when it does not apply (not a compact, well-formed object envelope)."""
     try:
         envelope = _RAW_DECODER.decode(content)
@@ -111,7 +115,8 @@ def _decode_raw(content: bytes, key_fields: tuple[str, ...]) -> DecodedPage | No
     code, message = _status(None if code is msgspec.UNSET else code,
                             None if message is msgspec.UNSET else message)
     keys = _join_keys([[getattr(item, name) for item in items] for name in key_fields])
-    return DecodedPage(True, code, message, list(map(bytes, data)), keys)
+    records: Any = list(map(bytes, data)) if copy else data
+    return DecodedPage(True, code, message, records, keys)
 
 
 def _join_keys(columns: list[list[Any]]) -> list[str]:

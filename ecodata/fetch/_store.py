@@ -50,7 +50,7 @@ def decode_and_store(content: bytes, target: PageTarget, *, number: int, params:
                      fetched_at: dt.datetime, total_count: int | None, link_next: str | None,
                      last_record: str | None, retries: int) -> StoreOutcome | None:
     """Decode ``content``; if it is a successful envelope, write the page. None: not valid JSON."""
-    page = decode_page(content, target.key_fields)
+    page = decode_page(content, target.key_fields, copy=False)
     if page is None:
         return None
     valid = page.records is not None

@@ -31,7 +31,7 @@ try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -113,21 +113,25 @@ def record_key(record: Any, fields: tuple[str, ...]) -> str:
     return "|".join(key_part(record.get(name)) for name in fields)
 
 
-def page_table(records: list[bytes], keys: list[str], *, page: int, url: str, fetched_at: dt.datetime,
+def page_table(records: Sequence[bytes], keys: list[str], *, page: int, url: str, fetched_at: dt.datetime,
                api_version: str) -> pa.Table:
-    """The raw rows of one page (RAW_SCHEMA) from each record's compact JSON and natural key."""
+    """The raw rows of one page (RAW_SCHEMA) from each record's JSON and natural key.
+
+    ``records`` may hold any bytes-like objects with ``len()`` (the fetcher passes slices of the
+    page body); they are copied into the table.
+    """
     n = len(records)
     micros = (fetched_at - _EPOCH) // dt.timedelta(microseconds=1)
     fetched = array.array("q", [micros]) * n
     return pa.Table.from_arrays(
         [
             _binary_array(records, pa.large_string(), "q"),
-            _binary_array([k.encode() for k in keys], pa.string(), "i"),
+            _string_array(keys),
             _int32_array(array.array("i", [page]) * n),
             _int32_array(range(n)),
-            _binary_array([url.encode()] * n, pa.string(), "i"),
+            _repeated_string(url, n),
             pa.Array.from_buffers(pa.timestamp("us", tz="UTC"), n, [None, pa.py_buffer(fetched)]),
-            _binary_array([api_version.encode()] * n, pa.string(), "i"),
+            _repeated_string(api_version, n),
         ],
         schema=RAW_SCHEMA,
     )
@@ -138,11 +142,28 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 # Arrays are built from raw buffers rather than with pa.array()/pa.scalar(): faster, and those make
 # pyarrow import pandas (when it is installed), which costs over a second per process.
-def _binary_array(items: list[bytes], arrow_type: pa.DataType, offset_code: str) -> pa.Array:
+def _binary_array(items: Sequence[bytes], arrow_type: pa.DataType, offset_code: str) -> pa.Array:
     """A (large_)string array from UTF-8 byte strings; ``offset_code`` "i" (int32) or "q" (int64)."""
     offsets = array.array(offset_code, itertools.accumulate(map(len, items), initial=0))
     data = b"".join(items)
     return pa.Array.from_buffers(arrow_type, len(items), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+
+
+def _string_array(items: list[str]) -> pa.Array:
+    """A string array from Python strings: one encode of the joined text when it is all ASCII."""
+    data = "".join(items).encode()
+    offsets = array.array("i", itertools.accumulate(map(len, items), initial=0))
+    if len(data) != offsets[-1]:  # some non-ASCII: character counts are not byte offsets
+        return _binary_array([item.encode() for item in items], pa.string(), "i")
+    return pa.Array.from_buffers(pa.string(), len(items), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+
+
+def _repeated_string(value: str, n: int) -> pa.Array:
+    """A string array holding ``value`` ``n`` times."""
+    data = value.encode()
+    width = len(data)
+    offsets = array.array("i", range(0, (n + 1) * width, width)) if width else array.array("i", [0]) * (n + 1)
+    return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data * n)])
 
 
 def _read_parquet(path: Path, columns: list[str] | None = None) -> pa.Table:
@@ -245,7 +266,7 @@ class StagedSnapshot:
                 self.pages_dir.mkdir(parents=True, exist_ok=True)
 
     def write_page(self, *, number: int, params: Mapping[str, str], url: str, fetched_at: dt.datetime,
-                   records: list[bytes], keys: list[str], body_bytes: int,
+                   records: Sequence[bytes], keys: list[str], body_bytes: int,
                    total_count: int | None, link_next: str | None, last_record: str | None,
                    retries: int) -> PageCheckpoint:
         """Store one page's rows and then its checkpoint. Safe to call from worker threads."""
@@ -422,7 +443,7 @@ def writer_lock(paths: DataPaths, endpoint: str, date: dt.date) -> Iterator[None
 
 
 def write_page_files(pages_dir: Path, *, api_version: str, number: int, params: Mapping[str, str], url: str,
-                     fetched_at: dt.datetime, records: list[bytes], keys: list[str], body_bytes: int,
+                     fetched_at: dt.datetime, records: Sequence[bytes], keys: list[str], body_bytes: int,
                      total_count: int | None, link_next: str | None, last_record: str | None,
                      retries: int) -> PageCheckpoint:
     """Write a page's Parquet file, then its checkpoint (which makes it count as stored).

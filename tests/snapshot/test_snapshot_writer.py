@@ -215,6 +215,21 @@ def test_page_rows_round_trip(records: list[dict[str, Any]]) -> None:
     assert set(table.column("request_url").to_pylist()) <= {"http://h/p?limit=5"}
 
 
+def test_page_rows_from_buffers_and_non_ascii_text() -> None:
+    """Records may be any bytes-like slices; keys, URL and version keep non-ASCII text intact."""
+    body = b'[{"id":"\xc3\xa9"},{"id":"b"}]'
+    raw = [memoryview(body)[1:12], memoryview(body)[13:-1]]
+    fetched = dt.datetime(2026, 4, 1, tzinfo=dt.UTC)
+    table = page_table(raw, ["\u00e9|x", "b|"], page=0, url="http://h/\u00fc?a=1", fetched_at=fetched,
+                       api_version="")
+    assert table.column("record").to_pylist() == ['{"id":"\u00e9"}', '{"id":"b"}']
+    assert table.column("record_key").to_pylist() == ["\u00e9|x", "b|"]
+    assert table.column("request_url").to_pylist() == ["http://h/\u00fc?a=1"] * 2
+    assert table.column("api_version").to_pylist() == ["", ""]
+    empty = page_table([], [], page=1, url="u", fetched_at=fetched, api_version="prices")
+    assert (empty.num_rows, empty.schema.equals(RAW_SCHEMA)) == (0, True)
+
+
 @pytest.mark.parametrize(("record", "key"), [
     ({"id": "a", "n": 1}, "a|1"), ({"id": None}, "|"), ({}, "|"), ({"id": 2.5, "n": True}, "2.5|true"),
     ({"id": {"x": [1]}, "n": "z"}, '{"x":[1]}|z'),
