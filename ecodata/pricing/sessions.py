@@ -19,7 +19,7 @@ import datetime as dt
 import itertools
 import math
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
@@ -212,21 +212,3 @@ def price_reference_costs(tariff: Tariff, profile: Profile, timezone: str, day: 
     return price_session(tariff, session, zone(timezone))
 
 
-def fits(session: ReferenceSession, power_class: str | None) -> bool:
-    """Whether a session is evaluated on a connector of this power class."""
-    return power_class in session.power_classes
-
-
-def session_names(sessions: Iterable[ReferenceSession]) -> list[str]:
-    return [s.name for s in sessions]
-
-
-def select_sessions(sessions: Sequence[ReferenceSession], names: Sequence[str] | None) -> tuple[ReferenceSession, ...]:
-    """The sessions named (all when ``names`` is empty), or a ConfigError listing the known ones."""
-    if not names:
-        return tuple(sessions)
-    known = {s.name: s for s in sessions}
-    missing = [n for n in names if n not in known]
-    if missing:
-        raise ConfigError(f"unknown session(s) {', '.join(missing)}: known are {', '.join(known)}")
-    return tuple(known[n] for n in names)

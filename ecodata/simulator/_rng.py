@@ -123,11 +123,6 @@ def uuid_bytes(k: int, node: int) -> bytes:
                                             0x8000 | (mix(k) & 0x3FFF), node & 0xFFFFFFFFFFFF)
 
 
-def bisect_index(cum: Sequence[int], value: int) -> int:
-    """Index i with cum[i-1] <= value < cum[i] for a running-sum array starting after 0."""
-    return bisect_right(cum, value)
-
-
 def compact(data: bytes) -> bytes:
     """An exact-size copy: orjson returns bytes with a 4 KiB allocation, wasteful in long-lived caches."""
     return memoryview(data).tobytes()

@@ -7,7 +7,7 @@ import pytest
 from ecodata.errors import ConfigError
 from ecodata.pricing import load_sessions, parse_tariff, price_reference, profile_for
 from ecodata.pricing.model import Breakpoints, tariff_breakpoints
-from ecodata.pricing.sessions import build_session, select_sessions
+from ecodata.pricing.sessions import build_session
 
 D = Decimal
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -41,8 +41,6 @@ def test_sessions_toml_override_and_errors(tmp_path):
         load_sessions(bad)
     with pytest.raises(ConfigError, match="cannot read the sessions file"):
         load_sessions(tmp_path / "missing.toml")
-    with pytest.raises(ConfigError, match="unknown session"):
-        select_sessions(load_sessions(), ["NOPE"])
 
 
 def test_power_capped_by_connector_and_current_scaled(sessions):
