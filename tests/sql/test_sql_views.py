@@ -151,6 +151,17 @@ def test_market_prices_golden(con):
     ]
 
 
+def test_orphans_view_lists_connector_prices_without_a_price_or_connector(tmp_path):
+    paths = DataPaths(tmp_path / "data")
+    build(paths)
+    for table in ("locations", "evses", "connectors", "connector_prices", "prices", "price_elements",
+                  "price_components", "rejects"):
+        shutil.rmtree(paths.table_partition(table, D2))  # latest = D1, where L1 lists the unknown price PX
+    write_views(paths)
+    with connect(paths) as c:
+        assert rows(c, "SELECT * FROM connector_price_orphans") == [("L1", "E1", "1", "PX", False, True, D1)]
+
+
 def test_market_prices_converts_to_eur_at_the_dated_rate(data, tmp_path):
     old = ecodata.open(data.root)
     try:
