@@ -113,6 +113,22 @@ def test_compare_filters_and_formats(data_dir):
     assert "unknown session(s) NOPE: the data has HPC_10_80" in bad.output
 
 
+def test_comparison_never_joins_costs_of_an_older_snapshot(data_dir, tmp_path):
+    import shutil
+
+    root = tmp_path / "data"
+    shutil.copytree(data_dir, root)
+    paths = DataPaths(root)
+    later = DAY + dt.timedelta(days=1)
+    for name in ALL_TABLES:
+        if name != "session_costs" and paths.table_partition(name, DAY).is_dir():
+            shutil.copytree(paths.table_partition(name, DAY), paths.table_partition(name, later))
+    write_views(paths)  # tables of the later date, session_costs only of DAY (as after a bare transform)
+    result = CliRunner().invoke(cli, ["--data-dir", str(root), "compare", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
 def test_comparison_query_quotes_only_validated_values():
     assert comparison_query(["AC_SHOP"], ["de"], ["ac"]) == (
         "SELECT * FROM session_cost_comparison\n"

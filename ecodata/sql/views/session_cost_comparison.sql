@@ -21,6 +21,7 @@ WITH costs AS (
         AND f.evse_uid = sc.evse_uid
         AND f.connector_id = sc.connector_id
         AND f.price_id = sc.price_id
+        AND f.snapshot_date = sc.snapshot_date  -- never costs of one snapshot with another's connectors
 ),
 dist AS (
     SELECT
