@@ -4,10 +4,10 @@ A page is an OCPI envelope whose ``data`` holds up to 10,000 records. Decoding i
 dicts (``orjson.loads``) only to serialise every record again costs more CPU than the simulator
 spends producing the page, so the crawl would be CPU-bound. Two paths:
 
-* fast (compact bodies, the API's normal form): msgspec validates the body and hands back each
-  record as a zero-copy slice of it (``msgspec.Raw``), so a record is stored byte for byte as
-  served (big integers and float spellings included); a second msgspec pass reads only the key
-  fields. A page whose first or last record holds whitespace outside strings (pretty-printed)
+* fast (compact bodies, the API's normal form): msgspec validates the body (plus a UTF-8 check
+  of the strings it skips) and hands back each record as a zero-copy slice of it
+  (``msgspec.Raw``), so a record is stored byte for byte as served (big integers and float
+  spellings included); a second msgspec pass reads only the key fields. A page whose first or last record holds whitespace outside strings (pretty-printed)
   takes the other path, so stored records are compact. (A page compact at both ends but
   indented in the middle keeps those records as served: still the same JSON value.)
 * minifying (anything else): simdjson parses the body into a tape and each record's compact JSON
@@ -20,11 +20,13 @@ spends producing the page, so the crawl would be CPU-bound. Two paths:
 
 from __future__ import annotations
 
+import array
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 import orjson
+import pyarrow as pa
 import simdjson
 
 from ecodata.snapshot.writer import key_part
@@ -80,6 +82,22 @@ def _key_decoder(key_fields: tuple[str, ...]) -> msgspec.json.Decoder[Any]:
     return decoder
 
 
+def _is_utf8(content: bytes) -> bool:
+    """True when ``content`` is valid UTF-8 (msgspec does not check the strings it skips).
+
+    Arrow's validator: about 20 GB/s here, without copying the body into a Python str.
+    """
+    if content.isascii():
+        return True
+    offsets = array.array("q", [0, len(content)])
+    text = pa.Array.from_buffers(pa.large_string(), 1, [None, pa.py_buffer(offsets), pa.py_buffer(content)])
+    try:
+        text.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
 def _is_compact(record: msgspec.Raw) -> bool:
     """True when the record's JSON has no whitespace outside strings."""
     return len(msgspec.json.format(record, indent=-1)) == len(record)
@@ -100,6 +118,8 @@ def decode_page(content: bytes, key_fields: tuple[str, ...], *, copy: bool = Tru
 
 def _decode_raw(content: bytes, key_fields: tuple[str, ...], copy: bool) -> DecodedPage | None:
     """The fast path; None when it does not apply (not a compact, well-formed object envelope)."""
+    if not _is_utf8(content):
+        return None  # the other path refuses it as not JSON
     try:
         envelope = _RAW_DECODER.decode(content)
         data = envelope.data

@@ -1,6 +1,7 @@
 from typing import Any
 
 import orjson
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -95,3 +96,18 @@ def test_decode_composite_keys_with_non_string_parts() -> None:
     assert page is not None
     assert page.keys == ['L|{"b":1}', "|", "|2.5"]
     assert page.records == [orjson.dumps(orjson.loads(r)) for r in page.records]
+
+
+def test_decode_refuses_invalid_utf8_inside_records() -> None:
+    """Invalid UTF-8 inside a record's string is not JSON: refused (retried as a bad body), never stored."""
+    assert decode_page(b'{"data":[{"id":"a","x":"\xff"}]}', ("id",)) is None
+    assert decode_page(b'{"data":[{"id":"a","x":"\xed\xa0\x80"}]}', ("id",)) is None  # a UTF-8 surrogate
+    page = decode_page('{"data":[{"id":"\u00e9","x":"\u20ac"}]}'.encode(), ("id",))
+    assert page is not None
+    assert (page.records, page.keys) == (['{"id":"\u00e9","x":"\u20ac"}'.encode()], ["\u00e9"])
+
+
+@pytest.mark.parametrize("bad", [b'"a\nb"', b'"a\\qb"', b'"a\x01b"', b'"\\u12"', b"1.", b"-", b"1e", b"tru", b"[1,]",
+                                 b'{"a":1,}', b"01", b"NaN"])
+def test_decode_refuses_invalid_json_inside_records(bad: bytes) -> None:
+    assert decode_page(b'{"data":[{"id":"a","x":' + bad + b"}]}", ("id",)) is None
