@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from ecodata.errors import SnapshotError
 from ecodata.paths import DataPaths
@@ -28,7 +30,8 @@ def latest_complete_date(paths: DataPaths, endpoint: str) -> dt.date:
 def scan_raw(paths: DataPaths, endpoint: str, date: dt.date | None = None) -> pl.LazyFrame:
     """Lazily scan one complete raw snapshot (columns of ``snapshot.schema.RAW_SCHEMA``).
 
-    ``date=None`` takes the latest complete snapshot.
+    ``date=None`` takes the latest complete snapshot. Each file's Parquet footer is read first, so
+    a damaged file (truncated copy, full disk) is a SnapshotError here, not a polars error later.
     """
     if date is None:
         date = latest_complete_date(paths, endpoint)
@@ -39,4 +42,13 @@ def scan_raw(paths: DataPaths, endpoint: str, date: dt.date | None = None) -> pl
     files = sorted(paths.raw_partition(endpoint, date).glob("part-*.parquet"))
     if not files:
         raise SnapshotError(f"the {endpoint} snapshot for {date} has a manifest but no data files")
+    for file in files:
+        try:
+            pq.read_metadata(file)
+        except (OSError, pa.ArrowException) as exc:
+            why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise SnapshotError(
+                f"the {endpoint} snapshot for {date} is damaged ({file.name}: {why}): "
+                f"download it again with 'ecodata fetch --endpoint {endpoint} --date {date} --force'"
+            ) from None
     return pl.scan_parquet(files)
