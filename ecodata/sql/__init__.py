@@ -181,8 +181,13 @@ def _point_at(con: duckdb.DuckDBPyConnection, paths: DataPaths) -> None:
 
 
 def write_views(paths: DataPaths, fx_rates_csv: Path | None = None) -> list[str]:
-    """(Re)create ``<data>/ecodata.duckdb`` holding only the views; returns the view names."""
-    paths.root.mkdir(parents=True, exist_ok=True)
+    """(Re)create ``<data>/ecodata.duckdb`` holding only the views; returns the view names.
+
+    The data directory must exist: a mistyped ``--data-dir`` is an error, not a new directory.
+    """
+    if not paths.root.is_dir():
+        raise ConfigError(f"data directory {paths.root} does not exist: run 'ecodata build' first "
+                          "or pass the right --data-dir")
     target = paths.duckdb_path
     staging = target.with_name(target.name + ".tmp")
     staging.unlink(missing_ok=True)

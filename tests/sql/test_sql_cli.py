@@ -76,6 +76,15 @@ def test_views_sql_prints_without_writing(tmp_path):
     assert not (tmp_path / "ecodata.duckdb").exists()
 
 
+def test_views_into_a_missing_data_dir_is_one_line_and_creates_nothing(tmp_path):
+    missing = tmp_path / "typo"
+    result = CliRunner().invoke(cli, ["--data-dir", str(missing), "views"])
+    assert (result.exit_code, result.output) == (
+        2, f"ecodata: error: data directory {missing} does not exist: run 'ecodata build' first "
+           "or pass the right --data-dir\n")
+    assert not missing.exists()
+
+
 def test_transform_without_a_snapshot_fails_clearly(tmp_path):
     result = CliRunner().invoke(cli, ["--data-dir", str(tmp_path), "transform"])
     assert result.exit_code == 5
