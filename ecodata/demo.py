@@ -122,7 +122,8 @@ class DemoReport:
             ("SQL", f"uv run ecodata{opt} sql \"SELECT change, count(*) FROM price_changes GROUP BY 1\""),
             ("compare", f"uv run ecodata{opt} compare --session {REPORT_SESSION} --country DE --country NL"),
             ("Python", f"ds = ecodata.open({str(data)!r}); ds.sql('SELECT * FROM market_prices').pl()"),
-            ("real API", "ECODATA_TOKEN=<your licence token> uv run ecodata build   (see the README)"),
+            # the token file, not the token: a token typed on the command line lands in the shell history
+            ("real API", "ECODATA_TOKEN_FILE=<file holding your licence token> uv run ecodata build   (see the README)"),
         ]
 
     def print(self, file: IO[str] | None = None) -> None:

@@ -148,5 +148,6 @@ def test_next_steps_for_the_default_data_dir_need_no_option(demo_build, monkeypa
     steps = dict(dataclasses.replace(report, data_dir=Path("data")).next_steps())
     assert steps["SQL"].startswith('uv run ecodata sql "')
     assert steps["compare"] == "uv run ecodata compare --session HPC_10_80 --country DE --country NL"
+    assert steps["real API"].startswith("ECODATA_TOKEN_FILE=<file holding your licence token> uv run ecodata build")
     assert steps["DuckDB CLI"].startswith("cd data && duckdb ecodata.duckdb -c ")
     assert steps["notebooks"] == f"ECODATA_DATA_DIR={data.resolve()} uv run --with jupyterlab jupyter lab notebooks/"
