@@ -232,7 +232,6 @@ def write_table(paths: DataPaths, schema: TableSchema, date: dt.date,
     staging = paths.table_staging(schema.name, date)
     staging.mkdir(parents=True, exist_ok=True)
     target_dir = paths.table_partition(schema.name, date)
-    target_dir.mkdir(parents=True, exist_ok=True)
     tmp = staging / part_name(0)
     try:
         if isinstance(frame, pl.DataFrame):
@@ -240,6 +239,8 @@ def write_table(paths: DataPaths, schema: TableSchema, date: dt.date,
             rows = frame.height
         else:
             rows = _write_frames(schema, frame, tmp)
+        # Created only now: an empty partition directory would count as a snapshot date for the views.
+        target_dir.mkdir(parents=True, exist_ok=True)
         os.replace(tmp, target_dir / part_name(0))
     except BaseException as exc:
         tmp.unlink(missing_ok=True)  # a failed write (or a failing chunk producer) leaves no half file

@@ -114,6 +114,19 @@ def test_a_failing_chunk_producer_leaves_the_previous_table_in_place(data_dir, d
     assert_frame_equal(scan_table(data_dir, "session_costs", DAY).drop("snapshot_date").collect(), before)
 
 
+def test_a_failed_first_write_of_a_date_leaves_no_partition(data_dir, demo):
+    _, whole = demo
+    new_day = DAY + dt.timedelta(days=30)
+
+    def fail():
+        raise PricingError("the evaluator failed half-way")
+
+    with pytest.raises(PricingError, match="half-way"):
+        write_table(data_dir, SESSION_COSTS, new_day, _some_chunks(whole, fail))
+    assert new_day not in data_dir.table_dates("session_costs")
+    assert not data_dir.table_partition("session_costs", new_day).exists()
+
+
 def test_write_table_takes_any_iterable_of_frames(data_dir, demo):
     _, whole = demo
     assert write_table(data_dir, SESSION_COSTS, DAY, iter(())) == 0
