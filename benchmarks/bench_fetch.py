@@ -17,9 +17,10 @@ Usage::
     uv run python benchmarks/bench_fetch.py --scale demo --peers bare,ecodata
     uv run python benchmarks/bench_fetch.py --endpoints locations,prices
 
-Prints a table: seconds (the work inside the child, after its imports), wall seconds (the whole
-child process: interpreter start, imports, work), records, MB written, peak RSS, and each peer's
-work time relative to ecodata. Targets: dlt / ecodata >= 5, ecodata / bare <= 1.3,
+Prints a table: seconds (the work inside the child, after its imports), cpu seconds (the child's
+CPU time over all its threads during that work), wall seconds (the whole child process:
+interpreter start, imports, work), records, MB written, peak RSS, and each peer's work time
+relative to ecodata, then the machine's load average. Targets: dlt / ecodata >= 5, ecodata / bare <= 1.3,
 ecodata peak RSS <= 1 GB.
 """
 
@@ -152,8 +153,10 @@ def run_child(args: argparse.Namespace) -> None:
     out = Path(args.out)
     _import_peer(args.peer)
     started = time.perf_counter()
+    cpu_started = time.process_time()
     result = PEERS[args.peer](args.url, out, args.endpoints.split(","))
     result["seconds"] = time.perf_counter() - started
+    result["cpu"] = time.process_time() - cpu_started  # all threads of the peer, not the simulator
     result["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
     print("RESULT " + json.dumps(result))
 
@@ -222,12 +225,15 @@ def main() -> None:
     base = results.get("ecodata", {}).get("seconds")
     print(f"\nfetch benchmark: scale {args.scale}, endpoints {args.endpoints}, one simulator process, "
           f"{os.cpu_count()} cores")
-    print(f"{'peer':<8} {'seconds':>8} {'wall s':>7} {'records':>9} {'MB out':>7} {'peak RSS MB':>11} "
-          f"{'x ecodata':>9}")
+    print(f"{'peer':<8} {'seconds':>8} {'cpu s':>6} {'wall s':>7} {'records':>9} {'MB out':>7} "
+          f"{'peak RSS MB':>11} {'x ecodata':>9}")
     for peer, r in results.items():
         ratio = f"{r['seconds'] / base:.2f}" if base else "-"
-        print(f"{peer:<8} {r['seconds']:>8.2f} {r['wall']:>7.2f} {sum(r['records'].values()):>9,} "
+        print(f"{peer:<8} {r['seconds']:>8.2f} {r['cpu']:>6.2f} {r['wall']:>7.2f} {sum(r['records'].values()):>9,} "
               f"{r['bytes_written'] / 1e6:>7.1f} {r['maxrss_mb']:>11.0f} {ratio:>9}")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"load average (1 min) at the end: {load:.1f} (the peers share {os.cpu_count()} cores with the "
+          "simulator; other load inflates ecodata, which uses two cores, more than the sequential bare loop)")
     counts = {peer: r["records"] for peer, r in results.items()}
     if len({json.dumps(c, sort_keys=True) for c in counts.values()}) > 1:
         print(f"WARNING: record counts differ between peers: {counts}")
