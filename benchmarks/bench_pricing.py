@@ -11,7 +11,7 @@ then:
   equal to the vectorised rows (totals and parts, excl. and incl. VAT).
 
 * build memory (``--build-rss``): the tables are written to a data directory, then a fresh
-  subprocess runs the build's ``session_costs`` step (``ecodata.tables.build._session_costs_hook``:
+  subprocess runs the build's ``session_costs`` step (``ecodata.pipeline.write_session_costs``:
   compute + write the table) and reports its peak RSS (``VmHWM``), next to the peak of a
   subprocess that only imports ecodata and polars.
 
@@ -97,13 +97,13 @@ def vm_hwm_mb():
 _HOOK = _HWM + """
 import datetime as dt, sys, time
 from ecodata.settings import Settings
-from ecodata.tables.build import _session_costs_hook
+from ecodata.pipeline import write_session_costs
 t0 = time.perf_counter()
-lines = _session_costs_hook(Settings.from_env(data_dir=sys.argv[1]), dt.date.fromisoformat(sys.argv[2]))
+lines = write_session_costs(Settings.from_env(data_dir=sys.argv[1]), dt.date.fromisoformat(sys.argv[2]))
 print(f"{vm_hwm_mb():.0f};{time.perf_counter() - t0:.1f}s;" + ";".join(lines))
 """
 _IMPORTS = _HWM + """
-import polars, ecodata.pricing, ecodata.tables.build
+import polars, ecodata.pricing, ecodata.tables.build, ecodata.pipeline
 print(f"{vm_hwm_mb():.0f}")
 """
 

@@ -166,10 +166,11 @@ def compare_command(ctx: click.Context, sessions: tuple[str, ...], countries: tu
 
     Example: ecodata compare --session HPC_10_80 --country DE --country NL --format csv
     """
-    from ecodata.pricing import compare
+    from ecodata.dataset import compare
 
     settings = settings_from(ctx)
-    click.echo(compare(settings, sessions=sessions, countries=countries, power_classes=power_classes, fmt=fmt))
+    click.echo(compare(settings.data_dir, sessions=sessions, countries=countries, power_classes=power_classes,
+                       fmt=fmt, fx_rates_csv=settings.fx_rates_csv))
 
 
 @cli.command("transform")
@@ -179,18 +180,19 @@ def compare_command(ctx: click.Context, sessions: tuple[str, ...], countries: tu
               help="Endpoint to transform (repeatable; default: every endpoint with a snapshot that date).")
 @click.pass_context
 def transform_command(ctx: click.Context, date_text: str | None, endpoints: tuple[str, ...]) -> None:
-    """Build the tables of one snapshot date from its raw snapshot (replaces that date's tables).
+    """Build the tables, session costs and views of one snapshot date from its raw snapshot.
+
+    Replaces that date's tables and session costs, and points the views at the newest tables.
 
     Example: ecodata transform --date 2026-11-21
     """
     from ecodata.paths import parse_date
-    from ecodata.tables.build import transform_snapshot
+    from ecodata.pipeline import transform_date
 
     settings = settings_from(ctx)
-    report = transform_snapshot(settings, parse_date(date_text) if date_text else None, endpoints or None)
+    report = transform_date(settings, parse_date(date_text) if date_text else None, endpoints or None)
     for line in report.lines():
         click.echo(line)
-    click.echo(report.hint())
 
 
 @cli.command("views")
@@ -253,7 +255,7 @@ def build_command(ctx: click.Context, date_text: str | None, endpoints: tuple[st
     Example: ecodata build
     """
     from ecodata.paths import parse_date
-    from ecodata.tables.build import build_dataset
+    from ecodata.pipeline import build_dataset
 
     settings = settings_from(ctx, fx_rates_csv=fx_rates)
     report = build_dataset(settings, parse_date(date_text) if date_text else None, endpoints or None,

@@ -11,6 +11,7 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
@@ -18,6 +19,7 @@ import polars as pl
 
 from ecodata.errors import ConfigError, ViewError
 from ecodata.paths import DataPaths, parse_date
+from ecodata.pricing import comparison_query
 from ecodata.sql import memory_connection
 from ecodata.tables.reader import scan_table, table_file
 from ecodata.tables.schemas import ALL_TABLES
@@ -107,3 +109,22 @@ def run_sql(data_dir: str | Path, query: str, fmt: str = "table", fx_rates_csv: 
     with open(data_dir, fx_rates_csv=fx_rates_csv) as dataset:
         relation: duckdb.DuckDBPyRelation | None = dataset.sql(query)
         return "" if relation is None else format_relation(relation, fmt)
+
+
+def compare(data_dir: str | Path, *, sessions: Sequence[str] = (), countries: Sequence[str] = (),
+            power_classes: Sequence[str] = (), fmt: str = "table", fx_rates_csv: Path | None = None) -> str:
+    """The cross-market session-cost report (``ecodata compare``) as text: ``table``, ``csv`` or ``json``.
+
+    Filters the ``session_cost_comparison`` view with :func:`ecodata.pricing.comparison_query`.
+    Example: ``compare("data", sessions=["HPC_10_80"], countries=["DE", "NL"], fmt="csv")``.
+    """
+    query = comparison_query(sessions, countries, power_classes)
+    with open(data_dir, fx_rates_csv=fx_rates_csv) as dataset:
+        if sessions:
+            # the sessions that were priced when the data was built (session_costs), not today's TOML
+            known = set(dataset.sql("SELECT DISTINCT session FROM session_costs").pl()["session"].to_list())
+            unknown = [s for s in sessions if s not in known]
+            if unknown:
+                raise ConfigError(f"unknown session(s) {', '.join(unknown)}: the data has "
+                                  f"{', '.join(sorted(known)) or 'no session costs (run ecodata build)'}")
+        return format_relation(dataset.sql(query), fmt)

@@ -41,9 +41,9 @@ from rich.table import Table
 
 from ecodata.errors import ConfigError
 from ecodata.paths import DataPaths
+from ecodata.pipeline import BuildReport, build_dataset
 from ecodata.settings import Secret, Settings
 from ecodata.snapshot.schema import ENDPOINTS
-from ecodata.tables.build import BuildReport, build_dataset
 from ecodata.tables.schemas import ALL_TABLES
 
 DEMO_SEED = 0

@@ -4,8 +4,8 @@
 * :func:`price_files` does the same from two JSON files (the ``ecodata price`` command).
 * :func:`session_costs` evaluates every (connector, price, reference session) of a snapshot's
   tables in polars (:func:`session_costs_chunks`: the same rows chunk by chunk, in bounded
-  memory); :func:`session_costs_frame` is the table-build hook; :func:`compare` prints the
-  ``session_cost_comparison`` view (``ecodata compare``).
+  memory); :func:`session_costs_frame` computes them from a snapshot's written tables (the
+  pipeline writes them); :func:`comparison_query` is the SQL of ``ecodata compare``.
 
 Semantics, rounding policy and the interpretation of Eco-Movement's extras: ``README.md`` here.
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ecodata.errors import PricingError
-from ecodata.pricing.comparison import compare, comparison_query, session_costs_frame
+from ecodata.pricing.comparison import SESSION_COST_INPUTS, comparison_query, session_costs_frame
 from ecodata.pricing.model import Tariff, parse_tariff
 from ecodata.pricing.scalar import RoundingPolicy, price_cdr, totals_to_json
 from ecodata.pricing.sessions import ReferenceSession, load_sessions, price_reference, profile_for
@@ -26,7 +26,7 @@ from ecodata.pricing.vectorised import session_costs, session_costs_chunks
 from ecodata.settings import read_text_file
 
 __all__ = [
-    "ReferenceSession", "RoundingPolicy", "Tariff", "compare", "comparison_query", "load_sessions",
+    "SESSION_COST_INPUTS", "ReferenceSession", "RoundingPolicy", "Tariff", "comparison_query", "load_sessions",
     "parse_tariff", "price_cdr", "price_files", "price_reference", "profile_for", "read_json",
     "session_costs", "session_costs_chunks", "session_costs_frame", "totals_to_json",
 ]

@@ -1,7 +1,9 @@
-"""The pipeline side of pricing: ``session_costs`` for a snapshot, and the cross-market report.
+"""The pipeline side of pricing: ``session_costs`` for a snapshot, and the comparison query.
 
-``session_costs_frame`` is the hook ``ecodata.tables.build`` calls (it writes the table);
-``compare`` queries the ``session_cost_comparison`` view for ``ecodata compare``.
+``session_costs_frame`` reads the written tables (through :func:`ecodata.tables.reader.scan_table`)
+and yields the cost frames; :mod:`ecodata.pipeline` hands them to ``ecodata.tables.build`` (the only
+writer). ``comparison_query`` is the SQL that :func:`ecodata.dataset.compare` runs against the
+``session_cost_comparison`` view: pricing itself never imports the SQL layer (to its right).
 """
 
 from __future__ import annotations
@@ -14,11 +16,17 @@ from decimal import Decimal
 import polars as pl
 
 from ecodata.errors import ConfigError
+from ecodata.fx import load_rates
+from ecodata.paths import DataPaths
 from ecodata.pricing.sessions import POWER_CLASSES, load_sessions
 from ecodata.pricing.vectorised import CHUNK_ROWS, DEFAULT_KWH_PER_MONTH, session_costs_chunks
 from ecodata.settings import Settings
+from ecodata.tables.reader import scan_table
 
-_INPUTS = ("prices", "price_elements", "price_components", "connectors", "connector_prices", "locations")
+# The tables of a snapshot date that session_costs is computed from.
+SESSION_COST_INPUTS = (
+    "prices", "price_elements", "price_components", "connectors", "connector_prices", "locations",
+)
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
@@ -31,11 +39,8 @@ def session_costs_frame(settings: Settings, date: dt.date, *, kwh_per_month: Dec
     Sessions come from ``settings.sessions_toml`` (else the shipped defaults), EUR rates from
     ``settings.fx_rates_csv`` (else the shipped table); sessions start on ``date``.
     """
-    from ecodata.dataset import open as open_dataset
-    from ecodata.fx import load_rates
-
-    dataset = open_dataset(settings.data_dir)
-    tables = {name: dataset.table(name, date) for name in _INPUTS}
+    paths = DataPaths(settings.data_dir)
+    tables = {name: scan_table(paths, name, date) for name in SESSION_COST_INPUTS}
     return session_costs_chunks(tables, day=date, sessions=load_sessions(settings.sessions_toml),
                                 rates=load_rates(settings.fx_rates_csv), kwh_per_month=kwh_per_month,
                                 chunk_rows=chunk_rows)
@@ -61,26 +66,3 @@ def comparison_query(sessions: Sequence[str] = (), countries: Sequence[str] = ()
     clause = f"\nWHERE {' AND '.join(where)}" if where else ""
     return f"SELECT * FROM session_cost_comparison{clause}"
 
-
-def compare(settings: Settings, *, sessions: Sequence[str] = (), countries: Sequence[str] = (),
-            power_classes: Sequence[str] = (), fmt: str = "table") -> str:
-    """The cross-market session-cost report as text (``table``, ``csv`` or ``json``).
-
-    Example: ``compare(settings, sessions=["HPC_10_80"], countries=["DE", "NL"], fmt="csv")``.
-    """
-    from ecodata.dataset import format_relation
-    from ecodata.dataset import open as open_dataset
-
-    query = comparison_query(sessions, countries, power_classes)
-    dataset = open_dataset(settings.data_dir, fx_rates_csv=settings.fx_rates_csv)
-    try:
-        if sessions:
-            # the sessions that were priced when the data was built (session_costs), not today's TOML
-            known = set(dataset.sql("SELECT DISTINCT session FROM session_costs").pl()["session"].to_list())
-            unknown = [s for s in sessions if s not in known]
-            if unknown:
-                raise ConfigError(f"unknown session(s) {', '.join(unknown)}: the data has "
-                                  f"{', '.join(sorted(known)) or 'no session costs (run ecodata build)'}")
-        return format_relation(dataset.sql(query), fmt)
-    finally:
-        dataset.close()

@@ -7,7 +7,9 @@ crawl order stays), collected together (the raw JSON is decoded once per endpoin
 area and moved into place with one atomic rename, so a reader sees the old or the new table, never
 half of one. References (connector_prices -> connectors, -> prices; connectors.tariff_ids ->
 tariffs) are checked and orphans counted: the real API has orphans, so they are kept and reported,
-never dropped.
+never dropped. A table computed by a later stage (``session_costs``, by the pricing engine) is
+handed in by :mod:`ecodata.pipeline` through :func:`write_computed_table`; this module imports no
+stage to its right (see ``tests/test_import_direction.py``).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from ecodata.paths import DataPaths, part_name
 from ecodata.settings import Settings
 from ecodata.snapshot.reader import scan_raw
 from ecodata.snapshot.schema import ENDPOINTS
-from ecodata.tables.reader import scan_table
+from ecodata.tables.reader import scan_table, table_schema
 from ecodata.tables.schemas import ALL_TABLES, REJECTS, TableSchema
 from ecodata.transform import TRANSFORMS
 
@@ -66,10 +68,6 @@ class TransformReport:
         for check, count in self.orphans.items():
             out.append(f"  orphans {check}: {count}")
         return out
-
-    def hint(self) -> str:
-        """What to run next so that the DuckDB views show this snapshot."""
-        return "run 'ecodata views' to point the DuckDB views at the newest tables"
 
 
 def key_duplicates(schema: TableSchema, frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -261,6 +259,26 @@ def write_table(paths: DataPaths, schema: TableSchema, date: dt.date,
     return rows
 
 
+def write_computed_table(paths: DataPaths, name: str, date: dt.date,
+                         frame: pl.LazyFrame | pl.DataFrame | Iterable[pl.DataFrame]) -> int:
+    """Write a table that a later stage computes (``session_costs`` from the pricing engine).
+
+    The caller hands the frames over; this module stays the only writer. ``frame`` may be lazy,
+    eager or an iterable of frames (written chunk by chunk in bounded memory); the declared
+    columns are selected in their declared order. Returns the rows written.
+    """
+    schema = table_schema(name)
+    columns = schema.column_names
+    data: pl.DataFrame | Iterable[pl.DataFrame]
+    if isinstance(frame, pl.LazyFrame):
+        data = frame.select(columns).collect()
+    elif isinstance(frame, pl.DataFrame):
+        data = frame.select(columns)
+    else:
+        data = (f.select(columns) for f in frame)
+    return write_table(paths, schema, date, data)
+
+
 def count_orphans(paths: DataPaths, date: dt.date) -> dict[str, int]:
     """Reference checks on the written tables of ``date`` (only those whose tables exist)."""
     have = {name for name in ALL_TABLES if date in paths.table_dates(name)}
@@ -286,60 +304,3 @@ def count_orphans(paths: DataPaths, date: dt.date) -> dict[str, int]:
     names = list(checks)
     counts = pl.collect_all([checks[n].select(pl.len()) for n in names])
     return {n: int(c.item()) for n, c in zip(names, counts, strict=True)}
-
-
-@dataclass
-class BuildReport:
-    """What ``build_dataset`` did: the fetch report's lines, the transform report, the views."""
-
-    fetch_lines: list[str]
-    transform: TransformReport
-    views: list[str]
-    extra_lines: list[str] = field(default_factory=list)
-
-    def lines(self) -> list[str]:
-        return [*self.fetch_lines, *self.transform.lines(), *self.extra_lines,
-                f"views: {len(self.views)} written to ecodata.duckdb"]
-
-
-def build_dataset(
-    settings: Settings,
-    date: dt.date | None = None,
-    endpoints: Sequence[str] | None = None,
-    *,
-    force: bool = False,
-    progress: bool | None = None,
-) -> BuildReport:
-    """Fetch + transform + views: the daily job in one call.
-
-    Example: ``build_dataset(Settings.from_env(), endpoints=["prices", "connector_prices"])``.
-    """
-    from ecodata.fetch import run_fetch
-    from ecodata.sql import write_views
-
-    fetched = run_fetch(settings, endpoints, date, force=force, progress=progress)
-    report = transform_snapshot(settings, fetched.snapshot_date, endpoints)
-    extra = _session_costs_hook(settings, report.date)
-    views = write_views(DataPaths(settings.data_dir), settings.fx_rates_csv)
-    return BuildReport(fetched.lines(), report, views, extra)
-
-
-def _session_costs_hook(settings: Settings, date: dt.date) -> list[str]:
-    """Write ``session_costs`` for ``date`` when the pricing package provides its frame builder.
-
-    The pricing engine computes, this module writes (it is the only table writer): the hook is
-    ``ecodata.pricing.session_costs_frame(settings, date) -> polars.LazyFrame | DataFrame |
-    Iterable[DataFrame]`` (an iterable is written chunk by chunk, in bounded memory).
-    """
-    import ecodata.pricing as pricing
-
-    builder = getattr(pricing, "session_costs_frame", None)
-    if builder is None:
-        return []
-    frame = builder(settings, date)
-    table = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
-    schema = ALL_TABLES["session_costs"]
-    columns = schema.column_names
-    data = table.select(columns) if isinstance(table, pl.DataFrame) else (f.select(columns) for f in table)
-    rows = write_table(DataPaths(settings.data_dir), schema, date, data)
-    return [f"  session_costs: {rows} rows"]

@@ -11,9 +11,10 @@ from pricing_frames import simulator_tables
 from ecodata.errors import PricingError, ValidationError
 from ecodata.fx import load_rates
 from ecodata.paths import DataPaths
+from ecodata.pipeline import write_session_costs
 from ecodata.pricing import session_costs, session_costs_chunks, session_costs_frame
 from ecodata.settings import Settings
-from ecodata.tables.build import _session_costs_hook, write_table
+from ecodata.tables.build import write_table
 from ecodata.tables.reader import scan_table, table_file
 from ecodata.tables.schemas import ALL_TABLES, SESSION_COSTS
 
@@ -66,9 +67,9 @@ def test_no_pairs_give_one_empty_frame(demo):
     assert frames[0].schema == SESSION_COSTS.polars_schema
 
 
-def test_build_hook_writes_the_chunks_as_row_groups_of_one_file(data_dir, demo):
+def test_session_costs_step_writes_the_chunks_as_row_groups_of_one_file(data_dir, demo):
     _, whole = demo
-    lines = _session_costs_hook(Settings(data_dir=data_dir.root), DAY)
+    lines = write_session_costs(Settings(data_dir=data_dir.root), DAY)
     assert lines == [f"  session_costs: {whole.height} rows"]
     files = sorted(data_dir.table_partition("session_costs", DAY).glob("*.parquet"))
     assert [str(f) for f in files] == [table_file(data_dir, "session_costs", DAY)]

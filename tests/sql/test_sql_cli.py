@@ -113,5 +113,9 @@ def test_transform_command_reports_and_hints(tmp_path):
         "snapshot 2026-02-02: transformed connector_prices",
         "  connector_prices: 1 raw records, 0 rejected",
         "  connector_prices: 1 rows",
-        "run 'ecodata views' to point the DuckDB views at the newest tables",
+        "  session_costs: not computed, no prices, price_elements, price_components, connectors, locations "
+        "table for 2026-02-02 (transform every endpoint of that date: ecodata transform --date 2026-02-02)",
+        f"views: {len(view_names())} written to ecodata.duckdb",
     ]
+    assert (tmp_path / "ecodata.duckdb").is_file()
+    assert DataPaths(tmp_path).table_dates("session_costs") == []

@@ -1,0 +1,79 @@
+import datetime as dt
+
+import polars as pl
+import pytest
+from click.testing import CliRunner
+from polars.testing import assert_frame_equal
+
+from ecodata.cli import cli
+from ecodata.paths import DataPaths
+from ecodata.pipeline import transform_date
+from ecodata.pricing import session_costs_frame
+from ecodata.settings import Settings
+from ecodata.sql import connect
+from ecodata.tables.fixtures import write_raw_snapshot
+from ecodata.tables.reader import scan_table
+
+DAY = dt.date(2026, 4, 1)
+KEY = ["location_id", "evse_uid", "connector_id", "price_id", "session"]
+
+LOCATION = {"id": "L1", "address": "a", "city": "c", "country": "DEU",
+            "coordinates": {"latitude": "52.0", "longitude": "13.0"}, "last_updated": "2026-01-01T00:00:00Z",
+            "evses": [{"uid": "E1", "status": "AVAILABLE", "connectors": [
+                {"id": "1", "standard": "IEC_62196_T2_COMBO", "format": "CABLE", "power_type": "DC",
+                 "voltage": 400, "amperage": 375, "max_power": 150000}]}]}
+
+
+def price(value):
+    return {"id": "P1", "partner": "CPO", "partner_id": "cpo-1", "last_updated": "2026-01-01T00:00:00Z",
+            "product": {"id": "adhoc", "name": "adhoc", "type": "adhoc", "currency": "EUR"},
+            "elements": [{"price_components": [
+                {"type": "ENERGY", "price_excl_vat": value, "vat": 19, "step_size": 1}]}]}
+
+
+def write_day(paths, energy_price):
+    write_raw_snapshot(paths, "locations", DAY, [LOCATION])
+    write_raw_snapshot(paths, "prices", DAY, [price(energy_price)], api_version="prices")
+    write_raw_snapshot(paths, "connector_prices", DAY, [
+        {"location_id": "L1", "evse_uid": "E1", "connector_id": "1", "pricing_ids": ["P1"]}],
+        api_version="prices")
+
+
+@pytest.fixture(scope="module")
+def transformed(tmp_path_factory):
+    paths = DataPaths(tmp_path_factory.mktemp("pipeline"))
+    write_day(paths, 0.5)
+    result = CliRunner().invoke(cli, ["--data-dir", str(paths.root), "transform", "--date", DAY.isoformat()])
+    return paths, result
+
+
+def test_a_bare_transform_writes_session_costs_and_views(transformed):
+    paths, result = transformed
+    assert result.exit_code == 0, result.output
+    written = scan_table(paths, "session_costs", DAY).drop("snapshot_date").collect()
+    expected = pl.concat(session_costs_frame(Settings(data_dir=paths.root), DAY))
+    assert written.height == expected.height > 0
+    assert_frame_equal(written.sort(KEY), expected.sort(KEY))
+    assert f"  session_costs: {written.height} rows" in result.output.splitlines()
+    con = connect(paths)
+    try:
+        pairs = con.execute("SELECT sum(pairs) FROM session_cost_comparison").fetchall()
+    finally:
+        con.close()
+    assert pairs == [(written.height,)]
+
+
+def test_transforming_one_endpoint_again_refreshes_that_dates_session_costs(transformed, tmp_path):
+    import shutil
+
+    paths = DataPaths(tmp_path / "data")
+    shutil.copytree(transformed[0].root, paths.root)
+    settings = Settings(data_dir=paths.root)
+    before = scan_table(paths, "session_costs", DAY).drop("snapshot_date").collect().sort(KEY)
+    write_raw_snapshot(paths, "prices", DAY, [price(0.6)], api_version="prices")
+    report = transform_date(settings, DAY, ["prices"])
+    after = scan_table(paths, "session_costs", DAY).drop("snapshot_date").collect().sort(KEY)
+    assert report.transform.endpoints == ["prices"]
+    assert_frame_equal(after, pl.concat(session_costs_frame(settings, DAY)).sort(KEY))
+    assert after.select(KEY).equals(before.select(KEY))
+    assert (after["energy_cost_excl_vat"] > before["energy_cost_excl_vat"]).all()
