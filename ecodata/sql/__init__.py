@@ -30,7 +30,7 @@ import polars as pl
 
 from ecodata.errors import ConfigError, ViewError
 from ecodata.fx import load_rates, rates_sql
-from ecodata.paths import PARTITION_PREFIX, DataPaths
+from ecodata.paths import DataPaths
 from ecodata.tables.schemas import ALL_TABLES, TableSchema
 
 __all__ = ["connect", "create_views", "memory_connection", "view_names", "view_sql", "views_script"]
@@ -87,15 +87,16 @@ def _table_view_sql(schema: TableSchema, paths: DataPaths | None, history: bool)
     if paths is not None and not dates:
         return f"-- {name}: no snapshot written yet\n" + _empty_table_sql(schema)
     columns = ", ".join(c.name for c in schema.columns)
+    layout = paths if paths is not None else DataPaths(Path())  # the relative layout needs no root
     if history:
-        pattern = f"tables/{name}/{PARTITION_PREFIX}*/*.parquet"
+        pattern = layout.table_glob(name)
         return (
             f"SELECT {columns}, snapshot_date\n"
             f"FROM read_parquet('{pattern}', hive_partitioning = true, union_by_name = true,\n"
             "                  hive_types = {'snapshot_date': DATE})"
         )
     latest = dates[-1].isoformat() if dates else "<latest>"
-    pattern = f"tables/{name}/{PARTITION_PREFIX}{latest}/*.parquet"
+    pattern = layout.table_glob(name, latest)
     return (
         f"SELECT {columns}, DATE '{latest}' AS snapshot_date\n"
         f"FROM read_parquet('{pattern}', hive_partitioning = false)"
