@@ -98,6 +98,28 @@ def test_compare_reports_distribution_cheapest_msp_and_spread(data_dir):
     assert adhoc["adhoc_vs_best_msp_ratio"] == pytest.approx(1.5)
 
 
+def test_compare_csv_has_amounts_rounded_to_four_places_without_float_noise(data_dir):
+    result = CliRunner().invoke(cli, ["--data-dir", str(data_dir), "compare", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    header, adhoc, msp = result.output.strip().splitlines()
+    assert header == ("country_code,power_class,product_type,session,pairs,prices,eur_incl_vat_p10,"
+                      "eur_incl_vat_median,eur_incl_vat_p90,eur_incl_vat_with_subscription_median,cheapest_msp,"
+                      "cheapest_msp_median_eur,adhoc_vs_best_msp_eur,adhoc_vs_best_msp_ratio,snapshot_date")
+    # 52.5 kWh at 0.60 / 0.40 / 0.50 EUR excl. VAT, 19 % VAT; msp p10 and p90 interpolate 24.99 and 31.2375
+    assert adhoc == ("DE,HPC,adhoc,HPC_10_80,1,1,37.485,37.485,37.485,37.485,Cheap / Basic,24.99,12.495,1.5,"
+                     "2026-11-21")
+    assert msp == ("DE,HPC,msp,HPC_10_80,2,2,25.6148,28.1138,30.6128,28.1138,Cheap / Basic,24.99,12.495,1.5,"
+                   "2026-11-21")
+
+
+def test_market_prices_csv_has_no_float_noise(data_dir):
+    result = CliRunner().invoke(cli, ["--data-dir", str(data_dir), "sql", "--format", "csv",
+                                      "SELECT energy_incl_vat_median, energy_incl_vat_eur_p10, energy_incl_vat_eur_p90 "
+                                      "FROM market_prices ORDER BY product_type"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().splitlines()[1:] == ["0.714,0.714,0.714", "0.5355,0.4879,0.5831"]
+
+
 def test_compare_filters_and_formats(data_dir):
     runner = CliRunner()
     none = runner.invoke(cli, ["--data-dir", str(data_dir), "compare", "--country", "NL", "--format", "csv"])

@@ -3,6 +3,8 @@
 -- the local currency and in EUR (reference rate valid on the snapshot date, see fx_rates; the earliest
 -- rate for older dates), plus the shares of distinct prices that carry a time, parking or flat fee.
 -- Connector x price pairs whose price is missing (orphans) are left out; see connector_price_orphans.
+-- Quantiles are computed in DOUBLE; every output price per kWh is rounded at the end to 6 decimals (the
+-- precision of the API's unit prices), so no binary-float noise such as 0.30000000000000004 reaches a report.
 WITH pairs AS (
     SELECT
         l.country_code,
@@ -77,12 +79,12 @@ SELECT
     k.connectors,
     p.prices,
     d.priced_pairs,
-    d.p10 AS energy_incl_vat_p10,
-    d.median AS energy_incl_vat_median,
-    d.p90 AS energy_incl_vat_p90,
-    d.p10 / d.units_per_eur AS energy_incl_vat_eur_p10,
-    d.median / d.units_per_eur AS energy_incl_vat_eur_median,
-    d.p90 / d.units_per_eur AS energy_incl_vat_eur_p90,
+    round(d.p10, 6) AS energy_incl_vat_p10,
+    round(d.median, 6) AS energy_incl_vat_median,
+    round(d.p90, 6) AS energy_incl_vat_p90,
+    round(d.p10 / d.units_per_eur, 6) AS energy_incl_vat_eur_p10,
+    round(d.median / d.units_per_eur, 6) AS energy_incl_vat_eur_median,
+    round(d.p90 / d.units_per_eur, 6) AS energy_incl_vat_eur_p90,
     p.share_time_fee,
     p.share_parking_fee,
     p.share_flat_fee,

@@ -3,7 +3,9 @@
 -- session cost incl. VAT in EUR (without and, for the median, with the amortised subscription fee).
 -- Per country x power class x session it also names the cheapest MSP product (lowest median cost incl.
 -- VAT and subscription, EUR) and gives the ad hoc vs best-MSP spread: ad hoc median minus that MSP
--- median (EUR) and as a ratio. Costs come from the pricing engine's session_costs table.
+-- median (EUR) and as a ratio. Costs come from the pricing engine's session_costs table (exact decimals);
+-- the quantiles are computed in DOUBLE and every output amount and ratio is rounded to 4 decimals at the
+-- end, so reports show 19.5171, not binary-float noise such as 19.517100000000003.
 WITH costs AS (
     SELECT
         f.country_code,
@@ -67,14 +69,14 @@ SELECT
     d.session,
     d.pairs,
     d.prices,
-    d.eur_incl_vat_p10,
-    d.eur_incl_vat_median,
-    d.eur_incl_vat_p90,
-    d.eur_incl_vat_with_subscription_median,
+    round(d.eur_incl_vat_p10, 4) AS eur_incl_vat_p10,
+    round(d.eur_incl_vat_median, 4) AS eur_incl_vat_median,
+    round(d.eur_incl_vat_p90, 4) AS eur_incl_vat_p90,
+    round(d.eur_incl_vat_with_subscription_median, 4) AS eur_incl_vat_with_subscription_median,
     b.cheapest_msp,
-    b.cheapest_msp_median_eur,
-    a.adhoc_median_eur - b.cheapest_msp_median_eur AS adhoc_vs_best_msp_eur,
-    a.adhoc_median_eur / NULLIF(b.cheapest_msp_median_eur, 0) AS adhoc_vs_best_msp_ratio,
+    round(b.cheapest_msp_median_eur, 4) AS cheapest_msp_median_eur,
+    round(a.adhoc_median_eur - b.cheapest_msp_median_eur, 4) AS adhoc_vs_best_msp_eur,
+    round(a.adhoc_median_eur / NULLIF(b.cheapest_msp_median_eur, 0), 4) AS adhoc_vs_best_msp_ratio,
     d.snapshot_date
 FROM dist AS d
 LEFT JOIN best AS b
