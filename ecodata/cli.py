@@ -169,8 +169,11 @@ def compare_command(ctx: click.Context, sessions: tuple[str, ...], countries: tu
     from ecodata.dataset import compare
 
     settings = settings_from(ctx)
-    click.echo(compare(settings.data_dir, sessions=sessions, countries=countries, power_classes=power_classes,
-                       fmt=fmt, fx_rates_csv=settings.fx_rates_csv))
+    report = compare(settings.data_dir, sessions=sessions, countries=countries, power_classes=power_classes,
+                     fmt=fmt, fx_rates_csv=settings.fx_rates_csv)
+    click.echo(report.text)
+    if report.note:
+        click.echo(report.note, err=True)
 
 
 @cli.command("transform")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -111,12 +112,23 @@ def run_sql(data_dir: str | Path, query: str, fmt: str = "table", fx_rates_csv: 
         return "" if relation is None else format_relation(relation, fmt)
 
 
+
+@dataclass(frozen=True)
+class Report:
+    """A report's text (for stdout) and an optional note (for stderr: ``csv``/``json`` stay parseable)."""
+
+    text: str
+    note: str | None = None
+
+
 def compare(data_dir: str | Path, *, sessions: Sequence[str] = (), countries: Sequence[str] = (),
-            power_classes: Sequence[str] = (), fmt: str = "table", fx_rates_csv: Path | None = None) -> str:
+            power_classes: Sequence[str] = (), fmt: str = "table", fx_rates_csv: Path | None = None) -> Report:
     """The cross-market session-cost report (``ecodata compare``) as text: ``table``, ``csv`` or ``json``.
 
     Filters the ``session_cost_comparison`` view with :func:`ecodata.pricing.comparison_query`.
-    Example: ``compare("data", sessions=["HPC_10_80"], countries=["DE", "NL"], fmt="csv")``.
+    When no row matches, the note says which countries, power classes and sessions the data has
+    (the ``table`` format prints only that line). Example:
+    ``compare("data", sessions=["HPC_10_80"], countries=["DE", "NL"], fmt="csv").text``.
     """
     query = comparison_query(sessions, countries, power_classes)
     with open(data_dir, fx_rates_csv=fx_rates_csv) as dataset:
@@ -127,4 +139,27 @@ def compare(data_dir: str | Path, *, sessions: Sequence[str] = (), countries: Se
             if unknown:
                 raise ConfigError(f"unknown session(s) {', '.join(unknown)}: the data has "
                                   f"{', '.join(sorted(known)) or 'no session costs (run ecodata build)'}")
-        return format_relation(dataset.sql(query), fmt)
+        relation = dataset.sql(query)
+        text = format_relation(relation, fmt)
+        if relation.pl().height:
+            return Report(text)
+        note = _no_match_note(dataset, sessions, countries, power_classes)
+    return Report(note if fmt == "table" else text, None if fmt == "table" else note)
+
+
+def _no_match_note(dataset: Dataset, sessions: Sequence[str], countries: Sequence[str],
+                   power_classes: Sequence[str]) -> str:
+    """One line: the filters that matched nothing, and what the comparison does hold."""
+    have = dataset.sql("SELECT DISTINCT country_code, power_class, session FROM session_cost_comparison").pl()
+    if have.height == 0:
+        return ("no rows: the latest snapshot has no session costs; run 'ecodata transform' "
+                "(or 'ecodata build') for it")
+    asked = [f"{what} {', '.join(v.upper() if what != 'session' else v for v in values)}"
+             for what, values in (("session", sessions), ("country", countries), ("power class", power_classes))
+             if values]
+
+    def listed(column: str) -> str:
+        return ", ".join(sorted(str(v) for v in have[column].unique().to_list() if v is not None)) or "none"
+
+    return (f"no rows match {'; '.join(asked) or 'the filters'}: the data has countries {listed('country_code')}; "
+            f"power classes {listed('power_class')}; sessions {listed('session')}")

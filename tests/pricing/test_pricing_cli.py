@@ -124,8 +124,14 @@ def test_compare_filters_and_formats(data_dir):
     runner = CliRunner()
     none = runner.invoke(cli, ["--data-dir", str(data_dir), "compare", "--country", "NL", "--format", "csv"])
     assert none.exit_code == 0
-    assert none.output.strip().splitlines()[0].startswith("country_code,power_class")
-    assert len(none.output.strip().splitlines()) == 1
+    assert none.stdout.strip().splitlines()[0].startswith("country_code,power_class")
+    assert len(none.stdout.strip().splitlines()) == 1
+    assert none.stderr == "no rows match country NL: the data has countries DE; power classes HPC; sessions HPC_10_80\n"
+    table = runner.invoke(cli, ["--data-dir", str(data_dir), "compare", "--country", "xx", "--power-class", "ac"])
+    assert table.exit_code == 0
+    assert (table.stdout, table.stderr) == (
+        "no rows match country XX; power class AC: the data has countries DE; power classes HPC; "
+        "sessions HPC_10_80\n", "")
     some = runner.invoke(cli, ["--data-dir", str(data_dir), "compare", "--session", "HPC_10_80", "--country", "de",
                                "--power-class", "hpc"])
     assert some.exit_code == 0
@@ -148,7 +154,9 @@ def test_comparison_never_joins_costs_of_an_older_snapshot(data_dir, tmp_path):
     write_views(paths)  # tables of the later date, session_costs only of DAY (as after a bare transform)
     result = CliRunner().invoke(cli, ["--data-dir", str(root), "compare", "--format", "csv"])
     assert result.exit_code == 0, result.output
-    assert len(result.output.strip().splitlines()) == 1
+    assert len(result.stdout.strip().splitlines()) == 1
+    assert result.stderr == ("no rows: the latest snapshot has no session costs; "
+                             "run 'ecodata transform' (or 'ecodata build') for it\n")
 
 
 def test_comparison_query_quotes_only_validated_values():
