@@ -42,6 +42,7 @@ from rich.table import Table
 from ecodata.errors import ConfigError
 from ecodata.paths import DataPaths
 from ecodata.pipeline import BuildReport, build_dataset
+from ecodata.pricing.sessions import ReferenceSession, load_sessions
 from ecodata.settings import Secret, Settings
 from ecodata.snapshot.schema import ENDPOINTS
 from ecodata.tables.schemas import ALL_TABLES
@@ -105,6 +106,8 @@ class DemoReport:
     session_costs: pl.DataFrame
     elapsed_s: float
     notes: list[str] = field(default_factory=list)
+    # the reported session as defined (settings.sessions_toml or the shipped sessions.toml)
+    session: ReferenceSession | None = None
 
     @property
     def dates(self) -> list[dt.date]:
@@ -152,7 +155,7 @@ class DemoReport:
         console.print()
         console.print(_market_table(self.market_prices))
         console.print()
-        console.print(_session_table(self.session_costs))
+        console.print(_session_table(self.session_costs, self.session))
         console.print()
         console.print("[bold]Next[/bold]")
         for what, command in self.next_steps():
@@ -184,8 +187,16 @@ def _market_table(frame: pl.DataFrame) -> Table:
     return table
 
 
-def _session_table(frame: pl.DataFrame) -> Table:
-    table = Table(title=f"session_cost_comparison: {REPORT_SESSION} (52.5 kWh road-trip stop), ad hoc vs the "
+def session_label(session: ReferenceSession | None) -> str:
+    """The reported session's name with its energy and description, as the definitions give them."""
+    if session is None:
+        return REPORT_SESSION
+    what = session.description.split(":", 1)[0].strip()
+    return f"{session.name} ({session.energy_kwh.normalize():f} kWh{', ' + what if what else ''})"
+
+
+def _session_table(frame: pl.DataFrame, session: ReferenceSession | None) -> Table:
+    table = Table(title=f"session_cost_comparison: {session_label(session)}, ad hoc vs the "
                         "cheapest MSP product, EUR incl. VAT", title_justify="left")
     for name, justify in (("country", "left"), ("pairs", "right"), ("ad hoc p10", "right"),
                           ("ad hoc median", "right"), ("ad hoc p90", "right"), ("cheapest MSP product", "left"),
@@ -296,10 +307,11 @@ def _report(settings: Settings, scale: str, snapshots: list[DemoSnapshot], start
     finally:
         dataset.close()
     notes = []
+    session = next((s for s in load_sessions(settings.sessions_toml) if s.name == REPORT_SESSION), None)
     if settings.token:
         notes.append("(your ECODATA_TOKEN was not used: the demo gives the simulator a throwaway token)")
     return DemoReport(
         data_dir=settings.data_dir, scale=scale, snapshots=snapshots,
         counts={k: int(v) for k, v in counts.items()}, changes=changes, market_prices=market,
-        session_costs=sessions, elapsed_s=time.monotonic() - started, notes=notes,
+        session_costs=sessions, elapsed_s=time.monotonic() - started, notes=notes, session=session,
     )
