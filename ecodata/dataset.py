@@ -88,7 +88,11 @@ def open(data_dir: str | Path = "data", *, fx_rates_csv: str | Path | None = Non
 
 def format_relation(relation: duckdb.DuckDBPyRelation, fmt: str = "table") -> str:
     """A query result as text: an aligned ``table``, ``csv`` (with header) or ``json`` (list of rows)."""
-    frame = relation.pl()
+    return format_frame(relation.pl(), fmt)
+
+
+def format_frame(frame: pl.DataFrame, fmt: str = "table") -> str:
+    """A frame as text, as :func:`format_relation` formats a query result."""
     if fmt == "csv":
         return str(frame.write_csv()).rstrip("\n")
     if fmt == "json":
@@ -139,9 +143,9 @@ def compare(data_dir: str | Path, *, sessions: Sequence[str] = (), countries: Se
             if unknown:
                 raise ConfigError(f"unknown session(s) {', '.join(unknown)}: the data has "
                                   f"{', '.join(sorted(known)) or 'no session costs (run ecodata build)'}")
-        relation = dataset.sql(query)
-        text = format_relation(relation, fmt)
-        if relation.pl().height:
+        frame = dataset.sql(query).pl()
+        text = format_frame(frame, fmt)
+        if frame.height:
             return Report(text)
         note = _no_match_note(dataset, sessions, countries, power_classes)
     return Report(note if fmt == "table" else text, None if fmt == "table" else note)

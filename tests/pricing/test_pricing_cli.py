@@ -151,7 +151,7 @@ def test_comparison_never_joins_costs_of_an_older_snapshot(data_dir, tmp_path):
     for name in ALL_TABLES:
         if name != "session_costs" and paths.table_partition(name, DAY).is_dir():
             shutil.copytree(paths.table_partition(name, DAY), paths.table_partition(name, later))
-    write_views(paths)  # tables of the later date, session_costs only of DAY (as after a bare transform)
+    write_views(paths)  # tables of the later date, session_costs only of DAY (as a bare transform used to leave it)
     result = CliRunner().invoke(cli, ["--data-dir", str(root), "compare", "--format", "csv"])
     assert result.exit_code == 0, result.output
     assert len(result.stdout.strip().splitlines()) == 1
