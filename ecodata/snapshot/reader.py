@@ -10,6 +10,8 @@ import pyarrow.parquet as pq
 
 from ecodata.errors import SnapshotError
 from ecodata.paths import DataPaths
+from ecodata.snapshot.manifest import read_manifest
+from ecodata.snapshot.schema import RAW_SCHEMA
 
 
 def complete_dates(paths: DataPaths, endpoint: str) -> list[dt.date]:
@@ -41,7 +43,14 @@ def scan_raw(paths: DataPaths, endpoint: str, date: dt.date | None = None) -> pl
         )
     files = sorted(paths.raw_partition(endpoint, date).glob("part-*.parquet"))
     if not files:
-        raise SnapshotError(f"the {endpoint} snapshot for {date} has a manifest but no data files")
+        # An endpoint that served no records (e.g. a licence without tariffs) commits a manifest
+        # with no data files: that is an empty snapshot, not a broken one.
+        if read_manifest(paths, endpoint, date).records == 0:
+            return pl.from_arrow(RAW_SCHEMA.empty_table()).lazy()  # type: ignore[union-attr]
+        raise SnapshotError(
+            f"the {endpoint} snapshot for {date} has a manifest but no data files: "
+            f"download it again with 'ecodata fetch --endpoint {endpoint} --date {date} --force'"
+        )
     for file in files:
         try:
             pq.read_metadata(file)

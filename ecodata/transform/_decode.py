@@ -54,6 +54,8 @@ def decode_records(frame: pl.LazyFrame, variants: list[Variant], common: pl.Stru
 
 def _decode_series(series: pl.Series, variants: list[Variant], common: pl.Struct) -> pl.Series:
     empty = pl.DataFrame(schema={DATA: common, ERROR: pl.String()})
+    if series.len() == 0:  # an endpoint that served no records
+        return empty.to_struct("record")
     hinted = [i for i, v in enumerate(variants) if v.hint is not None]
     if not hinted:
         pieces: list[pl.DataFrame] = []

@@ -210,3 +210,15 @@ def test_report_lines(tmp_path: Path) -> None:
     lines = report.lines()
     assert lines[0] == "prices 2026-03-01: fetched, 3 records in 1 page (1 downloaded now, 0.0 MB)"
     assert lines[1].startswith("done in ")
+
+
+@pytest.mark.parametrize("endpoint", ["locations", "connector_prices", "prices", "tariffs"])
+def test_an_endpoint_with_no_records_is_an_empty_readable_snapshot(tmp_path: Path, endpoint: str) -> None:
+    from ecodata.tables.build import transform_snapshot
+
+    report = run_fetch(settings_for(tmp_path), [endpoint], DATE, transport=served(endpoint, 0).transport())
+    assert report.result(endpoint).records == 0
+    assert read_manifest(DataPaths(tmp_path), endpoint, DATE).records == 0
+    assert raw_records(tmp_path, endpoint) == []
+    rows = transform_snapshot(settings_for(tmp_path), DATE, [endpoint]).rows
+    assert rows[endpoint] == 0
