@@ -29,7 +29,9 @@ from ecodata.snapshot.reader import scan_raw
 from ecodata.snapshot.schema import ENDPOINTS
 from ecodata.tables.reader import scan_table, table_schema
 from ecodata.tables.schemas import ALL_TABLES, REJECTS, TableSchema
-from ecodata.transform import TRANSFORMS
+from ecodata.transform import STAGES, TRANSFORMS
+from ecodata.transform._common import with_row_ids
+from ecodata.transform._decode import decode_frame
 
 # Tables each endpoint feeds (besides rejects).
 ENDPOINT_TABLES: dict[str, tuple[str, ...]] = {
@@ -160,8 +162,12 @@ def _transform_endpoint(
     total = int(raw.select(pl.len()).collect().item())
     names = list(ENDPOINT_TABLES[endpoint])
     pieces: dict[str, list[pl.DataFrame]] = {name: [] for name in [*names, "rejects"]}
+    stages = STAGES[endpoint]
     for offset in range(0, max(total, 1), chunk_records):
-        frames = TRANSFORMS[endpoint](raw.slice(offset, chunk_records))
+        # Decoded once, eagerly (parallel, straight from the scan); the tables are flattened from it.
+        decoded = decode_frame(with_row_ids(raw.slice(offset, chunk_records)), stages.variants, stages.common)
+        frames = stages.flatten(decoded.lazy())
+        del decoded
         for name, frame in zip(pieces, pl.collect_all([frames[n] for n in pieces]), strict=True):
             pieces[name].append(frame)
     tables: dict[str, pl.DataFrame] = {}

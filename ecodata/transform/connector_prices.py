@@ -14,14 +14,21 @@ CONNECTOR_PRICE_JSON = pl.Struct({
     "location_id": _S, "evse_uid": _S, "connector_id": _S,
     "pricing_ids": pl.List(_S), "product_ids": pl.List(_S),
 })
+VARIANTS = [Variant(CONNECTOR_PRICE_JSON)]
 
 
 def transform_connector_prices(raw: pl.LazyFrame) -> dict[str, pl.LazyFrame]:
+    """Decode then flatten raw rows; see :func:`flatten_connector_prices`."""
+    return flatten_connector_prices(decode_records(with_row_ids(raw), VARIANTS, CONNECTOR_PRICE_JSON))
+
+
+def flatten_connector_prices(rows: pl.LazyFrame) -> dict[str, pl.LazyFrame]:
     """Explode each record's ``pricing_ids`` (with the product id at the same position, if any).
 
     A record with an empty ``pricing_ids`` list yields no row: that connector has no price.
+
+    ``rows`` are raw rows with ``_row`` decoded by ``decode_records`` (or ``decode_frame``).
     """
-    rows = decode_records(with_row_ids(raw), [Variant(CONNECTOR_PRICE_JSON)], CONNECTOR_PRICE_JSON)
     f = pl.col(DATA).struct.field
     per_record = rows.filter(pl.col(DATA).is_not_null()).select(
         ROW, f("location_id").alias("location_id"), f("evse_uid").alias("evse_uid"),

@@ -72,8 +72,15 @@ HPC_THRESHOLD_KW = 150.0
 
 
 def transform_locations(raw: pl.LazyFrame) -> dict[str, pl.LazyFrame]:
-    """Flatten raw location records (``RAW_SCHEMA`` rows) into the location tables and rejects."""
-    rows = decode_records(with_row_ids(raw), VARIANTS, LOCATION_JSON)
+    """Decode then flatten raw rows; see :func:`flatten_locations`."""
+    return flatten_locations(decode_records(with_row_ids(raw), VARIANTS, LOCATION_JSON))
+
+
+def flatten_locations(rows: pl.LazyFrame) -> dict[str, pl.LazyFrame]:
+    """Flatten raw location records (``RAW_SCHEMA`` rows) into the location tables and rejects.
+
+    ``rows`` are raw rows with ``_row`` decoded by ``decode_records`` (or ``decode_frame``).
+    """
     loc = rows.filter(pl.col(DATA).is_not_null()).select(ROW, "api_version", pl.col(DATA).alias("l"))
     locations = _locations(loc)
     evse_rows = explode_with_index(

@@ -52,8 +52,15 @@ VARIANTS = [
 
 
 def transform_prices(raw: pl.LazyFrame) -> dict[str, pl.LazyFrame]:
-    """Flatten raw price records into prices, their elements and their components."""
-    rows = decode_records(with_row_ids(raw), VARIANTS, PRICE_JSON)
+    """Decode then flatten raw rows; see :func:`flatten_prices`."""
+    return flatten_prices(decode_records(with_row_ids(raw), VARIANTS, PRICE_JSON))
+
+
+def flatten_prices(rows: pl.LazyFrame) -> dict[str, pl.LazyFrame]:
+    """Flatten raw price records into prices, their elements and their components.
+
+    ``rows`` are raw rows with ``_row`` decoded by ``decode_records`` (or ``decode_frame``).
+    """
     f = pl.col(DATA).struct.field
     product = f("product").struct.field
     parents = rows.filter(pl.col(DATA).is_not_null()).select(

@@ -54,8 +54,15 @@ VARIANTS = [
 
 
 def transform_tariffs(raw: pl.LazyFrame) -> dict[str, pl.LazyFrame]:
-    """Flatten raw OCPI tariff records into tariffs, their elements and their components."""
-    rows = decode_records(with_row_ids(raw), VARIANTS, TARIFF_JSON)
+    """Decode then flatten raw rows; see :func:`flatten_tariffs`."""
+    return flatten_tariffs(decode_records(with_row_ids(raw), VARIANTS, TARIFF_JSON))
+
+
+def flatten_tariffs(rows: pl.LazyFrame) -> dict[str, pl.LazyFrame]:
+    """Flatten raw OCPI tariff records into tariffs, their elements and their components.
+
+    ``rows`` are raw rows with ``_row`` decoded by ``decode_records`` (or ``decode_frame``).
+    """
     f = pl.col(DATA).struct.field
     parents = rows.filter(pl.col(DATA).is_not_null()).select(
         ROW, f("id").alias("tariff_id"), f("country_code").alias("country_code"),
