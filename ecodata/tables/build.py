@@ -44,6 +44,8 @@ ENDPOINT_TABLES: dict[str, tuple[str, ...]] = {
 
 # Raw records decoded at a time: bounds peak memory (bench scale: about 1 GB) at little cost in speed.
 CHUNK_RECORDS = 20_000
+# Table Parquet is written with zstd level 1 (as the raw snapshot writer): about 30% faster to
+# write than the default level 3, for a few percent more bytes.
 
 
 @dataclass
@@ -77,13 +79,20 @@ def key_duplicates(schema: TableSchema, frame: pl.DataFrame) -> tuple[pl.DataFra
 
     The first occurrence in row (crawl) order stays. The reject's ``record_key`` joins the key
     values with ``|``; its ``record_json`` is the duplicate row itself (the raw record may hold many
-    rows), and the reason numbers the occurrence. One hash pass when there are no duplicates.
+    rows), and the reason numbers the occurrence.
+
+    Fast exact path: equal keys hash equally, so when the row hashes of the key columns are all
+    distinct there is no duplicate (one u64 per row; the exact ``is_first_distinct`` over a struct
+    of string keys costs about 4x the time and 10x the memory, 0.8 GB for 3.3M connector prices).
     """
     key = list(schema.key)
+    empty = pl.DataFrame(schema={c: REJECTS.polars_schema[c] for c in
+                                 ("table_name", "record_key", "reason", "record_json")})
+    if frame.select(key).hash_rows().n_unique() == frame.height:
+        return frame, empty
     first = frame.select(pl.struct(key).is_first_distinct()).to_series()
-    if first.all():
-        return frame, pl.DataFrame(schema={c: REJECTS.polars_schema[c] for c in
-                                           ("table_name", "record_key", "reason", "record_json")})
+    if first.all():  # only a hash collision
+        return frame, empty
     clean = frame.filter(first)
     later = frame.filter(~first).with_columns((pl.int_range(pl.len()).over(key) + 2).alias("_occurrence"))
     json_cols = [pl.col(c).cast(pl.String) if not isinstance(schema.polars_schema[c], pl.List) else pl.col(c)
@@ -212,14 +221,15 @@ def _write_frames(schema: TableSchema, frames: Iterable[pl.DataFrame], file: Pat
             _check_schema(schema, frame)
             table = frame.to_arrow(compat_level=pl.CompatLevel.newest())
             if writer is None:
-                writer = pq.ParquetWriter(file, table.schema, compression="zstd", write_statistics=True)
+                writer = pq.ParquetWriter(file, table.schema, compression="zstd", compression_level=1,
+                                          write_statistics=True)
             writer.write_table(table)
             rows += frame.height
     finally:
         if writer is not None:
             writer.close()
     if writer is None:
-        pl.DataFrame(schema=schema.polars_schema).write_parquet(file, compression="zstd", statistics=True)
+        pl.DataFrame(schema=schema.polars_schema).write_parquet(file, compression="zstd", compression_level=1, statistics=True)
     return rows
 
 
@@ -239,7 +249,7 @@ def write_table(paths: DataPaths, schema: TableSchema, date: dt.date,
     tmp = staging / part_name(0)
     try:
         if isinstance(frame, pl.DataFrame):
-            frame.write_parquet(tmp, compression="zstd", statistics=True)
+            frame.write_parquet(tmp, compression="zstd", compression_level=1, statistics=True)
             rows = frame.height
         else:
             rows = _write_frames(schema, frame, tmp)
