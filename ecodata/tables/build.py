@@ -29,9 +29,10 @@ from ecodata.snapshot.reader import scan_raw
 from ecodata.snapshot.schema import ENDPOINTS
 from ecodata.tables.reader import scan_table, table_schema
 from ecodata.tables.schemas import ALL_TABLES, REJECTS, TableSchema
-from ecodata.transform import STAGES, TRANSFORMS
-from ecodata.transform._common import with_row_ids
-from ecodata.transform._decode import decode_frame
+from ecodata.transform import STAGES, TRANSFORMS, Stages
+from ecodata.transform._common import ROW, Parts, finish, with_row_ids
+from ecodata.transform._conform import REJECT
+from ecodata.transform._decode import ERROR, decode_frame
 
 # Tables each endpoint feeds (besides rejects).
 ENDPOINT_TABLES: dict[str, tuple[str, ...]] = {
@@ -175,10 +176,9 @@ def _transform_endpoint(
     for offset in range(0, max(total, 1), chunk_records):
         # Decoded once, eagerly (parallel, straight from the scan); the tables are flattened from it.
         decoded = decode_frame(with_row_ids(raw.slice(offset, chunk_records)), stages.variants, stages.common)
-        frames = stages.flatten(decoded.lazy())
-        del decoded
-        for name, frame in zip(pieces, pl.collect_all([frames[n] for n in pieces]), strict=True):
+        for name, frame in _flatten_chunk(stages, decoded).items():
             pieces[name].append(frame)
+        del decoded
     tables: dict[str, pl.DataFrame] = {}
     rejects = pieces["rejects"]
     for name in names:
@@ -186,6 +186,34 @@ def _transform_endpoint(
         tables[name] = clean
         rejects.append(dups.with_columns(pl.lit(endpoint).alias("endpoint")).select(REJECTS.column_names))
     return tables, pl.concat(rejects, how="vertical"), total
+
+
+def _flatten_chunk(stages: Stages, decoded: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """The tables and rejects of one decoded chunk, as ``stages.flatten`` would compute them.
+
+    The conformed parts are collected first. In the common case (every record decoded, every row
+    conformed, no natural key on two records) ``finish`` would reject nothing, so the tables are the
+    parts without their helper columns; otherwise ``finish`` runs on the collected parts.
+    """
+    flat = stages.parts(decoded.lazy())
+    names = list(flat.parts)
+    parts = dict(zip(names, pl.collect_all([flat.parts[n] for n in names]), strict=True))
+    key_table, key_columns = flat.record_key
+    keyed = parts[key_table]
+    key_hash = keyed.select(key_columns).hash_rows()
+    clean = (
+        decoded.get_column(ERROR).null_count() == decoded.height
+        and all(p.get_column(REJECT).null_count() == p.height for p in parts.values())
+        # each key (hash) on one record only: no later record repeats an earlier one's key
+        and pl.DataFrame({ROW: keyed.get_column(ROW), "_key": key_hash}).n_unique() == key_hash.n_unique()
+    )
+    if clean:
+        out = {n: p.drop(ROW, REJECT) for n, p in parts.items()}
+        out["rejects"] = REJECTS.polars_schema.to_frame()
+        return out
+    frames = finish(decoded.lazy(), Parts(flat.endpoint, {n: p.lazy() for n, p in parts.items()}, flat.record_key))
+    names = list(frames)
+    return dict(zip(names, pl.collect_all([frames[n] for n in names]), strict=True))
 
 
 def _merge_rejects(paths: DataPaths, date: dt.date, present: list[str], new: list[pl.DataFrame]) -> pl.DataFrame:

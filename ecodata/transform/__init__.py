@@ -14,6 +14,7 @@ from typing import NamedTuple
 import polars as pl
 
 from ecodata.transform import connector_prices, locations, prices, tariffs
+from ecodata.transform._common import Parts
 from ecodata.transform._decode import Variant
 from ecodata.transform.connector_prices import transform_connector_prices
 from ecodata.transform.locations import transform_locations
@@ -38,14 +39,16 @@ class Stages(NamedTuple):
     variants: list[Variant]
     common: pl.Struct
     flatten: Callable[[pl.LazyFrame], dict[str, pl.LazyFrame]]
+    parts: Callable[[pl.LazyFrame], Parts]  # flatten = _common.finish(rows, parts(rows))
 
 
 STAGES: dict[str, Stages] = {
-    "locations": Stages(locations.VARIANTS, locations.LOCATION_JSON, locations.flatten_locations),
+    "locations": Stages(locations.VARIANTS, locations.LOCATION_JSON, locations.flatten_locations,
+                        locations.parts_locations),
     "connector_prices": Stages(connector_prices.VARIANTS, connector_prices.CONNECTOR_PRICE_JSON,
-                               connector_prices.flatten_connector_prices),
-    "prices": Stages(prices.VARIANTS, prices.PRICE_JSON, prices.flatten_prices),
-    "tariffs": Stages(tariffs.VARIANTS, tariffs.TARIFF_JSON, tariffs.flatten_tariffs),
+                               connector_prices.flatten_connector_prices, connector_prices.parts_connector_prices),
+    "prices": Stages(prices.VARIANTS, prices.PRICE_JSON, prices.flatten_prices, prices.parts_prices),
+    "tariffs": Stages(tariffs.VARIANTS, tariffs.TARIFF_JSON, tariffs.flatten_tariffs, tariffs.parts_tariffs),
 }
 
 __all__ = [

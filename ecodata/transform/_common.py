@@ -8,6 +8,8 @@ the record's key and JSON from the raw snapshot.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import polars as pl
 
 from ecodata.tables.schemas import PRICE_INCL, REJECTS, TableSchema
@@ -90,13 +92,19 @@ def explode_with_index(frame: pl.LazyFrame, list_column: str, index_name: str) -
     )
 
 
-def finish(
-    endpoint: str,
-    rows: pl.LazyFrame,
-    parts: dict[str, pl.LazyFrame],
-    record_key: tuple[str, tuple[str, ...]],
-) -> dict[str, pl.LazyFrame]:
-    """Split conformed ``parts`` into clean tables and one ``rejects`` frame.
+class Parts(NamedTuple):
+    """An endpoint's conformed table frames (with ``_row`` and ``_reject``), before ``finish``.
+
+    ``record_key`` = (table, columns): the natural key of a record, checked across records.
+    """
+
+    endpoint: str
+    parts: dict[str, pl.LazyFrame]
+    record_key: tuple[str, tuple[str, ...]]
+
+
+def finish(rows: pl.LazyFrame, flat: Parts) -> dict[str, pl.LazyFrame]:
+    """Split conformed ``flat.parts`` into clean tables and one ``rejects`` frame.
 
     ``rows`` is the decoded raw frame (``_row``, ``record``, ``record_key``, ``_decode_error``).
     A record is rejected when it did not decode, when any of its flat rows did not conform, or
@@ -105,7 +113,7 @@ def finish(
     failed. Duplicates inside one record (two EVSEs with one uid) are left to the key check of
     ``tables/build.py``.
     """
-    key_table, key_columns = record_key
+    endpoint, parts, (key_table, key_columns) = flat
     keyed = (
         parts[key_table].filter(pl.col(REJECT).is_null())
         .select(ROW, *key_columns).unique(ROW)

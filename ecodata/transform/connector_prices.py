@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from ecodata.tables.schemas import CONNECTOR_PRICES
-from ecodata.transform._common import ROW, explode_with_index, finish, with_row_ids
+from ecodata.transform._common import ROW, Parts, explode_with_index, finish, with_row_ids
 from ecodata.transform._conform import conform
 from ecodata.transform._decode import DATA, Variant, decode_records
 
@@ -23,6 +23,11 @@ def transform_connector_prices(raw: pl.LazyFrame) -> dict[str, pl.LazyFrame]:
 
 
 def flatten_connector_prices(rows: pl.LazyFrame) -> dict[str, pl.LazyFrame]:
+    """The tables and rejects of decoded ``rows``: :func:`parts_connector_prices`, then ``finish``."""
+    return finish(rows, parts_connector_prices(rows))
+
+
+def parts_connector_prices(rows: pl.LazyFrame) -> Parts:
     """Explode each record's ``pricing_ids`` (with the product id at the same position, if any).
 
     A record with an empty ``pricing_ids`` list yields no row: that connector has no price.
@@ -44,5 +49,5 @@ def flatten_connector_prices(rows: pl.LazyFrame) -> dict[str, pl.LazyFrame]:
         pl.col("_product_ids").list.get(pl.col("price_index"), null_on_oob=True).alias("product_id")
     ).drop("_product_ids")
     flat = pl.concat([exploded, keyless], how="vertical_relaxed")
-    return finish("connector_prices", rows, {"connector_prices": conform(flat, CONNECTOR_PRICES, keep=(ROW,))},
+    return Parts("connector_prices", {"connector_prices": conform(flat, CONNECTOR_PRICES, keep=(ROW,))},
                   ("connector_prices", ("location_id", "evse_uid", "connector_id")))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import polars as pl
 
 from ecodata.tables.schemas import CONNECTORS, EVSES, LOCATIONS
-from ecodata.transform._common import ROW, explode_with_index, finish, with_row_ids
+from ecodata.transform._common import ROW, Parts, explode_with_index, finish, with_row_ids
 from ecodata.transform._conform import conform
 from ecodata.transform._decode import DATA, Variant, decode_records
 
@@ -77,6 +77,11 @@ def transform_locations(raw: pl.LazyFrame) -> dict[str, pl.LazyFrame]:
 
 
 def flatten_locations(rows: pl.LazyFrame) -> dict[str, pl.LazyFrame]:
+    """The tables and rejects of decoded ``rows``: :func:`parts_locations`, then ``finish``."""
+    return finish(rows, parts_locations(rows))
+
+
+def parts_locations(rows: pl.LazyFrame) -> Parts:
     """Flatten raw location records (``RAW_SCHEMA`` rows) into the location tables and rejects.
 
     ``rows`` are raw rows with ``_row`` decoded by ``decode_records`` (or ``decode_frame``).
@@ -90,7 +95,7 @@ def flatten_locations(rows: pl.LazyFrame) -> dict[str, pl.LazyFrame]:
     )
     evses = _evses(evse_rows)
     connectors = _connectors(evse_rows)
-    return finish("locations", rows, {"locations": locations, "evses": evses, "connectors": connectors},
+    return Parts("locations", {"locations": locations, "evses": evses, "connectors": connectors},
                   ("locations", ("location_id",)))
 
 

@@ -13,6 +13,7 @@ from ecodata.transform._common import (
     RESTRICTION,
     RESTRICTION_PRICE_OBJECTS,
     ROW,
+    Parts,
     component_json,
     element_tables,
     finish,
@@ -57,6 +58,11 @@ def transform_prices(raw: pl.LazyFrame) -> dict[str, pl.LazyFrame]:
 
 
 def flatten_prices(rows: pl.LazyFrame) -> dict[str, pl.LazyFrame]:
+    """The tables and rejects of decoded ``rows``: :func:`parts_prices`, then ``finish``."""
+    return finish(rows, parts_prices(rows))
+
+
+def parts_prices(rows: pl.LazyFrame) -> Parts:
     """Flatten raw price records into prices, their elements and their components.
 
     ``rows`` are raw rows with ``_row`` decoded by ``decode_records`` (or ``decode_frame``).
@@ -79,5 +85,5 @@ def flatten_prices(rows: pl.LazyFrame) -> dict[str, pl.LazyFrame]:
         parents, "price_id", "price_excl_vat", PRICE_ELEMENTS, PRICE_COMPONENTS,
         pl.col("element").struct.field("restrictions"),
     )
-    return finish("prices", rows, {"prices": prices, "price_elements": elements, "price_components": components},
+    return Parts("prices", {"prices": prices, "price_elements": elements, "price_components": components},
                   ("prices", ("price_id",)))

@@ -16,6 +16,7 @@ from ecodata.tables.schemas import TARIFF_COMPONENTS, TARIFF_ELEMENTS, TARIFFS
 from ecodata.transform._common import (
     RESTRICTION,
     ROW,
+    Parts,
     component_json,
     element_tables,
     finish,
@@ -59,6 +60,11 @@ def transform_tariffs(raw: pl.LazyFrame) -> dict[str, pl.LazyFrame]:
 
 
 def flatten_tariffs(rows: pl.LazyFrame) -> dict[str, pl.LazyFrame]:
+    """The tables and rejects of decoded ``rows``: :func:`parts_tariffs`, then ``finish``."""
+    return finish(rows, parts_tariffs(rows))
+
+
+def parts_tariffs(rows: pl.LazyFrame) -> Parts:
     """Flatten raw OCPI tariff records into tariffs, their elements and their components.
 
     ``rows`` are raw rows with ``_row`` decoded by ``decode_records`` (or ``decode_frame``).
@@ -94,6 +100,6 @@ def flatten_tariffs(rows: pl.LazyFrame) -> dict[str, pl.LazyFrame]:
                 pl.col("element_index"), pl.col("_restriction_objects"))),
         ).alias(REJECT)
     ).drop("_restriction_objects")
-    return finish("tariffs", rows, {"tariffs": tariffs, "tariff_elements": elements,
+    return Parts("tariffs", {"tariffs": tariffs, "tariff_elements": elements,
                                     "tariff_components": components},
                   ("tariffs", ("tariff_id",)))
