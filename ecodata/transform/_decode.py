@@ -61,21 +61,32 @@ def decode_frame(frame: pl.LazyFrame, variants: list[Variant], common: pl.Struct
     bad records. Both give the same frame: the fast plan is the first attempt of the slow one.
     """
     try:
-        return _fast_plan(frame, variants, common).collect()
+        return _fast_plan(frame, variants, common, _routes_present(frame, variants)).collect()
     except (pl.exceptions.ComputeError, pl.exceptions.SchemaError, pl.exceptions.InvalidOperationError):
         return decode_records(frame, variants, common).collect()
 
 
-def _fast_plan(frame: pl.LazyFrame, variants: list[Variant], common: pl.Struct) -> pl.LazyFrame:
-    record = pl.col("record")
+def _route(variants: list[Variant]) -> pl.Expr:
+    """Each record's variant index, as in :func:`_decode_series`: the last matching hint wins, else 0."""
     route: pl.Expr = pl.lit(0, pl.Int32)
-    routes = [0]
     for i, variant in enumerate(variants):
-        if variant.hint is not None:  # as in _decode_series: the last matching hint wins
-            route = pl.when(record.str.contains(variant.hint)).then(pl.lit(i, pl.Int32)).otherwise(route)
-            routes.append(i)
-    routes = sorted(set(routes))
-    routed = frame.with_columns(route.alias("_route")) if len(routes) > 1 else frame
+        if variant.hint is not None:
+            route = pl.when(pl.col("record").str.contains(variant.hint)).then(pl.lit(i, pl.Int32)).otherwise(route)
+    return route
+
+
+def _routes_present(frame: pl.LazyFrame, variants: list[Variant]) -> list[int]:
+    """The variant indices some record routes to (one cheap regex pass over the text, no decoding)."""
+    if all(v.hint is None for v in variants):
+        return [0]
+    present = frame.select(_route(variants).unique().alias("r")).collect().get_column("r").to_list()
+    return sorted(present) or [0]
+
+
+def _fast_plan(frame: pl.LazyFrame, variants: list[Variant], common: pl.Struct, routes: list[int]) -> pl.LazyFrame:
+    """Decode each route group with its variant; one group (the usual case) needs no regrouping."""
+    record = pl.col("record")
+    routed = frame.with_columns(_route(variants).alias("_route")) if len(routes) > 1 else frame
     parts = []
     for i in routes:
         variant = variants[i]
