@@ -275,20 +275,9 @@ class SimulatorApp:
         others: list[tuple[str, str]] = []
         for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
             if name == "limit":
-                try:
-                    limit = int(value)
-                except ValueError:
-                    raise _Reply(400, 2001, f"limit must be a whole number from 1 to {max_limit}, got {value!r}") from None
-                if limit < 1:
-                    raise _Reply(400, 2001, f"limit must be a whole number from 1 to {max_limit}, got {value!r}")
-                limit = min(limit, max_limit)
+                limit = min(_whole_number(value, 1, f"limit must be a whole number from 1 to {max_limit}"), max_limit)
             elif name == "offset":
-                try:
-                    offset = int(value)
-                except ValueError:
-                    raise _Reply(400, 2001, f"offset must be a whole number of 0 or more, got {value!r}") from None
-                if offset < 0:
-                    raise _Reply(400, 2001, f"offset must be a whole number of 0 or more, got {value!r}")
+                offset = _whole_number(value, 0, "offset must be a whole number of 0 or more")
             elif name == "last_record" and keyset:
                 cursor = _uncursor(value)
             else:
@@ -436,3 +425,14 @@ def create_app(config: SimulatorConfig, dataset: Dataset | None = None) -> Simul
 
 
 __all__ = ["ConnectionDropped", "SimulatorApp", "create_app"]
+
+
+def _whole_number(value: str, minimum: int, rule: str) -> int:
+    """A query parameter as an int of at least ``minimum``, or HTTP 400 / OCPI 2001 quoting ``rule``."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = minimum - 1
+    if number < minimum:
+        raise _Reply(400, 2001, f"{rule}, got {value!r}")
+    return number
