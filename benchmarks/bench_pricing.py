@@ -41,24 +41,13 @@ from ecodata.pricing import load_sessions, parse_tariff, price_reference, profil
 def simulator_tables(scale: str, seed: int) -> tuple[dict[str, pl.DataFrame], list[dict[str, Any]]]:
     """Ground truth -> raw-shaped rows -> ecodata.transform -> tables (and the price records)."""
     from ecodata.simulator import Dataset
-    from ecodata.transform import TRANSFORMS
+    from ecodata.tables.fixtures import tables_from_records
 
     ds = Dataset(scale=scale, seed=seed)
-    tables: dict[str, pl.DataFrame] = {}
-    price_records: list[dict[str, Any]] = []
-    for endpoint in ("locations", "connector_prices", "prices"):
-        records = list(ds.iter_records(endpoint))
-        if endpoint == "prices":
-            price_records = records
-        raw = pl.DataFrame({
-            "record": [json.dumps(r) for r in records],
-            "record_key": [str(i) for i in range(len(records))],
-            "api_version": ["2.1.1" if endpoint == "locations" else "prices"] * len(records),
-        })
-        del records
-        for name, frame in TRANSFORMS[endpoint](raw.lazy()).items():
-            if name != "rejects":
-                tables[name] = frame.collect()
+    price_records = list(ds.iter_records("prices"))
+    tables = tables_from_records({"locations": ds.iter_records("locations"),
+                                  "connector_prices": ds.iter_records("connector_prices"),
+                                  "prices": price_records})
     return tables, price_records
 
 

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from importlib import resources
 from pathlib import Path
 
 import polars as pl
 
 from ecodata.errors import ConfigError
-from ecodata.settings import read_text_file
+from ecodata.settings import read_packaged_or_file
 
 FX_SCHEMA = pl.Schema({"rate_date": pl.Date(), "currency": pl.String(), "units_per_eur": pl.Decimal(18, 8)})
 REQUIRED_CURRENCIES = ("EUR", "GBP", "CHF", "NOK", "SEK", "DKK", "PLN", "CZK", "HUF", "RON")
@@ -27,12 +26,7 @@ def load_rates(csv: Path | None = None) -> pl.DataFrame:
 
     Raises ConfigError when the file cannot be read or a row does not fit.
     """
-    if csv is None:
-        text = resources.files("ecodata").joinpath("fx_rates.csv").read_text(encoding="utf-8")
-        source = "the shipped fx_rates.csv"
-    else:
-        text = read_text_file(Path(csv), "FX rates")
-        source = str(csv)
+    text, source = read_packaged_or_file("ecodata", "fx_rates.csv", csv, "FX rates")
     lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     try:
         frame = pl.read_csv("\n".join(lines).encode(), schema_overrides={"rate_date": pl.String,

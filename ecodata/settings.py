@@ -133,6 +133,18 @@ def read_text_file(path: Path, what: str, error: type[EcodataError] = ConfigErro
     raise error(f"cannot read the {what} file {path}: {reason}") from None
 
 
+def read_packaged_or_file(package: str, name: str, path: Path | None, what: str) -> tuple[str, str]:
+    """(text, source) of the user's file at ``path``, or of the file ``name`` shipped in ``package``.
+
+    ``source`` names where the text came from, for error messages.
+    """
+    if path is None:
+        from importlib import resources
+
+        return resources.files(package).joinpath(name).read_text(encoding="utf-8"), f"the shipped {name}"
+    return read_text_file(Path(path), what), str(path)
+
+
 def read_token_file(path: Path) -> Secret:
     """Read a token from a file (first line, stripped) without ever echoing it."""
     text = read_text_file(path, "token")

@@ -23,7 +23,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
-from importlib import resources
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -31,7 +30,7 @@ from zoneinfo import ZoneInfo
 from ecodata.errors import ConfigError, PricingError
 from ecodata.pricing.model import Breakpoints, Tariff, tariff_breakpoints, to_decimal
 from ecodata.pricing.scalar import Costs, Period, RoundingPolicy, Session, price_session, zone
-from ecodata.settings import read_text_file
+from ecodata.settings import read_packaged_or_file
 
 POWER_CLASSES = ("AC", "DC", "HPC")
 _MILLI = Decimal("0.001")
@@ -86,12 +85,7 @@ class Profile:
 
 def load_sessions(path: Path | None = None) -> tuple[ReferenceSession, ...]:
     """The reference sessions from ``path`` (a TOML file) or the shipped defaults."""
-    if path is None:
-        text = resources.files("ecodata.pricing").joinpath("sessions.toml").read_text(encoding="utf-8")
-        source = "the shipped sessions.toml"
-    else:
-        text = read_text_file(Path(path), "sessions")
-        source = str(path)
+    text, source = read_packaged_or_file("ecodata.pricing", "sessions.toml", path, "sessions")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -16,16 +16,18 @@ import contextlib
 import datetime as dt
 import hashlib
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
+import polars as pl
 import pyarrow.parquet as pq
 
 from ecodata.paths import DataPaths, part_name
 from ecodata.snapshot.manifest import Manifest, ManifestFile, write_json_atomic
 from ecodata.snapshot.schema import ENDPOINT_KEYS
 from ecodata.snapshot.writer import new_run_id, page_table, record_key, write_page_files
+from ecodata.transform import TRANSFORMS
 
 FETCHED_AT = dt.datetime(2026, 1, 1, 6, 0, tzinfo=dt.UTC)
 BASE_URL = "http://127.0.0.1"
@@ -99,3 +101,24 @@ def write_raw_snapshot(
     )
     write_json_atomic(paths.raw_manifest(endpoint, date), manifest.to_json(), durable=False)
     return len(bodies)
+
+
+def tables_from_records(records: Mapping[str, Iterable[dict[str, Any]]]) -> dict[str, pl.DataFrame]:
+    """The tables ``ecodata.transform`` makes from records per endpoint, in memory (no files).
+
+    For tests and benchmarks that need tables but not a data directory; rejects are left out.
+    Example: ``tables_from_records({"prices": Dataset("demo").iter_records("prices")})``.
+    """
+    tables: dict[str, pl.DataFrame] = {}
+    for endpoint, rows in records.items():
+        texts = [orjson.dumps(r).decode() for r in rows]
+        raw = pl.DataFrame({
+            "record": texts,
+            "record_key": [str(i) for i in range(len(texts))],
+            "api_version": ["2.1.1" if endpoint in ("locations", "tariffs") else "prices"] * len(texts),
+        })
+        del texts
+        for name, frame in TRANSFORMS[endpoint](raw.lazy()).items():
+            if name != "rejects":
+                tables[name] = frame.collect()
+    return tables

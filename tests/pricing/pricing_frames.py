@@ -100,24 +100,13 @@ def site_tables(connectors: list[dict], links: list[tuple[str, str]]) -> dict[st
 
 def simulator_tables(scale: str = "demo", seed: int = 0) -> tuple[dict[str, pl.DataFrame], list[dict]]:
     """The simulator's ground truth through ecodata.transform: (tables, price records)."""
-    import json
 
     from ecodata.simulator import Dataset
-    from ecodata.transform import TRANSFORMS
+    from ecodata.tables.fixtures import tables_from_records
 
     ds = Dataset(scale=scale, seed=seed)
-    tables: dict[str, pl.DataFrame] = {}
-    price_records: list[dict] = []
-    for endpoint in ("locations", "connector_prices", "prices"):
-        records = list(ds.iter_records(endpoint))
-        if endpoint == "prices":
-            price_records = records
-        raw = pl.DataFrame({
-            "record": [json.dumps(r) for r in records],
-            "record_key": [str(i) for i in range(len(records))],
-            "api_version": ["2.1.1" if endpoint == "locations" else "prices"] * len(records),
-        })
-        for name, frame in TRANSFORMS[endpoint](raw.lazy()).items():
-            if name != "rejects":
-                tables[name] = frame.collect()
+    price_records = list(ds.iter_records("prices"))
+    tables = tables_from_records({"locations": ds.iter_records("locations"),
+                                  "connector_prices": ds.iter_records("connector_prices"),
+                                  "prices": price_records})
     return tables, price_records
