@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
@@ -29,11 +32,30 @@ def latest_complete_date(paths: DataPaths, endpoint: str) -> dt.date:
     return dates[-1]
 
 
-def scan_raw(paths: DataPaths, endpoint: str, date: dt.date | None = None) -> pl.LazyFrame:
-    """Lazily scan one complete raw snapshot (columns of ``snapshot.schema.RAW_SCHEMA``).
+@dataclass(frozen=True)
+class RawFile:
+    """One data file of a raw snapshot, with what its Parquet footer says about its size."""
 
-    ``date=None`` takes the latest complete snapshot. Each file's Parquet footer is read first, so
-    a damaged file (truncated copy, full disk) is a SnapshotError here, not a polars error later.
+    path: Path
+    records: int
+    bytes: int  # uncompressed data size (the JSON text is nearly all of it)
+
+
+@dataclass(frozen=True)
+class RawChunk:
+    """Consecutive records of a raw snapshot: ``frame`` holds records ``offset`` .. ``offset + records``."""
+
+    offset: int
+    records: int
+    frame: pl.LazyFrame
+
+
+def raw_files(paths: DataPaths, endpoint: str, date: dt.date | None = None) -> list[RawFile]:
+    """The data files of one complete raw snapshot in record order (``date=None``: the latest).
+
+    Each file's Parquet footer is read here, so a damaged file (truncated copy, full disk) is a
+    SnapshotError saying what to run, not a polars error later. An endpoint that served no
+    records has no files.
     """
     if date is None:
         date = latest_complete_date(paths, endpoint)
@@ -46,18 +68,73 @@ def scan_raw(paths: DataPaths, endpoint: str, date: dt.date | None = None) -> pl
         # An endpoint that served no records (e.g. a licence without tariffs) commits a manifest
         # with no data files: that is an empty snapshot, not a broken one.
         if read_manifest(paths, endpoint, date).records == 0:
-            return pl.from_arrow(RAW_SCHEMA.empty_table()).lazy()  # type: ignore[union-attr]
+            return []
         raise SnapshotError(
             f"the {endpoint} snapshot for {date} has a manifest but no data files: "
             f"download it again with 'ecodata fetch --endpoint {endpoint} --date {date} --force'"
         )
+    out = []
     for file in files:
         try:
-            pq.read_metadata(file)
+            meta = pq.read_metadata(file)
         except (OSError, pa.ArrowException) as exc:
             why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise SnapshotError(
                 f"the {endpoint} snapshot for {date} is damaged ({file.name}: {why}): "
                 f"download it again with 'ecodata fetch --endpoint {endpoint} --date {date} --force'"
             ) from None
-    return pl.scan_parquet(files)
+        size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+        out.append(RawFile(file, meta.num_rows, size))
+    return out
+
+
+def _scan(files: list[RawFile]) -> pl.LazyFrame:
+    if not files:
+        return pl.from_arrow(RAW_SCHEMA.empty_table()).lazy()  # type: ignore[union-attr]
+    return pl.scan_parquet([f.path for f in files])
+
+
+def scan_raw(paths: DataPaths, endpoint: str, date: dt.date | None = None) -> pl.LazyFrame:
+    """Lazily scan one complete raw snapshot (columns of ``snapshot.schema.RAW_SCHEMA``).
+
+    ``date=None`` takes the latest complete snapshot; see :func:`raw_files` for the checks.
+    """
+    return _scan(raw_files(paths, endpoint, date))
+
+
+def scan_raw_chunks(
+    paths: DataPaths, endpoint: str, date: dt.date | None = None, *, max_records: int, max_bytes: int
+) -> Iterator[RawChunk]:
+    """The snapshot as consecutive chunks of at most ``max_records`` records and about ``max_bytes``.
+
+    Chunks follow the files: each scans only its own files (a slice of one scan over all files
+    reads every footer again per chunk, which cost more than the decoding of small records). A
+    file larger than a chunk is sliced. An empty snapshot is one empty chunk.
+    """
+    files = raw_files(paths, endpoint, date)
+    if sum(f.records for f in files) == 0:
+        yield RawChunk(0, 0, _scan(files))
+        return
+    offset = 0
+    for group in _file_groups(files, max_records, max_bytes):
+        records = sum(f.records for f in group)
+        for start in range(0, records, max_records):
+            length = min(max_records, records - start)
+            frame = _scan(group) if length == records else _scan(group).slice(start, length)
+            yield RawChunk(offset + start, length, frame)
+        offset += records
+
+
+def _file_groups(files: list[RawFile], max_records: int, max_bytes: int) -> Iterator[list[RawFile]]:
+    """Consecutive files, as many per group as fit the limits (at least one file per group)."""
+    group: list[RawFile] = []
+    records = size = 0
+    for file in files:
+        if group and (records + file.records > max_records or size + file.bytes > max_bytes):
+            yield group
+            group, records, size = [], 0, 0
+        group.append(file)
+        records += file.records
+        size += file.bytes
+    if group:
+        yield group

@@ -25,7 +25,7 @@ import polars as pl
 from ecodata.errors import ConfigError, SnapshotError, ValidationError
 from ecodata.paths import DataPaths, part_name
 from ecodata.settings import Settings
-from ecodata.snapshot.reader import scan_raw
+from ecodata.snapshot.reader import scan_raw_chunks
 from ecodata.snapshot.schema import ENDPOINTS
 from ecodata.tables.reader import scan_table, table_schema
 from ecodata.tables.schemas import ALL_TABLES, REJECTS, TableSchema
@@ -43,9 +43,10 @@ ENDPOINT_TABLES: dict[str, tuple[str, ...]] = {
 }
 
 
-# Raw records decoded at a time: bounds peak memory (bench scale, 2026-11-21: 1.1-1.3 GB peak RSS at
-# 20k, 1.5 GB at 100k) at no measurable cost in speed (4.2 s at 20k, 50k and 100k alike).
-CHUNK_RECORDS = 20_000
+# Raw JSON decoded at a time (whole raw files, uncompressed bytes, at most CHUNK_RECORDS records):
+# bounds the peak memory of decoding; see benchmarks/README.md for the measured effect.
+CHUNK_BYTES = 64_000_000
+CHUNK_RECORDS = 100_000
 # Table Parquet is written with zstd level 1 (as the raw snapshot writer): about 30% faster to
 # write than the default level 3, for a few percent more bytes.
 
@@ -129,6 +130,7 @@ def transform_snapshot(
     endpoints: Sequence[str] | None = None,
     *,
     chunk_records: int = CHUNK_RECORDS,
+    chunk_bytes: int = CHUNK_BYTES,
 ) -> TransformReport:
     """Build the tables of one snapshot date from its raw snapshot (all endpoints present by default).
 
@@ -146,7 +148,7 @@ def transform_snapshot(
     report = TransformReport(date=date, endpoints=present)
     rejects: list[pl.DataFrame] = []
     for endpoint in present:
-        tables, endpoint_rejects, raw_records = _transform_endpoint(paths, endpoint, date, chunk_records)
+        tables, endpoint_rejects, raw_records = _transform_endpoint(paths, endpoint, date, chunk_records, chunk_bytes)
         for name, table in tables.items():
             write_table(paths, ALL_TABLES[name], date, table)
             report.rows[name] = table.height
@@ -161,7 +163,7 @@ def transform_snapshot(
 
 
 def _transform_endpoint(
-    paths: DataPaths, endpoint: str, date: dt.date, chunk_records: int
+    paths: DataPaths, endpoint: str, date: dt.date, chunk_records: int, chunk_bytes: int
 ) -> tuple[dict[str, pl.DataFrame], pl.DataFrame, int]:
     """Transform one endpoint's raw snapshot chunk by chunk; check keys over the whole tables.
 
@@ -169,16 +171,16 @@ def _transform_endpoint(
     typed tables are much smaller). Record-level duplicates are found within a chunk by the
     transform and across chunks by the key check here, which keeps the first occurrence.
     """
-    raw = scan_raw(paths, endpoint, date)
-    total = int(raw.select(pl.len()).collect().item())
     names = list(ENDPOINT_TABLES[endpoint])
     pieces: dict[str, list[pl.DataFrame]] = {name: [] for name in [*names, "rejects"]}
     stages = STAGES[endpoint]
-    for offset in range(0, max(total, 1), chunk_records):
+    total = 0
+    for chunk in scan_raw_chunks(paths, endpoint, date, max_records=chunk_records, max_bytes=chunk_bytes):
         # Decoded once, eagerly (parallel, straight from the scan); the tables are flattened from it.
-        decoded = decode_frame(with_row_ids(raw.slice(offset, chunk_records)), stages.variants, stages.common)
+        decoded = decode_frame(with_row_ids(chunk.frame, chunk.offset), stages.variants, stages.common)
         for name, frame in _flatten_chunk(stages, decoded).items():
             pieces[name].append(frame)
+        total += chunk.records
         del decoded
     tables: dict[str, pl.DataFrame] = {}
     rejects = pieces["rejects"]
@@ -200,13 +202,16 @@ def _flatten_chunk(stages: Stages, decoded: pl.DataFrame) -> dict[str, pl.DataFr
     names = list(flat.parts)
     parts = dict(zip(names, pl.collect_all([flat.parts[n] for n in names]), strict=True))
     key_table, key_columns = flat.record_key
+    # A record key is the record's: every row of one record carries the same key, so one row per
+    # record is enough to see whether two records share a key (connector_prices: 20k records, not
+    # their 200k+ exploded rows).
     keyed = parts[key_table]
-    key_hash = keyed.select(key_columns).hash_rows()
+    per_record = keyed.lazy().select(ROW, *key_columns).unique(ROW).drop(ROW).collect()
     clean = (
         decoded.get_column(ERROR).null_count() == decoded.height
         and all(p.get_column(REJECT).null_count() == p.height for p in parts.values())
         # each key (hash) on one record only: no later record repeats an earlier one's key
-        and pl.DataFrame({ROW: keyed.get_column(ROW), "_key": key_hash}).n_unique() == key_hash.n_unique()
+        and per_record.hash_rows().n_unique() == per_record.height
     )
     if clean:
         out = {n: p.drop(ROW, REJECT) for n, p in parts.items()}

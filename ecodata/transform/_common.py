@@ -57,9 +57,9 @@ def restriction_price_objects_to_text(restrictions: pl.Expr) -> pl.Expr:
     )
 
 
-def with_row_ids(raw: pl.LazyFrame) -> pl.LazyFrame:
-    """The raw rows numbered in file order, keeping what transforms and rejects need."""
-    return raw.select("record", "record_key", "api_version").with_row_index(ROW)
+def with_row_ids(raw: pl.LazyFrame, offset: int = 0) -> pl.LazyFrame:
+    """The raw rows numbered in file order from ``offset``, keeping what transforms and rejects need."""
+    return raw.select("record", "record_key", "api_version").with_row_index(ROW, offset=offset)
 
 
 def restriction_columns(restrictions: pl.Expr) -> list[pl.Expr]:

@@ -14,19 +14,23 @@ import polars as pl
 from ecodata.tables.schemas import TableSchema
 
 REJECT = "_reject"
+_TYPED = "_typed:"  # prefix of the intermediate typed columns
 _TRUE = ("true", "1")
 _FALSE = ("false", "0")
 
 
 def parse_utc(expr: pl.Expr) -> pl.Expr:
-    """OCPI DateTime text to UTC: with ``Z``, without a zone (means UTC) or with an offset."""
+    """OCPI DateTime text to UTC: with ``Z``, with an offset, or without a zone (means UTC).
+
+    One RFC 3339 parse (``%+``: ``Z`` or an offset) covers nearly every value; only the values it
+    leaves null are tried again as naive UTC, so the second parse runs on (almost) only nulls.
+    """
     text = expr.str.strip_chars()
-    return pl.coalesce(
-        text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.fZ", time_zone="UTC", time_unit="us", strict=False),
-        text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", time_zone="UTC", time_unit="us", strict=False),
-        text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%:z", time_unit="us", strict=False)
-        .dt.convert_time_zone("UTC"),
+    zoned = text.str.to_datetime("%+", time_unit="us", strict=False).dt.convert_time_zone("UTC")
+    naive = pl.when(zoned.is_null()).then(text).str.to_datetime(
+        "%Y-%m-%dT%H:%M:%S%.f", time_zone="UTC", time_unit="us", strict=False
     )
+    return pl.coalesce(zoned, naive)
 
 
 def cast_text(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
@@ -55,8 +59,11 @@ def conform(frame: pl.LazyFrame, schema: TableSchema, *, keep: tuple[str, ...] =
 
     Missing source columns become nulls. ``_reject`` is null for rows that fit, else the reason of
     the first column that did not fit (a missing key value, or a value that could not be cast).
+    Each cast is computed once, in a first step (polars does not share a cast used both as the
+    value and in the failure check, which doubled the cost), and compared with its source after.
     """
     have = frame.collect_schema()
+    casts: list[pl.Expr] = []
     typed: list[pl.Expr] = []
     key_failures: list[pl.Expr] = []
     failures: list[pl.Expr] = []
@@ -68,21 +75,22 @@ def conform(frame: pl.LazyFrame, schema: TableSchema, *, keep: tuple[str, ...] =
                 key_failures.append(pl.lit(f"missing key field {name}"))
             continue
         source = pl.col(name)
+        if name in schema.key:
+            key_failures.append(pl.when(source.is_null()).then(pl.lit(f"missing key field {name}")))
         if have[name] == dtype:
-            value = source
-        elif isinstance(have[name], pl.String):
-            value = cast_text(source, dtype).cast(dtype)
+            typed.append(source)
+            continue
+        value = pl.col(f"{_TYPED}{name}")
+        if isinstance(have[name], pl.String):
+            casts.append(cast_text(source, dtype).cast(dtype).alias(f"{_TYPED}{name}"))
             failures.append(
                 pl.when(source.is_not_null() & value.is_null())
                 .then(pl.format("invalid {}: {}", pl.lit(name), source.str.slice(0, 80)))
             )
         else:
-            value = source.cast(dtype, strict=False)
-            failures.append(pl.when(source.is_not_null() & value.is_null())
-                            .then(pl.lit(f"invalid {name}")))
-        if name in schema.key:
-            key_failures.append(pl.when(source.is_null()).then(pl.lit(f"missing key field {name}")))
+            casts.append(source.cast(dtype, strict=False).alias(f"{_TYPED}{name}"))
+            failures.append(pl.when(source.is_not_null() & value.is_null()).then(pl.lit(f"invalid {name}")))
         typed.append(value.alias(name))
     failures = key_failures + failures
     reason = pl.coalesce(failures) if failures else pl.lit(None, dtype=pl.String())
-    return frame.select(*typed, *[pl.col(k) for k in keep], reason.cast(pl.String()).alias(REJECT))
+    return frame.with_columns(casts).select(*typed, *[pl.col(k) for k in keep], reason.cast(pl.String()).alias(REJECT))

@@ -4,7 +4,7 @@ import pytest
 
 from ecodata.errors import SnapshotError
 from ecodata.paths import DataPaths
-from ecodata.snapshot.reader import scan_raw
+from ecodata.snapshot.reader import scan_raw, scan_raw_chunks
 from ecodata.tables.fixtures import write_raw_snapshot
 
 DATE = dt.date(2026, 4, 1)
@@ -22,3 +22,26 @@ def test_a_damaged_raw_file_is_a_snapshot_error_that_says_what_to_run(tmp_path, 
     message = str(info.value)
     assert message.startswith("the tariffs snapshot for 2026-04-01 is damaged (part-00000.parquet: ")
     assert message.endswith("download it again with 'ecodata fetch --endpoint tariffs --date 2026-04-01 --force'")
+
+
+@pytest.mark.parametrize(("max_records", "max_bytes", "sizes"), [
+    (100, 10**9, [100, 30]),            # four 25-record files per chunk, then the rest
+    (10, 10**9, [10, 10, 5] * 5 + [5]), # each 25-record file is sliced
+    (100, 1, [25] * 5 + [5]),       # one file per chunk when the byte budget is tiny
+])
+def test_raw_chunks_cover_every_record_once_in_order(tmp_path, max_records, max_bytes, sizes):
+    paths = DataPaths(tmp_path)
+    write_raw_snapshot(paths, "tariffs", DATE, [{"id": f"T{i}"} for i in range(130)], page_size=25)
+    chunks = list(scan_raw_chunks(paths, "tariffs", DATE, max_records=max_records, max_bytes=max_bytes))
+    assert [c.records for c in chunks] == sizes
+    assert [c.offset for c in chunks] == [sum(sizes[:i]) for i in range(len(sizes))]
+    keys = [k for c in chunks for k in c.frame.collect().get_column("record_key").to_list()]
+    assert keys == scan_raw(paths, "tariffs", DATE).collect().get_column("record_key").to_list()
+    assert keys == [f"T{i}" for i in range(130)]
+
+
+def test_an_empty_snapshot_is_one_empty_chunk(tmp_path):
+    paths = DataPaths(tmp_path)
+    write_raw_snapshot(paths, "tariffs", DATE, [])
+    chunks = list(scan_raw_chunks(paths, "tariffs", DATE, max_records=10, max_bytes=10))
+    assert [(c.offset, c.records, c.frame.collect().height) for c in chunks] == [(0, 0, 0)]
