@@ -192,13 +192,15 @@ def element_tables(
     elements = explode_with_index(parents.select(ROW, parent_key, pl.col("elements").alias("element")),
                                   "element", "element_index")
     f = pl.col("element").struct.field
-    element_flat = elements.select(
+    keep = tuple(e.meta.output_name() for e in extra_element_columns)
+    # The restriction struct is computed once into a column: used as an expression, it would be
+    # evaluated again for each of the ~20 restriction columns (polars does not share it).
+    element_flat = elements.with_columns(restrictions.alias("_restriction"), *extra_element_columns).select(
         ROW, parent_key, "element_index",
         f("price_components").list.len().cast(pl.Int32).alias("component_count"),
-        *restriction_columns(restrictions),
-        *extra_element_columns,
+        *restriction_columns(pl.col("_restriction")),
+        *keep,
     )
-    keep = tuple(e.meta.output_name() for e in extra_element_columns)
     element_table = conform(element_flat, elements_schema, keep=(ROW, *keep))
     components = explode_with_index(
         elements.select(ROW, parent_key, "element_index", f("price_components").alias("component")),

@@ -14,44 +14,45 @@ import polars as pl
 from ecodata.tables.schemas import TableSchema
 
 REJECT = "_reject"
-_TYPED = "_typed:"  # prefix of the intermediate typed columns
+_FAST = "_fast:"  # prefixes of the intermediate typed columns
+_TYPED = "_typed:"
 _TRUE = ("true", "1")
 _FALSE = ("false", "0")
 
 
-def parse_utc(expr: pl.Expr) -> pl.Expr:
-    """OCPI DateTime text to UTC: with ``Z``, with an offset, or without a zone (means UTC).
-
-    One RFC 3339 parse (``%+``: ``Z`` or an offset) covers nearly every value; only the values it
-    leaves null are tried again as naive UTC, so the second parse runs on (almost) only nulls.
-    """
-    text = expr.str.strip_chars()
-    zoned = text.str.to_datetime("%+", time_unit="us", strict=False).dt.convert_time_zone("UTC")
-    naive = pl.when(zoned.is_null()).then(text).str.to_datetime(
-        "%Y-%m-%dT%H:%M:%S%.f", time_zone="UTC", time_unit="us", strict=False
-    )
-    return pl.coalesce(zoned, naive)
-
-
-def cast_text(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
-    """Cast a text expression to ``dtype`` non-strictly (unparseable values become null)."""
-    if isinstance(dtype, pl.String):
-        return expr
+def fast_parse(text: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """One cheap parse of text that is already in the usual form (JSON text as the API sends it)."""
+    if isinstance(dtype, pl.Datetime):  # RFC 3339: Z or an offset, to UTC
+        return text.str.to_datetime("%+", time_unit="us", strict=False).dt.convert_time_zone("UTC")
     if isinstance(dtype, pl.Boolean):
-        lowered = expr.str.strip_chars().str.to_lowercase()
-        return pl.when(lowered.is_in(_TRUE)).then(True).when(lowered.is_in(_FALSE)).then(False)
+        return pl.when(text.is_in(_TRUE)).then(True).when(text.is_in(_FALSE)).then(False)
     if isinstance(dtype, pl.Time):
-        text = expr.str.strip_chars()
-        return pl.coalesce(text.str.to_time("%H:%M", strict=False), text.str.to_time("%H:%M:%S", strict=False))
+        return text.str.to_time("%H:%M", strict=False)
     if isinstance(dtype, pl.Date):
-        return expr.str.strip_chars().str.to_date("%Y-%m-%d", strict=False)
+        return text.str.to_date("%Y-%m-%d", strict=False)
+    return text.cast(dtype, strict=False)
+
+
+def fallback_parse(text: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """The lenient parse for what :func:`fast_parse` left null: surrounding spaces, other forms.
+
+    Datetimes without a zone mean UTC; times may carry seconds; booleans any case; integers may
+    be written as floats with nothing after the point (14400.0 is 14400, 14400.5 does not fit).
+    """
+    text = text.str.strip_chars()
     if isinstance(dtype, pl.Datetime):
-        return parse_utc(expr)
+        return pl.coalesce(
+            text.str.to_datetime("%+", time_unit="us", strict=False).dt.convert_time_zone("UTC"),
+            text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", time_zone="UTC", time_unit="us", strict=False),
+        )
+    if isinstance(dtype, pl.Boolean):
+        return fast_parse(text.str.to_lowercase(), dtype)
+    if isinstance(dtype, pl.Time):
+        return pl.coalesce(text.str.to_time("%H:%M", strict=False), text.str.to_time("%H:%M:%S", strict=False))
     if dtype.is_integer():
-        number = expr.str.strip_chars().cast(pl.Float64, strict=False)
-        # 14400 and 14400.0 are the same duration; 14400.5 is not an integer and does not fit.
+        number = text.cast(pl.Float64, strict=False)
         return pl.when(number == number.floor()).then(number).cast(dtype, strict=False)
-    return expr.str.strip_chars().cast(dtype, strict=False)
+    return fast_parse(text, dtype)
 
 
 def conform(frame: pl.LazyFrame, schema: TableSchema, *, keep: tuple[str, ...] = ()) -> pl.LazyFrame:
@@ -59,18 +60,22 @@ def conform(frame: pl.LazyFrame, schema: TableSchema, *, keep: tuple[str, ...] =
 
     Missing source columns become nulls. ``_reject`` is null for rows that fit, else the reason of
     the first column that did not fit (a missing key value, or a value that could not be cast).
-    Each cast is computed once, in a first step (polars does not share a cast used both as the
-    value and in the failure check, which doubled the cost), and compared with its source after.
+
+    Text is typed in passes over materialised columns: a fast parse of every value, then the
+    lenient parse of only the values it left null, then the failure check. polars does not share
+    a subexpression used twice, so one nested expression would parse every value several times.
     """
     have = frame.collect_schema()
+    fast: list[pl.Expr] = []
+    typed_text: list[pl.Expr] = []
     casts: list[pl.Expr] = []
-    typed: list[pl.Expr] = []
+    out: list[pl.Expr] = []
     key_failures: list[pl.Expr] = []
     failures: list[pl.Expr] = []
     for column in schema.columns:
         name, dtype = column.name, column.dtype
         if name not in have:
-            typed.append(pl.lit(None, dtype=dtype).alias(name))
+            out.append(pl.lit(None, dtype=dtype).alias(name))
             if name in schema.key:
                 key_failures.append(pl.lit(f"missing key field {name}"))
             continue
@@ -78,19 +83,25 @@ def conform(frame: pl.LazyFrame, schema: TableSchema, *, keep: tuple[str, ...] =
         if name in schema.key:
             key_failures.append(pl.when(source.is_null()).then(pl.lit(f"missing key field {name}")))
         if have[name] == dtype:
-            typed.append(source)
+            out.append(source)
             continue
         value = pl.col(f"{_TYPED}{name}")
         if isinstance(have[name], pl.String):
-            casts.append(cast_text(source, dtype).cast(dtype).alias(f"{_TYPED}{name}"))
-            failures.append(
-                pl.when(source.is_not_null() & value.is_null())
-                .then(pl.format("invalid {}: {}", pl.lit(name), source.str.slice(0, 80)))
-            )
+            first = pl.col(f"{_FAST}{name}")
+            fast.append(fast_parse(source, dtype).cast(dtype).alias(f"{_FAST}{name}"))
+            retry = fallback_parse(pl.when(first.is_null()).then(source), dtype)
+            typed_text.append(pl.coalesce(first, retry).cast(dtype).alias(f"{_TYPED}{name}"))
+            # The offending text is masked before formatting, so only failing rows are formatted.
+            failed_text = pl.when(source.is_not_null() & value.is_null()).then(source)
+            failures.append(pl.format("invalid {}: {}", pl.lit(name), failed_text.str.slice(0, 80)))
         else:
             casts.append(source.cast(dtype, strict=False).alias(f"{_TYPED}{name}"))
             failures.append(pl.when(source.is_not_null() & value.is_null()).then(pl.lit(f"invalid {name}")))
-        typed.append(value.alias(name))
+        out.append(value.alias(name))
     failures = key_failures + failures
     reason = pl.coalesce(failures) if failures else pl.lit(None, dtype=pl.String())
-    return frame.with_columns(casts).select(*typed, *[pl.col(k) for k in keep], reason.cast(pl.String()).alias(REJECT))
+    return (
+        frame.with_columns(*fast, *casts)
+        .with_columns(typed_text)
+        .select(*out, *[pl.col(k) for k in keep], reason.cast(pl.String()).alias(REJECT))
+    )
