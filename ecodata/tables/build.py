@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,7 +32,7 @@ from ecodata.tables.schemas import ALL_TABLES, REJECTS, TableSchema
 from ecodata.transform import STAGES, TRANSFORMS, Stages
 from ecodata.transform._common import ROW, Parts, finish, with_row_ids
 from ecodata.transform._conform import REJECT
-from ecodata.transform._decode import ERROR, decode_frame
+from ecodata.transform._decode import ERROR, ChunkDecoder
 
 # Tables each endpoint feeds (besides rejects).
 ENDPOINT_TABLES: dict[str, tuple[str, ...]] = {
@@ -147,10 +147,15 @@ def transform_snapshot(
     date, present = resolve_date(paths, date, wanted)
     report = TransformReport(date=date, endpoints=present)
     rejects: list[pl.DataFrame] = []
+    # The columns the reference checks read, kept from the tables just built (reading them back
+    # from the files cost as much again as the checks themselves).
+    references: dict[str, pl.DataFrame] = {}
     for endpoint in present:
         tables, endpoint_rejects, raw_records = _transform_endpoint(paths, endpoint, date, chunk_records, chunk_bytes)
         for name, table in tables.items():
             write_table(paths, ALL_TABLES[name], date, table)
+            if name in REFERENCE_COLUMNS:
+                references[name] = table.select(REFERENCE_COLUMNS[name])
             report.rows[name] = table.height
             report.duplicates[name] = endpoint_rejects.filter(
                 pl.col("reason").str.starts_with(f"duplicate key in {name} ")).height
@@ -158,7 +163,7 @@ def transform_snapshot(
         report.raw_records[endpoint] = raw_records
         rejects.append(endpoint_rejects)
     write_table(paths, REJECTS, date, _merge_rejects(paths, date, present, rejects))
-    report.orphans = count_orphans(paths, date)
+    report.orphans = count_orphans(paths, date, references)
     return report
 
 
@@ -175,9 +180,10 @@ def _transform_endpoint(
     pieces: dict[str, list[pl.DataFrame]] = {name: [] for name in [*names, "rejects"]}
     stages = STAGES[endpoint]
     total = 0
+    decoder = ChunkDecoder(stages.variants, stages.common)
     for chunk in scan_raw_chunks(paths, endpoint, date, max_records=chunk_records, max_bytes=chunk_bytes):
         # Decoded once, eagerly (parallel, straight from the scan); the tables are flattened from it.
-        decoded = decode_frame(with_row_ids(chunk.frame, chunk.offset), stages.variants, stages.common)
+        decoded = decoder.decode(with_row_ids(chunk.frame, chunk.offset))
         for name, frame in _flatten_chunk(stages, decoded).items():
             pieces[name].append(frame)
         total += chunk.records
@@ -185,7 +191,7 @@ def _transform_endpoint(
     tables: dict[str, pl.DataFrame] = {}
     rejects = pieces["rejects"]
     for name in names:
-        clean, dups = key_duplicates(ALL_TABLES[name], pl.concat(pieces[name], how="vertical"))
+        clean, dups = key_duplicates(ALL_TABLES[name], pl.concat(pieces[name], how="vertical", rechunk=False))
         tables[name] = clean
         rejects.append(dups.with_columns(pl.lit(endpoint).alias("endpoint")).select(REJECTS.column_names))
     return tables, pl.concat(rejects, how="vertical"), total
@@ -329,15 +335,33 @@ def write_computed_table(paths: DataPaths, name: str, date: dt.date,
     return write_table(paths, schema, date, data)
 
 
-def count_orphans(paths: DataPaths, date: dt.date) -> dict[str, int]:
-    """Reference checks on the written tables of ``date`` (only those whose tables exist)."""
-    have = {name for name in ALL_TABLES if date in paths.table_dates(name)}
+# Columns of each table that the reference checks of count_orphans read.
+_CONNECTOR_KEY = ["location_id", "evse_uid", "connector_id"]
+REFERENCE_COLUMNS: dict[str, list[str]] = {
+    "connector_prices": [*_CONNECTOR_KEY, "price_id"],
+    "connectors": [*_CONNECTOR_KEY, "tariff_ids"],
+    "prices": ["price_id"],
+    "tariffs": ["tariff_id"],
+    "evses": ["location_id"],
+    "locations": ["location_id"],
+}
+
+
+def count_orphans(paths: DataPaths, date: dt.date,
+                  frames: Mapping[str, pl.DataFrame] | None = None) -> dict[str, int]:
+    """Reference checks on the tables of ``date`` (only those whose tables exist).
+
+    ``frames`` may hand in tables (at least their ``REFERENCE_COLUMNS``) that were just written,
+    so they are not read back; the other tables are read from their files.
+    """
+    given = dict(frames or {})
+    have = set(given) | {name for name in ALL_TABLES if date in paths.table_dates(name)}
 
     def scan(name: str) -> pl.LazyFrame:
-        return scan_table(paths, name, date)
+        return given[name].lazy() if name in given else scan_table(paths, name, date)
 
     checks: dict[str, pl.LazyFrame] = {}
-    conn_key = ["location_id", "evse_uid", "connector_id"]
+    conn_key = _CONNECTOR_KEY
     if {"connector_prices", "connectors"} <= have:
         checks["connector_prices->connectors"] = scan("connector_prices").join(
             scan("connectors").select(conn_key), on=conn_key, how="anti")

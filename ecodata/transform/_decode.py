@@ -20,6 +20,8 @@ import polars as pl
 
 DATA = "_data"
 ERROR = "_decode_error"
+# What polars raises when a record does not fit the dtype it is decoded with.
+_DECODE_ERRORS = (pl.exceptions.ComputeError, pl.exceptions.SchemaError, pl.exceptions.InvalidOperationError)
 
 
 @dataclass(frozen=True)
@@ -62,8 +64,34 @@ def decode_frame(frame: pl.LazyFrame, variants: list[Variant], common: pl.Struct
     """
     try:
         return _fast_plan(frame, variants, common, _routes_present(frame, variants)).collect()
-    except (pl.exceptions.ComputeError, pl.exceptions.SchemaError, pl.exceptions.InvalidOperationError):
+    except _DECODE_ERRORS:
         return decode_records(frame, variants, common).collect()
+
+
+class ChunkDecoder:
+    """:func:`decode_frame` for the consecutive chunks of one snapshot, skipping the routing pass
+    while the records have one shape.
+
+    Routing records to their shape is a regex pass over the whole text (and a second read of
+    it). A record of another shape does not fit the default variant's dtype (an object where a
+    string or list is expected, or the reverse), so while every chunk so far decoded with the
+    default variant, the next one is decoded with it directly; if that fails, this and every later
+    chunk go through :func:`decode_frame`. Records that fit the default variant decode the same
+    either way.
+    """
+
+    def __init__(self, variants: list[Variant], common: pl.Struct) -> None:
+        self.variants = variants
+        self.common = common
+        self.one_shape = True
+
+    def decode(self, frame: pl.LazyFrame) -> pl.DataFrame:
+        if self.one_shape:
+            try:
+                return _fast_plan(frame, self.variants, self.common, [0]).collect()
+            except _DECODE_ERRORS:
+                self.one_shape = False
+        return decode_frame(frame, self.variants, self.common)
 
 
 def _route(variants: list[Variant]) -> pl.Expr:

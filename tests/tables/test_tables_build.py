@@ -8,7 +8,7 @@ from polars.testing import assert_frame_equal
 from ecodata.errors import ConfigError, SnapshotError, ValidationError
 from ecodata.paths import DataPaths
 from ecodata.settings import Settings
-from ecodata.tables.build import transform_snapshot, write_table
+from ecodata.tables.build import count_orphans, transform_snapshot, write_table
 from ecodata.tables.fixtures import write_raw_snapshot
 from ecodata.tables.reader import scan_table
 from ecodata.tables.schemas import PRICES
@@ -67,6 +67,14 @@ def test_transform_counts_duplicates_and_orphans(paths):
     # Orphans stay in the table: the real API has them.
     assert scan_table(paths, "connector_prices", D1).select(pl.len()).collect().item() == 4
     assert any("orphans connector_prices->prices: 1" in line for line in report.lines())
+
+
+def test_orphans_counted_on_the_built_tables_equal_those_read_back_from_the_files(paths):
+    settings = Settings(data_dir=paths.root)
+    report = transform_snapshot(settings)
+    assert report.orphans == count_orphans(paths, D1)
+    # Re-transforming one endpoint checks its references against the other tables' files.
+    assert transform_snapshot(settings, D1, ["connector_prices"]).orphans == report.orphans
 
 
 def test_rerunning_a_date_replaces_its_tables(paths):

@@ -11,7 +11,7 @@ from polars.testing import assert_frame_equal
 from ecodata.tables.build import _flatten_chunk
 from ecodata.transform import STAGES, TRANSFORMS
 from ecodata.transform._common import with_row_ids
-from ecodata.transform._decode import decode_frame
+from ecodata.transform._decode import ChunkDecoder, decode_frame
 
 
 def raw(records):
@@ -70,3 +70,26 @@ def test_build_fast_paths_match_the_lazy_transform(endpoint, case):
     for name in names:
         assert_frame_equal(got[name], expected[name])
     assert (expected["rejects"].height == 0) == (case == "clean")
+
+
+# Each endpoint's records of the default shape only, then of every shape.
+ONE_SHAPE = {
+    "locations": [location("L1", {"name": "B"}), location("L3", None)],
+    "connector_prices": CLEAN["connector_prices"],
+    "prices": [price("P1", None), price("P3", {"max_kwh": 40})],
+    "tariffs": [tariff("T1", None), tariff("T3", {"min_kwh": 5})],
+}
+
+
+@pytest.mark.parametrize("endpoint", list(STAGES))
+def test_the_chunk_decoder_skips_routing_only_while_every_chunk_fits_the_default_shape(endpoint):
+    stages = STAGES[endpoint]
+    decoder = ChunkDecoder(stages.variants, stages.common)
+    seen = []
+    for records in (ONE_SHAPE[endpoint], CLEAN[endpoint], BAD[endpoint], ONE_SHAPE[endpoint]):
+        frame = with_row_ids(raw(records))
+        assert_frame_equal(decoder.decode(frame), decode_frame(frame, stages.variants, stages.common))
+        seen.append(decoder.one_shape)
+    # Each BAD chunk holds a record that fits no shape; after it, chunks are routed as usual.
+    assert seen[0] is True
+    assert seen[2:] == [False, False]
