@@ -184,6 +184,11 @@ def _transform_endpoint(
     for chunk in scan_raw_chunks(paths, endpoint, date, max_records=chunk_records, max_bytes=chunk_bytes):
         # Decoded once, eagerly (parallel, straight from the scan); the tables are flattened from it.
         decoded = decoder.decode(with_row_ids(chunk.frame, chunk.offset))
+        # The decode keeps one piece per raw file (~1000 records); made contiguous (all but the
+        # text, which only rejects need), the flattening, key checks and writes downstream run on
+        # a few large pieces instead of hundreds of small ones (exploding connector_prices' lists:
+        # 0.11 s against 0.01 s at bench scale).
+        decoded = decoded.drop("record").rechunk().with_columns(decoded.get_column("record"))
         for name, frame in _flatten_chunk(stages, decoded).items():
             pieces[name].append(frame)
         total += chunk.records
