@@ -19,6 +19,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import polars as pl
 
@@ -45,8 +46,11 @@ ENDPOINT_TABLES: dict[str, tuple[str, ...]] = {
 
 # Raw JSON decoded at a time (whole raw files, uncompressed bytes, at most CHUNK_RECORDS records):
 # bounds the peak memory of decoding; see benchmarks/README.md for the measured effect.
-CHUNK_BYTES = 64_000_000
-CHUNK_RECORDS = 100_000
+CHUNK_BYTES = 128_000_000
+CHUNK_RECORDS = 250_000
+# Columns of the per-record summary of a key table (see FlatChunk).
+RECORD_ROWS = "_rows"
+RECORD_DISTINCT = "_distinct"
 # Table Parquet is written with zstd level 1 (as the raw snapshot writer): about 30% faster to
 # write than the default level 3, for a few percent more bytes.
 
@@ -150,8 +154,12 @@ def transform_snapshot(
     # The columns the reference checks read, kept from the tables just built (reading them back
     # from the files cost as much again as the checks themselves).
     references: dict[str, pl.DataFrame] = {}
+    record_rows: dict[str, pl.DataFrame] = {}
     for endpoint in present:
-        tables, endpoint_rejects, raw_records = _transform_endpoint(paths, endpoint, date, chunk_records, chunk_bytes)
+        built = _transform_endpoint(paths, endpoint, date, chunk_records, chunk_bytes)
+        tables, endpoint_rejects, raw_records = built.tables, built.rejects, built.raw_records
+        if built.records is not None:
+            record_rows[built.record_key[0]] = built.records
         for name, table in tables.items():
             write_table(paths, ALL_TABLES[name], date, table)
             if name in REFERENCE_COLUMNS:
@@ -163,24 +171,58 @@ def transform_snapshot(
         report.raw_records[endpoint] = raw_records
         rejects.append(endpoint_rejects)
     write_table(paths, REJECTS, date, _merge_rejects(paths, date, present, rejects))
-    report.orphans = count_orphans(paths, date, references)
+    report.orphans = count_orphans(paths, date, references, record_rows)
     return report
+
+
+class FlatChunk(NamedTuple):
+    """The tables and rejects of one decoded chunk, and what its records gave the key table.
+
+    ``records``: one row per record loaded into the endpoint's key table (``record_key[0]``): its
+    record-key columns, ``_rows`` (the rows it gave that table) and ``_distinct`` (whether those
+    rows' keys are distinct). None when the chunk had rejects.
+    """
+
+    tables: dict[str, pl.DataFrame]
+    records: pl.DataFrame | None
+    record_key: tuple[str, tuple[str, ...]]
+
+
+class EndpointTables(NamedTuple):
+    """One endpoint's checked tables, its rejects, and its raw record count.
+
+    ``records`` (see ``FlatChunk``) is set when it describes the key table exactly: the reference
+    checks then count connector_prices per record (304k) instead of per row (3.3M at bench scale).
+    """
+
+    tables: dict[str, pl.DataFrame]
+    rejects: pl.DataFrame
+    raw_records: int
+    records: pl.DataFrame | None
+    record_key: tuple[str, tuple[str, ...]]
 
 
 def _transform_endpoint(
     paths: DataPaths, endpoint: str, date: dt.date, chunk_records: int, chunk_bytes: int
-) -> tuple[dict[str, pl.DataFrame], pl.DataFrame, int]:
+) -> EndpointTables:
     """Transform one endpoint's raw snapshot chunk by chunk; check keys over the whole tables.
 
     Chunks bound the memory of JSON decoding (the decoded records of one chunk at a time; the
     typed tables are much smaller). Record-level duplicates are found within a chunk by the
     transform and across chunks by the key check here, which keeps the first occurrence.
+
+    The key table's key is the record key plus columns that tell a record's rows apart. So when
+    no two records share a record key (checked on one row per record) and each record's rows have
+    distinct keys, the key table has no duplicate and its full key check (a hash of every row's
+    key, 3.3M rows for connector_prices at bench scale) is skipped; otherwise it runs.
     """
     names = list(ENDPOINT_TABLES[endpoint])
     pieces: dict[str, list[pl.DataFrame]] = {name: [] for name in [*names, "rejects"]}
     stages = STAGES[endpoint]
     total = 0
     decoder = ChunkDecoder(stages.variants, stages.common)
+    record_pieces: list[pl.DataFrame] | None = []
+    record_key: tuple[str, tuple[str, ...]] = ("", ())
     for chunk in scan_raw_chunks(paths, endpoint, date, max_records=chunk_records, max_bytes=chunk_bytes):
         # Decoded once, eagerly (parallel, straight from the scan); the tables are flattened from it.
         decoded = decoder.decode(with_row_ids(chunk.frame, chunk.offset))
@@ -189,20 +231,35 @@ def _transform_endpoint(
         # a few large pieces instead of hundreds of small ones (exploding connector_prices' lists:
         # 0.11 s against 0.01 s at bench scale).
         decoded = decoded.drop("record").rechunk().with_columns(decoded.get_column("record"))
-        for name, frame in _flatten_chunk(stages, decoded).items():
+        flat = _flatten_chunk(stages, decoded)
+        for name, frame in flat.tables.items():
             pieces[name].append(frame)
+        record_key = flat.record_key
+        if record_pieces is not None and flat.records is not None:
+            record_pieces.append(flat.records)
+        else:
+            record_pieces = None
         total += chunk.records
         del decoded
+    key_table, key_columns = record_key
+    records = pl.concat(record_pieces, how="vertical") if record_pieces else None
+    proven = records is not None and bool(records.get_column(RECORD_DISTINCT).all()) and (
+        records.select(key_columns).hash_rows().n_unique() == records.height)
     tables: dict[str, pl.DataFrame] = {}
     rejects = pieces["rejects"]
     for name in names:
-        clean, dups = key_duplicates(ALL_TABLES[name], pl.concat(pieces[name], how="vertical", rechunk=False))
+        table = pl.concat(pieces[name], how="vertical", rechunk=False)
+        if proven and name == key_table:
+            tables[name] = table
+            continue
+        clean, dups = key_duplicates(ALL_TABLES[name], table)
         tables[name] = clean
         rejects.append(dups.with_columns(pl.lit(endpoint).alias("endpoint")).select(REJECTS.column_names))
-    return tables, pl.concat(rejects, how="vertical"), total
+    return EndpointTables(tables, pl.concat(rejects, how="vertical"), total,
+                          records.drop(RECORD_DISTINCT) if proven and records is not None else None, record_key)
 
 
-def _flatten_chunk(stages: Stages, decoded: pl.DataFrame) -> dict[str, pl.DataFrame]:
+def _flatten_chunk(stages: Stages, decoded: pl.DataFrame) -> FlatChunk:
     """The tables and rejects of one decoded chunk, as ``stages.flatten`` would compute them.
 
     The conformed parts are collected first. In the common case (every record decoded, every row
@@ -213,24 +270,31 @@ def _flatten_chunk(stages: Stages, decoded: pl.DataFrame) -> dict[str, pl.DataFr
     names = list(flat.parts)
     parts = dict(zip(names, pl.collect_all([flat.parts[n] for n in names]), strict=True))
     key_table, key_columns = flat.record_key
-    # A record key is the record's: every row of one record carries the same key, so one row per
-    # record is enough to see whether two records share a key (connector_prices: 20k records, not
-    # their 200k+ exploded rows).
-    keyed = parts[key_table]
-    per_record = keyed.lazy().select(ROW, *key_columns).unique(ROW).drop(ROW).collect()
+    # A record key is the record's: every row of one record carries the same key (see ``Parts``),
+    # so one row per record is enough to see whether two records share a key (connector_prices:
+    # 60k records, not their 650k exploded rows).
+    inner = [c for c in ALL_TABLES[key_table].key if c not in key_columns]
+    distinct = (pl.struct(inner).n_unique() if len(inner) > 1 else pl.col(inner[0]).n_unique()) if inner \
+        else pl.lit(1, pl.UInt32)
+    records = parts[key_table].lazy().group_by(ROW).agg(
+        *[pl.first(c) for c in key_columns],
+        pl.len().alias(RECORD_ROWS),
+        (distinct == pl.len()).alias(RECORD_DISTINCT),
+    ).drop(ROW).collect()
     clean = (
         decoded.get_column(ERROR).null_count() == decoded.height
         and all(p.get_column(REJECT).null_count() == p.height for p in parts.values())
         # each key (hash) on one record only: no later record repeats an earlier one's key
-        and per_record.hash_rows().n_unique() == per_record.height
+        and records.select(key_columns).hash_rows().n_unique() == records.height
     )
     if clean:
         out = {n: p.drop(ROW, REJECT) for n, p in parts.items()}
         out["rejects"] = REJECTS.polars_schema.to_frame()
-        return out
+        return FlatChunk(out, records, flat.record_key)
     frames = finish(decoded.lazy(), Parts(flat.endpoint, {n: p.lazy() for n, p in parts.items()}, flat.record_key))
     names = list(frames)
-    return dict(zip(names, pl.collect_all([frames[n] for n in names]), strict=True))
+    return FlatChunk(dict(zip(names, pl.collect_all([frames[n] for n in names]), strict=True)), None,
+                     flat.record_key)
 
 
 def _merge_rejects(paths: DataPaths, date: dt.date, present: list[str], new: list[pl.DataFrame]) -> pl.DataFrame:
@@ -352,34 +416,44 @@ REFERENCE_COLUMNS: dict[str, list[str]] = {
 }
 
 
-def count_orphans(paths: DataPaths, date: dt.date,
-                  frames: Mapping[str, pl.DataFrame] | None = None) -> dict[str, int]:
+def count_orphans(paths: DataPaths, date: dt.date, frames: Mapping[str, pl.DataFrame] | None = None,
+                  records: Mapping[str, pl.DataFrame] | None = None) -> dict[str, int]:
     """Reference checks on the tables of ``date`` (only those whose tables exist).
 
     ``frames`` may hand in tables (at least their ``REFERENCE_COLUMNS``) that were just written,
-    so they are not read back; the other tables are read from their files.
+    so they are not read back; the other tables are read from their files. ``records`` may hand
+    in, per table, one row per source record with its record-key columns and ``_rows`` (how many
+    rows of the table it gave): a reference on exactly those columns is then checked per record
+    and the rows summed (connector_prices -> connectors: 304k records instead of 3.3M rows).
     """
     given = dict(frames or {})
+    per_record = dict(records or {})
     have = set(given) | {name for name in ALL_TABLES if date in paths.table_dates(name)}
 
     def scan(name: str) -> pl.LazyFrame:
         return given[name].lazy() if name in given else scan_table(paths, name, date)
 
+    def missing(source: str, target: pl.LazyFrame, on: list[str]) -> pl.LazyFrame:
+        """How many rows of ``source`` have no match on ``on`` in ``target``."""
+        if source in per_record and set(per_record[source].columns) == {*on, RECORD_ROWS}:
+            return per_record[source].lazy().join(target, on=on, how="anti").select(pl.col(RECORD_ROWS).sum())
+        return scan(source).join(target, on=on, how="anti").select(pl.len())
+
     checks: dict[str, pl.LazyFrame] = {}
     conn_key = _CONNECTOR_KEY
     if {"connector_prices", "connectors"} <= have:
-        checks["connector_prices->connectors"] = scan("connector_prices").join(
-            scan("connectors").select(conn_key), on=conn_key, how="anti")
+        checks["connector_prices->connectors"] = missing(
+            "connector_prices", scan("connectors").select(conn_key), conn_key)
     if {"connector_prices", "prices"} <= have:
-        checks["connector_prices->prices"] = scan("connector_prices").join(
-            scan("prices").select("price_id"), on="price_id", how="anti")
+        checks["connector_prices->prices"] = missing(
+            "connector_prices", scan("prices").select("price_id"), ["price_id"])
     if {"connectors", "tariffs"} <= have:
         checks["connectors.tariff_ids->tariffs"] = (
             scan("connectors").select(pl.col("tariff_ids").alias("tariff_id")).explode("tariff_id")
-            .drop_nulls().join(scan("tariffs").select("tariff_id"), on="tariff_id", how="anti"))
+            .drop_nulls().join(scan("tariffs").select("tariff_id"), on="tariff_id", how="anti")
+            .select(pl.len()))
     if {"evses", "locations"} <= have:
-        checks["evses->locations"] = scan("evses").join(
-            scan("locations").select("location_id"), on="location_id", how="anti")
+        checks["evses->locations"] = missing("evses", scan("locations").select("location_id"), ["location_id"])
     names = list(checks)
-    counts = pl.collect_all([checks[n].select(pl.len()) for n in names])
-    return {n: int(c.item()) for n, c in zip(names, counts, strict=True)}
+    counts = pl.collect_all([checks[n] for n in names])
+    return {n: int(c.item() or 0) for n, c in zip(names, counts, strict=True)}

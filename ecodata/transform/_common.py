@@ -95,7 +95,9 @@ def explode_with_index(frame: pl.LazyFrame, list_column: str, index_name: str) -
 class Parts(NamedTuple):
     """An endpoint's conformed table frames (with ``_row`` and ``_reject``), before ``finish``.
 
-    ``record_key`` = (table, columns): the natural key of a record, checked across records.
+    ``record_key`` = (table, columns): the natural key of a record, checked across records. Every
+    row that a record gives that table carries the record's own values in those columns, and the
+    table's declared key is those columns plus what tells one record's rows apart.
     """
 
     endpoint: str

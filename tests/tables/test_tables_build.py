@@ -8,7 +8,7 @@ from polars.testing import assert_frame_equal
 from ecodata.errors import ConfigError, SnapshotError, ValidationError
 from ecodata.paths import DataPaths
 from ecodata.settings import Settings
-from ecodata.tables.build import count_orphans, transform_snapshot, write_table
+from ecodata.tables.build import _transform_endpoint, count_orphans, transform_snapshot, write_table
 from ecodata.tables.fixtures import write_raw_snapshot
 from ecodata.tables.reader import scan_table
 from ecodata.tables.schemas import PRICES
@@ -159,3 +159,42 @@ def test_a_failed_rewrite_leaves_the_old_table_in_place(paths, monkeypatch):
     monkeypatch.undo()
     assert_frame_equal(scan_table(paths, "prices", D1).collect(), before)
     assert not (paths.table_staging("prices", D1) / "part-00000.parquet").exists()
+
+
+@pytest.mark.parametrize("chunk_records", [1, 1000])
+def test_a_price_id_repeated_in_a_record_or_a_connector_in_two_records_is_a_duplicate_row(tmp_path, chunk_records):
+    p = DataPaths(tmp_path)
+    write_raw_snapshot(p, "connector_prices", D1, [
+        {"location_id": "L1", "evse_uid": "E1", "connector_id": "1", "pricing_ids": ["P1", "P2", "P1"]},
+        {"location_id": "L1", "evse_uid": "E1", "connector_id": "2", "pricing_ids": ["P1"]},
+        {"location_id": "L1", "evse_uid": "E1", "connector_id": "2", "pricing_ids": ["P3", "P1"]},
+    ], api_version="prices")
+    report = transform_snapshot(Settings(data_dir=p.root), D1, chunk_records=chunk_records)
+    table = scan_table(p, "connector_prices", D1).collect()
+    rejects = scan_table(p, "rejects", D1).collect()
+    if chunk_records == 1:
+        # Records in separate chunks: the later record's rows that repeat a key leave the table.
+        assert table.select("connector_id", "price_id").rows() == [("1", "P1"), ("1", "P2"), ("2", "P1"), ("2", "P3")]
+        assert rejects.get_column("reason").to_list() == ["duplicate key in connector_prices (occurrence 2)"] * 2
+    else:
+        # In one chunk the whole later record with the same connector is a duplicate record.
+        assert table.select("connector_id", "price_id").rows() == [("1", "P1"), ("1", "P2"), ("2", "P1")]
+        assert sorted(rejects.get_column("reason").to_list()) == [
+            "duplicate key in connector_prices (occurrence 2)",
+            "duplicate record: an earlier record has the same location_id, evse_uid, connector_id (occurrence 2)"]
+    assert report.rows["connector_prices"] == table.height
+
+
+def test_the_key_table_check_is_skipped_only_when_records_prove_it(tmp_path):
+    p = DataPaths(tmp_path)
+    clean = [{"location_id": "L1", "evse_uid": "E1", "connector_id": c, "pricing_ids": ["P1", "P2"]} for c in "123"]
+    write_raw_snapshot(p, "connector_prices", D1, clean, api_version="prices")
+    built = _transform_endpoint(p, "connector_prices", D1, 1000, 10**9)
+    assert built.records is not None
+    assert built.records.sort("connector_id").rows() == [("L1", "E1", c, 2) for c in "123"]
+    write_raw_snapshot(p, "connector_prices", D1, [*clean, {**clean[0], "pricing_ids": ["P1", "P1"]}],
+                       api_version="prices")
+    assert _transform_endpoint(p, "connector_prices", D1, 1000, 10**9).records is None  # a record key twice
+    write_raw_snapshot(p, "connector_prices", D1, [*clean[1:], {**clean[0], "pricing_ids": ["P1", "P1"]}],
+                       api_version="prices")
+    assert _transform_endpoint(p, "connector_prices", D1, 1000, 10**9).records is None  # a price id twice
