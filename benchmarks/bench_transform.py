@@ -1,6 +1,6 @@
 """Benchmark the polars transform at bench scale against two peers, in one run.
 
-    uv run python benchmarks/bench_transform.py [--scale bench] [--keep DIR] [--repeat 2]
+    uv run python benchmarks/bench_transform.py [--scale bench] [--keep DIR] [--repeat 4]
 
 1. Build a raw snapshot (all four endpoints) from the simulator's ground truth ``Dataset``.
 2. In separate child processes (so each peak RSS is its own):
@@ -174,7 +174,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", default="bench")
     parser.add_argument("--keep", type=Path, default=None, help="build the data here and keep it")
-    parser.add_argument("--repeat", type=int, default=2, help="runs of decode and transform (best is kept)")
+    parser.add_argument("--repeat", type=int, default=4, help="runs of decode and transform (best is kept)")
     parser.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
