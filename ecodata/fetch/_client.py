@@ -7,7 +7,12 @@ are spent:
 
 * retried: HTTP 429, 408, 5xx, timeouts, dropped connections, truncated or invalid JSON, an
   envelope without a ``data`` list, and OCPI 3xxx inside an HTTP 200;
-* not retried: 401/403 (:class:`AuthError`), other 4xx and OCPI 2xxx (:class:`ApiStatusError`).
+* not retried: 401/403 (:class:`AuthError`), other 4xx and OCPI 2xxx (:class:`ApiStatusError`);
+* given up early: a connection that cannot be made while the API has not answered a single request
+  of the run (wrong base URL, nothing listening, unknown host) fails after
+  ``RetryPolicy.unreachable_attempts`` tries, about a second, with a message saying what to check,
+  instead of a full retry schedule; once the API has answered, a refused connection is transient
+  (a restart) and retried like the rest.
 
 The token travels only in the ``Authorization`` header. No message built here contains it:
 errors quote the request URL (which never carries the token) and the server's status text.
@@ -18,7 +23,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import email.utils
+import os
 import random
+import socket
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,6 +58,7 @@ class RetryPolicy:
     max_delay_s: float = 20.0
     max_retry_after_s: float = 120.0
     budget: int = 1000
+    unreachable_attempts: int = 3  # connection attempts before the API has answered once
 
     def delay(self, retry_number: int, retry_after: float | None, rng: random.Random) -> float:
         """Seconds to wait before retry ``retry_number`` (1-based)."""
@@ -98,10 +106,30 @@ class RetryStats:
 class _Transient(Exception):
     """A failure worth retrying; ``reason`` is a short human description."""
 
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+    def __init__(self, reason: str, retry_after: float | None = None, *, no_connection: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
+        self.no_connection = no_connection  # the TCP/TLS connection could not be made at all
+
+
+def _origin(url: str) -> str:
+    """``scheme://host[:port]`` of a (public) URL: where a connection was attempted."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "", "", ""))
+
+
+def _connect_reason(exc: httpx.ConnectError) -> str:
+    """A short cause of a failed connection ("connection refused", "name or service not known")."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, socket.gaierror) and cause.strerror:
+            return cause.strerror.lower()  # the host name did not resolve
+        if isinstance(cause, OSError) and cause.errno and cause.errno > 0:
+            return os.strerror(cause.errno).lower()  # e.g. connection refused
+        cause = cause.__cause__ or cause.__context__
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return text[:120] or type(exc).__name__
 
 
 def public_url(url: str | httpx.URL) -> str:
@@ -165,6 +193,7 @@ class ApiClient:
                  transport: httpx.AsyncBaseTransport | None = None, seed: int | None = None) -> None:
         self.retry = retry or RetryPolicy()
         self.stats = RetryStats()
+        self._answered = False  # has any request of this run got an HTTP response?
         self._rng = random.Random(seed)
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         self._client = httpx.AsyncClient(
@@ -211,6 +240,12 @@ class ApiClient:
                                            first_head)
             except _Transient as failure:
                 reason = failure.reason
+                if failure.no_connection and not self._answered and attempt >= self.retry.unreachable_attempts:
+                    raise FetchError(
+                        f"cannot reach the API at {_origin(request_url)} ({reason}, {attempt} attempts): "
+                        "check --base-url or ECODATA_BASE_URL and the network (for the simulator, "
+                        "'ecodata simulate' must be running); nothing was downloaded"
+                    ) from None
                 if attempt >= self.retry.max_attempts:
                     raise RetryExhausted(
                         f"gave up on {request_url} after {attempt} attempts; last failure: {reason}; "
@@ -241,10 +276,15 @@ class ApiClient:
                        retries: int, store: StoreFn, on_head: Callable[[PageHead], None]) -> Page:
         try:
             response, content = await self._get(url, params)
+        except httpx.ConnectTimeout as exc:
+            raise _Transient(f"connection timeout: {type(exc).__name__}", no_connection=True) from None
         except httpx.TimeoutException as exc:
             raise _Transient(f"timeout: {type(exc).__name__}") from None
+        except httpx.ConnectError as exc:
+            raise _Transient(f"connection error: {_connect_reason(exc)}", no_connection=True) from None
         except httpx.TransportError as exc:
             raise _Transient(f"connection error: {type(exc).__name__}") from None
+        self._answered = True
         fetched_at = dt.datetime.now(dt.UTC)
         status = response.status_code
         if status in (401, 403):

@@ -35,7 +35,7 @@ class FakeApi:
     """Serves records with offset/Link/X-Total-Count or last_record/X-Last-Record pagination.
 
     ``faults`` maps a request number (1-based, counted over all requests) to a fault name:
-    http429, http500, http502, http503, drop, truncate, ocpi3000, timeout, badenvelope. ``hook(request_no, endpoint,
+    http429, http500, http502, http503, drop, refused, truncate, ocpi3000, timeout, badenvelope. ``hook(request_no, endpoint,
     params, response_headers)`` may edit headers to script pagination anomalies.
     """
 
@@ -70,6 +70,8 @@ class FakeApi:
             raise httpx.ReadTimeout("timed out", request=request)
         if fault == "drop":
             raise httpx.RemoteProtocolError("peer closed connection", request=request)
+        if fault == "refused":
+            raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
         endpoint = PATHS[request.url.path]
         params = dict(request.url.params)
         if endpoint == "prices" and params.get("limit") == "bad":

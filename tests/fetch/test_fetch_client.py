@@ -222,3 +222,44 @@ def test_an_endpoint_with_no_records_is_an_empty_readable_snapshot(tmp_path: Pat
     assert raw_records(tmp_path, endpoint) == []
     rows = transform_snapshot(settings_for(tmp_path), DATE, [endpoint]).rows
     assert rows[endpoint] == 0
+
+
+def test_an_api_that_cannot_be_reached_fails_fast_with_what_to_check(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port on which nothing listens
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings = Settings(base_url=f"http://127.0.0.1:{port}", token=Secret(TOKEN), data_dir=tmp_path)
+    with pytest.raises(FetchError) as info:
+        run_fetch(settings, ["tariffs"], DATE, retry=RetryPolicy(base_delay_s=0.001), progress=False)
+    message = str(info.value)
+    assert not isinstance(info.value, RetryExhausted)
+    assert message.startswith(f"cannot reach the API at http://127.0.0.1:{port} "
+                              "(connection error: connection refused, 3 attempts): check --base-url")
+    assert message.endswith("nothing was downloaded")
+    assert TOKEN not in message
+    assert not DataPaths(tmp_path).raw_partition("tariffs", DATE).exists()
+
+
+@pytest.mark.parametrize(("faults", "retries"), [
+    ({1: "refused", 2: "refused"}, 2),               # refused at first, answered on the third try
+    ({2: "refused", 3: "refused", 4: "refused"}, 3),  # refused after the API answered: a restart, retried
+])
+def test_a_refused_connection_is_transient_until_the_limit_or_once_the_api_answered(
+        tmp_path: Path, faults: dict[int, str], retries: int) -> None:
+    api = served("prices", 25)
+    api.faults = faults
+    report = run_fetch(settings_for(tmp_path, concurrency=1), ["prices"], DATE, transport=api.transport(),
+                       page_limit=10, retry=FAST, progress=False)
+    assert (report.result("prices").records, report.result("prices").retries) == (25, retries)
+    assert raw_records(tmp_path, "prices") == api.records["prices"]
+
+
+def test_a_refused_connection_from_the_start_gives_up_after_the_unreachable_attempts(tmp_path: Path) -> None:
+    api = served("prices", 25)
+    api.faults = {1: "refused", 2: "refused", 3: "refused"}
+    with pytest.raises(FetchError, match=r"^cannot reach the API at http://fake \(connection error: .*, 3 attempts\)"):
+        run_fetch(settings_for(tmp_path), ["prices"], DATE, transport=api.transport(), page_limit=10,
+                  retry=FAST, progress=False)
+    assert len(api.requests) == 3
