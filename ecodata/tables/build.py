@@ -274,7 +274,8 @@ def _flatten_chunk(stages: Stages, decoded: pl.DataFrame) -> FlatChunk:
     # so one row per record is enough to see whether two records share a key (connector_prices:
     # 60k records, not their 650k exploded rows).
     inner = [c for c in ALL_TABLES[key_table].key if c not in key_columns]
-    distinct = (pl.struct(inner).n_unique() if len(inner) > 1 else pl.col(inner[0]).n_unique()) if inner \
+    # Distinct hashes prove distinct values; a hash collision only costs the full key check.
+    distinct = (pl.struct(inner).hash() if len(inner) > 1 else pl.col(inner[0]).hash()).n_unique() if inner \
         else pl.lit(1, pl.UInt32)
     records = parts[key_table].lazy().group_by(ROW).agg(
         *[pl.first(c) for c in key_columns],
