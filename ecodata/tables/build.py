@@ -3,7 +3,8 @@
 For one snapshot date, each endpoint's transform yields lazy table frames. Here they are
 checked against their declared keys (later duplicates go to ``rejects``, the first occurrence in
 crawl order stays), collected chunk by chunk (each chunk's raw JSON decoded once), and written as
-``tables/<table>/snapshot_date=D/part-00000.parquet``. Each file is written to the table's staging
+``tables/<table>/snapshot_date=D/part-00000.parquet`` (connector_prices, the largest, as its chunks
+are flattened, when the records prove its keys unique). Each file is written to the table's staging
 area and moved into place with one atomic rename, so a reader sees the old or the new table, never
 half of one. References (connector_prices -> connectors, -> prices; connectors.tariff_ids ->
 tariffs) are checked and orphans counted: the real API has orphans, so they are kept and reported,
@@ -16,17 +17,18 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
 import polars as pl
+from polars.io.plugins import register_io_source
 
 from ecodata.errors import ConfigError, SnapshotError, ValidationError
 from ecodata.paths import DataPaths, part_name
 from ecodata.settings import Settings
-from ecodata.snapshot.reader import scan_raw_chunks
+from ecodata.snapshot.reader import RawChunk, scan_raw_chunks
 from ecodata.snapshot.schema import ENDPOINTS
 from ecodata.tables.reader import scan_table, table_schema
 from ecodata.tables.schemas import ALL_TABLES, REJECTS, TableSchema
@@ -167,6 +169,9 @@ def transform_snapshot(
             report.rows[name] = table.height
             report.duplicates[name] = endpoint_rejects.filter(
                 pl.col("reason").str.starts_with(f"duplicate key in {name} ")).height
+        for name, rows in built.written.items():
+            report.rows[name] = rows
+            report.duplicates[name] = 0
         report.rejects[endpoint] = endpoint_rejects.height
         report.raw_records[endpoint] = raw_records
         rejects.append(endpoint_rejects)
@@ -193,6 +198,7 @@ class EndpointTables(NamedTuple):
 
     ``records`` (see ``FlatChunk``) is set when it describes the key table exactly: the reference
     checks then count connector_prices per record (304k) instead of per row (3.3M at bench scale).
+    ``written``: tables already written while they were computed (name -> rows), not in ``tables``.
     """
 
     tables: dict[str, pl.DataFrame]
@@ -200,6 +206,68 @@ class EndpointTables(NamedTuple):
     raw_records: int
     records: pl.DataFrame | None
     record_key: tuple[str, tuple[str, ...]]
+    written: dict[str, int]
+
+
+class _NotProven(Exception):
+    """Stops the streamed write of a single-table endpoint: its table may hold a duplicate key."""
+
+
+def _proven(records: pl.DataFrame | None, key_columns: tuple[str, ...]) -> bool:
+    """True when the record summaries prove the key table free of duplicate keys (see below)."""
+    return records is not None and bool(records.get_column(RECORD_DISTINCT).all()) and (
+        records.select(key_columns).hash_rows().n_unique() == records.height)
+
+
+def _decode_chunks(paths: DataPaths, endpoint: str, date: dt.date, chunk_records: int,
+                   chunk_bytes: int) -> Iterator[tuple[RawChunk, FlatChunk]]:
+    """Each raw chunk of the snapshot, decoded once and flattened into its tables."""
+    stages = STAGES[endpoint]
+    decoder = ChunkDecoder(stages.variants, stages.common)
+    for chunk in scan_raw_chunks(paths, endpoint, date, max_records=chunk_records, max_bytes=chunk_bytes):
+        # Decoded once, eagerly (parallel, straight from the scan); the tables are flattened from it.
+        decoded = decoder.decode(with_row_ids(chunk.frame, chunk.offset))
+        # The decode keeps one piece per raw file (~1000 records); made contiguous (all but the
+        # text, which only rejects need), the flattening, key checks and writes downstream run on
+        # a few large pieces instead of hundreds of small ones (exploding connector_prices' lists:
+        # 0.11 s against 0.01 s at bench scale).
+        decoded = decoded.drop("record").rechunk().with_columns(decoded.get_column("record"))
+        yield chunk, _flatten_chunk(stages, decoded)
+        del decoded
+
+
+def _stream_single_table(paths: DataPaths, endpoint: str, date: dt.date, chunk_records: int,
+                         chunk_bytes: int) -> EndpointTables | None:
+    """The one table of a single-table endpoint (connector_prices), written as it is flattened.
+
+    None of the table is held in memory (15.8M rows at europe scale). This takes the proof of
+    :func:`_transform_endpoint` that no key repeats: a chunk with a reject, or a record key found
+    again in a later chunk, stops the write (the previous table stays) and None is returned, so
+    the caller takes the in-memory path, which decodes again and rejects what it must.
+    """
+    (name,) = ENDPOINT_TABLES[endpoint]
+    pieces: list[pl.DataFrame] = []
+    total = 0
+    record_key: tuple[str, tuple[str, ...]] = ("", ())
+
+    def frames() -> Iterator[pl.DataFrame]:
+        nonlocal total, record_key
+        for chunk, flat in _decode_chunks(paths, endpoint, date, chunk_records, chunk_bytes):
+            if flat.records is None:
+                raise _NotProven
+            pieces.append(flat.records)
+            total += chunk.records
+            record_key = flat.record_key
+            yield flat.tables[name]
+        if not _proven(pl.concat(pieces, how="vertical"), record_key[1]):
+            raise _NotProven
+
+    try:
+        rows = write_table(paths, ALL_TABLES[name], date, frames())
+    except _NotProven:
+        return None
+    records = pl.concat(pieces, how="vertical").drop(RECORD_DISTINCT)
+    return EndpointTables({}, REJECTS.polars_schema.to_frame(), total, records, record_key, {name: rows})
 
 
 def _transform_endpoint(
@@ -217,21 +285,15 @@ def _transform_endpoint(
     key, 3.3M rows for connector_prices at bench scale) is skipped; otherwise it runs.
     """
     names = list(ENDPOINT_TABLES[endpoint])
+    if len(names) == 1:
+        streamed = _stream_single_table(paths, endpoint, date, chunk_records, chunk_bytes)
+        if streamed is not None:
+            return streamed
     pieces: dict[str, list[pl.DataFrame]] = {name: [] for name in [*names, "rejects"]}
-    stages = STAGES[endpoint]
     total = 0
-    decoder = ChunkDecoder(stages.variants, stages.common)
     record_pieces: list[pl.DataFrame] | None = []
     record_key: tuple[str, tuple[str, ...]] = ("", ())
-    for chunk in scan_raw_chunks(paths, endpoint, date, max_records=chunk_records, max_bytes=chunk_bytes):
-        # Decoded once, eagerly (parallel, straight from the scan); the tables are flattened from it.
-        decoded = decoder.decode(with_row_ids(chunk.frame, chunk.offset))
-        # The decode keeps one piece per raw file (~1000 records); made contiguous (all but the
-        # text, which only rejects need), the flattening, key checks and writes downstream run on
-        # a few large pieces instead of hundreds of small ones (exploding connector_prices' lists:
-        # 0.11 s against 0.01 s at bench scale).
-        decoded = decoded.drop("record").rechunk().with_columns(decoded.get_column("record"))
-        flat = _flatten_chunk(stages, decoded)
+    for chunk, flat in _decode_chunks(paths, endpoint, date, chunk_records, chunk_bytes):
         for name, frame in flat.tables.items():
             pieces[name].append(frame)
         record_key = flat.record_key
@@ -240,11 +302,9 @@ def _transform_endpoint(
         else:
             record_pieces = None
         total += chunk.records
-        del decoded
     key_table, key_columns = record_key
     records = pl.concat(record_pieces, how="vertical") if record_pieces else None
-    proven = records is not None and bool(records.get_column(RECORD_DISTINCT).all()) and (
-        records.select(key_columns).hash_rows().n_unique() == records.height)
+    proven = _proven(records, key_columns)
     tables: dict[str, pl.DataFrame] = {}
     rejects = pieces["rejects"]
     for name in names:
@@ -256,7 +316,8 @@ def _transform_endpoint(
         tables[name] = clean
         rejects.append(dups.with_columns(pl.lit(endpoint).alias("endpoint")).select(REJECTS.column_names))
     return EndpointTables(tables, pl.concat(rejects, how="vertical"), total,
-                          records.drop(RECORD_DISTINCT) if proven and records is not None else None, record_key)
+                          records.drop(RECORD_DISTINCT) if proven and records is not None else None, record_key,
+                          {})
 
 
 def _flatten_chunk(stages: Stages, decoded: pl.DataFrame) -> FlatChunk:
@@ -317,29 +378,24 @@ def _check_schema(schema: TableSchema, frame: pl.DataFrame) -> None:
 
 
 def _write_frames(schema: TableSchema, frames: Iterable[pl.DataFrame], file: Path) -> int:
-    """Write frames one after the other as row groups of one Parquet file; returns the row count.
+    """Write frames one after the other into one Parquet file; returns the row count.
 
-    Only the frame being written is held here, so a table computed chunk by chunk (a generator)
-    is written in bounded memory. No frames at all: an empty table.
+    polars' streaming sink pulls the frames from the iterable as it writes, so only a frame or two
+    are held at a time and a table computed chunk by chunk (a generator) is written in bounded
+    memory, with polars' own (parallel) Parquet writer. An exception raised by the iterable stops
+    the write (the caller removes the file). No frames at all: an empty table.
     """
-    import pyarrow.parquet as pq
-
-    writer: pq.ParquetWriter | None = None
     rows = 0
-    try:
+
+    def source(*_: object) -> Iterator[pl.DataFrame]:
+        nonlocal rows
         for frame in frames:
             _check_schema(schema, frame)
-            table = frame.to_arrow(compat_level=pl.CompatLevel.newest())
-            if writer is None:
-                writer = pq.ParquetWriter(file, table.schema, compression="zstd", compression_level=1,
-                                          write_statistics=True)
-            writer.write_table(table)
             rows += frame.height
-    finally:
-        if writer is not None:
-            writer.close()
-    if writer is None:
-        pl.DataFrame(schema=schema.polars_schema).write_parquet(file, compression="zstd", compression_level=1, statistics=True)
+            yield frame
+
+    register_io_source(source, schema=schema.polars_schema).sink_parquet(
+        file, compression="zstd", compression_level=1, statistics=True)
     return rows
 
 

@@ -198,3 +198,49 @@ def test_the_key_table_check_is_skipped_only_when_records_prove_it(tmp_path):
     write_raw_snapshot(p, "connector_prices", D1, [*clean[1:], {**clean[0], "pricing_ids": ["P1", "P1"]}],
                        api_version="prices")
     assert _transform_endpoint(p, "connector_prices", D1, 1000, 10**9).records is None  # a price id twice
+
+
+def _price_rows(start: int, n: int) -> pl.DataFrame:
+    frame = pl.DataFrame({"price_id": [f"P{i:05d}" for i in range(start, start + n)]})
+    return frame.with_columns([pl.lit(None, dtype=c.dtype).alias(c.name) for c in PRICES.columns
+                               if c.name != "price_id"]).select(PRICES.column_names)
+
+
+def test_a_table_given_as_frames_is_written_in_their_order_into_one_file(tmp_path):
+    p = DataPaths(tmp_path)
+    frames = [_price_rows(i * 1000, 1000) for i in range(7)]
+    assert write_table(p, PRICES, D1, iter(frames)) == 7000
+    assert [f.name for f in p.table_partition("prices", D1).iterdir()] == ["part-00000.parquet"]
+    assert_frame_equal(scan_table(p, "prices", D1).drop("snapshot_date").collect(), pl.concat(frames))
+
+
+def test_a_failing_frame_producer_leaves_the_previous_table(tmp_path):
+    p = DataPaths(tmp_path)
+    write_table(p, PRICES, D1, _price_rows(0, 3))
+
+    def frames():
+        yield _price_rows(10, 5)
+        yield pl.DataFrame({"price_id": ["x"]})  # not the declared schema
+
+    with pytest.raises(ValidationError, match="do not match the declared schema"):
+        write_table(p, PRICES, D1, frames())
+    assert scan_table(p, "prices", D1).collect()["price_id"].to_list() == ["P00000", "P00001", "P00002"]
+    assert not p.table_staging("prices", D1).exists() or not any(p.table_staging("prices", D1).iterdir())
+
+
+def test_connector_prices_are_written_as_they_are_flattened_and_equal_the_in_memory_path(tmp_path):
+    p = DataPaths(tmp_path)
+    rows = [{"location_id": f"L{i // 3}", "evse_uid": "E1", "connector_id": str(i % 3),
+             "pricing_ids": [f"P{j}" for j in range(i % 4 + 1)], "product_ids": [f"X{j}" for j in range(i % 2)]}
+            for i in range(40)]
+    write_raw_snapshot(p, "connector_prices", D1, rows, api_version="prices", page_size=7)
+    streamed = _transform_endpoint(p, "connector_prices", D1, 10, 10**9)
+    assert streamed.written == {"connector_prices": sum(i % 4 + 1 for i in range(40))}
+    assert streamed.tables == {}
+    written = scan_table(p, "connector_prices", D1).drop("snapshot_date").collect()
+    # The same snapshot with a duplicate record at the end takes the in-memory path: all rows up to it agree.
+    write_raw_snapshot(p, "connector_prices", D1, [*rows, rows[0]], api_version="prices", page_size=7)
+    in_memory = _transform_endpoint(p, "connector_prices", D1, 10, 10**9)
+    assert in_memory.written == {}
+    assert_frame_equal(in_memory.tables["connector_prices"], written)
+    assert in_memory.rejects.get_column("reason").to_list() == ["duplicate key in connector_prices (occurrence 2)"]
