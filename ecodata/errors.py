@@ -14,7 +14,9 @@ Messages say what failed, why, and what to do. They never contain the API token.
     ├── SnapshotError          a raw snapshot is missing, incomplete or corrupt
     ├── ValidationError        data does not fit a table's schema or keys ("data is wrong")
     ├── ViewError              DuckDB views cannot be created or queried
-    └── PricingError           a tariff or session cannot be priced
+    ├── PricingError           a tariff or session cannot be priced
+    ├── StorageError           the data directory cannot be written (disk full, permissions, not a directory)
+    └── BusyError              another ecodata process is writing to the same data directory
 """
 
 from __future__ import annotations
@@ -91,3 +93,19 @@ class PricingError(EcodataError):
     """A tariff, price record or session cannot be priced."""
 
     exit_code = 8
+
+
+class StorageError(EcodataError):
+    """The data directory cannot be read or written: disk full, permission denied, not a directory.
+
+    Raised for operating-system failures while writing snapshots, tables or views, after whatever
+    was half-written has been removed.
+    """
+
+    exit_code = 9
+
+
+class BusyError(EcodataError):
+    """Another ecodata process holds the data directory's write lock."""
+
+    exit_code = 10
