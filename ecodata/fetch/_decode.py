@@ -28,7 +28,7 @@ from typing import Any
 import msgspec
 import pyarrow as pa
 
-from ecodata.snapshot.writer import key_part
+from ecodata.snapshot.schema import key_part
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,9 @@ unknown ones included.
 
 from __future__ import annotations
 
+from typing import Any
+
+import orjson
 import pyarrow as pa
 
 RAW_SCHEMA = pa.schema(
@@ -28,5 +31,21 @@ ENDPOINT_KEYS: dict[str, tuple[str, ...]] = {
     "prices": ("id",),
     "tariffs": ("id",),
 }
+
+def key_part(value: Any) -> str:
+    """One key field as text: strings as is, null/missing as "", anything else as its JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return orjson.dumps(value).decode()
+
+
+def record_key(record: Any, fields: tuple[str, ...]) -> str:
+    """The natural key of a decoded record: its key fields as text joined by ``|``."""
+    if not isinstance(record, dict):
+        return ""
+    return "|".join(key_part(record.get(name)) for name in fields)
+
 
 ENDPOINTS: tuple[str, ...] = tuple(ENDPOINT_KEYS)

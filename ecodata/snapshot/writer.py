@@ -97,22 +97,6 @@ class RunInfo:
                                      other.request_path, other.pagination, other.page_limit)
 
 
-def key_part(value: Any) -> str:
-    """One key field as text: strings as is, null/missing as "", anything else as its JSON."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    return orjson.dumps(value).decode()
-
-
-def record_key(record: Any, fields: tuple[str, ...]) -> str:
-    """The natural key of a decoded record: its key fields as text joined by ``|``."""
-    if not isinstance(record, dict):
-        return ""
-    return "|".join(key_part(record.get(name)) for name in fields)
-
-
 def page_table(records: Sequence[bytes], keys: list[str], *, page: int, url: str, fetched_at: dt.datetime,
                api_version: str) -> pa.Table:
     """The raw rows of one page (RAW_SCHEMA) from each record's JSON and natural key.

@@ -2,7 +2,7 @@
 
 Real snapshots come from ``ecodata fetch``. Tests and benchmarks of the tables and views use this
 to build one from hand-written records or the simulator's ground truth. It writes what the real
-writer writes, with the real writer's functions: the natural key (:func:`writer.record_key`), each
+writer writes, with the real writer's functions: the natural key (:func:`ecodata.snapshot.schema.record_key`), each
 page's rows and checkpoint (:func:`writer.write_page_files`, so sizes and SHA-256 checksums are
 real), the parts named as in a commit and the :class:`~ecodata.snapshot.manifest.Manifest` written
 last. One difference on purpose: the commit's de-duplication of natural keys is skipped, so tests
@@ -25,8 +25,8 @@ import pyarrow.parquet as pq
 
 from ecodata.paths import DataPaths, part_name
 from ecodata.snapshot.manifest import Manifest, ManifestFile, write_json_atomic
-from ecodata.snapshot.schema import ENDPOINT_KEYS
-from ecodata.snapshot.writer import new_run_id, page_table, record_key, write_page_files
+from ecodata.snapshot.schema import ENDPOINT_KEYS, record_key
+from ecodata.snapshot.writer import new_run_id, page_table, write_page_files
 from ecodata.transform import TRANSFORMS
 
 FETCHED_AT = dt.datetime(2026, 1, 1, 6, 0, tzinfo=dt.UTC)

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ecodata.fetch._decode import decode_page
-from ecodata.snapshot.writer import record_key
+from ecodata.snapshot.schema import record_key
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(max_size=12)

@@ -21,8 +21,8 @@ from ecodata.settings import Secret, Settings
 from ecodata.snapshot import format_snapshots, list_snapshots, read_manifest
 from ecodata.snapshot import writer as writer_module
 from ecodata.snapshot.reader import scan_raw
-from ecodata.snapshot.schema import RAW_SCHEMA
-from ecodata.snapshot.writer import page_table, record_key
+from ecodata.snapshot.schema import RAW_SCHEMA, record_key
+from ecodata.snapshot.writer import page_table
 
 DATE = dt.date(2026, 4, 1)
 FAST = RetryPolicy(max_attempts=2, base_delay_s=0.001)

@@ -7,8 +7,7 @@ import polars as pl
 from ecodata.paths import DataPaths
 from ecodata.snapshot import read_manifest
 from ecodata.snapshot.reader import scan_raw
-from ecodata.snapshot.schema import ENDPOINT_KEYS, RAW_SCHEMA
-from ecodata.snapshot.writer import record_key
+from ecodata.snapshot.schema import ENDPOINT_KEYS, RAW_SCHEMA, record_key
 from ecodata.tables.fixtures import write_raw_snapshot
 
 DATE = dt.date(2026, 5, 1)
