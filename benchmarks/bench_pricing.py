@@ -92,7 +92,7 @@ lines = write_session_costs(Settings.from_env(data_dir=sys.argv[1]), dt.date.fro
 print(f"{vm_hwm_mb():.0f};{time.perf_counter() - t0:.1f}s;" + ";".join(lines))
 """
 _IMPORTS = _HWM + """
-import polars, ecodata.pricing, ecodata.tables.build, ecodata.pipeline
+import polars, ecodata.pricing, ecodata.tables.write, ecodata.pipeline
 print(f"{vm_hwm_mb():.0f}")
 """
 
@@ -108,7 +108,7 @@ def peak_rss_mb(code: str, *args: str) -> tuple[float, str]:
 def build_rss(tables: dict[str, pl.DataFrame], day: dt.date) -> None:
     """Peak RSS of the build's session_costs step (compute + write) in a fresh process."""
     from ecodata.paths import DataPaths
-    from ecodata.tables.build import write_table
+    from ecodata.tables.write import write_table
     from ecodata.tables.schemas import ALL_TABLES
 
     with tempfile.TemporaryDirectory(prefix="ecodata-bench-pricing-") as tmp:

@@ -1,7 +1,10 @@
 """The orchestration: the steps of a daily run, each stage called in data-flow order.
 
-* :func:`transform_date`: raw snapshot -> tables (:mod:`ecodata.tables.build`), then the
-  ``session_costs`` of that date (:mod:`ecodata.pricing` computes, ``tables.build`` writes), then
+* :func:`transform_snapshot`: raw snapshot -> tables, endpoint by endpoint: the raw chunks
+  (:mod:`ecodata.snapshot`) through the endpoint's transform (:mod:`ecodata.transform`) into
+  table storage (:mod:`ecodata.tables`), then rejects and the reference checks.
+* :func:`transform_date`: :func:`transform_snapshot`, then the
+  ``session_costs`` of that date (:mod:`ecodata.pricing` computes, ``tables`` writes), then
   the DuckDB views (:mod:`ecodata.sql`). ``ecodata transform`` runs it, so a bare transform
   leaves a consistent dataset: no date whose tables exist without its session costs.
 * :func:`build_dataset`: fetch + :func:`transform_date` (``ecodata build``).
@@ -12,15 +15,143 @@ This module sits right of every stage it calls; no stage imports it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
+import polars as pl
+
+from ecodata.errors import ConfigError, SnapshotError
 from ecodata.fetch import run_fetch
 from ecodata.paths import DataPaths
 from ecodata.pricing import SESSION_COST_INPUTS, session_costs_frame
 from ecodata.settings import Settings
+from ecodata.snapshot.reader import scan_raw_chunks
+from ecodata.snapshot.schema import ENDPOINTS
 from ecodata.sql import write_views
-from ecodata.tables.build import CHUNK_RECORDS, TransformReport, transform_snapshot, write_computed_table
+from ecodata.tables.checks import count_orphans
+from ecodata.tables.reader import scan_table
+from ecodata.tables.schemas import ALL_TABLES, REJECTS, SESSION_COSTS
+from ecodata.tables.write import commit, stage_tables, write_computed_table, write_table
+from ecodata.transform import TRANSFORMS, ChunkTables
+
+# Raw JSON decoded at a time (whole raw files, uncompressed bytes, at most CHUNK_RECORDS records):
+# bounds the peak memory of decoding. Bench scale, 2026-11-21, 3 runs each: 32 MB 3.0-3.1 s / 1.1 GB,
+# 64 MB 2.9-3.3 s / 1.2 GB, 128 MB 2.7-2.9 s / 1.2-1.3 GB peak RSS.
+CHUNK_BYTES = 128_000_000
+CHUNK_RECORDS = 250_000
+
+
+@dataclass
+class TransformReport:
+    """What one ``transform_snapshot`` run did: rows per table, rejects, duplicates and orphans."""
+
+    date: dt.date
+    endpoints: list[str]
+    raw_records: dict[str, int] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
+    rejects: dict[str, int] = field(default_factory=dict)      # per endpoint
+    duplicates: dict[str, int] = field(default_factory=dict)   # per table: rows left out for a repeated key
+    orphans: dict[str, int] = field(default_factory=dict)      # per reference check
+
+    def lines(self) -> list[str]:
+        """A short human-readable summary, one fact per line."""
+        out = [f"snapshot {self.date}: transformed {', '.join(self.endpoints)}"]
+        for endpoint in self.endpoints:
+            out.append(f"  {endpoint}: {self.raw_records.get(endpoint, 0)} raw records, "
+                       f"{self.rejects.get(endpoint, 0)} rejected")
+        for table, count in self.rows.items():
+            dup = self.duplicates.get(table, 0)
+            out.append(f"  {table}: {count} rows" + (f" ({dup} duplicate keys rejected)" if dup else ""))
+        for check, count in self.orphans.items():
+            out.append(f"  orphans {check}: {count}")
+        return out
+
+
+def resolve_date(paths: DataPaths, date: dt.date | None, endpoints: Sequence[str]) -> tuple[dt.date, list[str]]:
+    """The snapshot date to transform and the endpoints that have a complete raw snapshot for it."""
+    available = {e: set(paths.raw_dates(e)) for e in endpoints}
+    if date is None:
+        every = set().union(*available.values()) if available else set()
+        if not every:
+            raise SnapshotError(f"no complete raw snapshot in {paths.raw_root}: run 'ecodata fetch' first")
+        date = max(every)
+    present = [e for e in endpoints if date in available[e]]
+    if not present:
+        raise SnapshotError(f"no complete raw snapshot for {date}: run 'ecodata fetch --date {date}' first")
+    return date, present
+
+
+def transform_snapshot(
+    settings: Settings,
+    date: dt.date | None = None,
+    endpoints: Sequence[str] | None = None,
+    *,
+    chunk_records: int = CHUNK_RECORDS,
+    chunk_bytes: int = CHUNK_BYTES,
+) -> TransformReport:
+    """Build the tables of one snapshot date from its raw snapshot (all endpoints present by default).
+
+    Each endpoint's raw snapshot is read in chunks (bounding the memory of JSON decoding), each
+    chunk transformed (``TRANSFORMS[endpoint].chunks``) and its tables streamed to staging; the
+    endpoint's tables are moved into place together once its last chunk is written, then
+    ``rejects`` (this run's plus those of endpoints not re-transformed now) and the reference
+    checks. Re-running a date replaces its tables. Example::
+
+        report = transform_snapshot(Settings.from_env(data_dir="data"))
+        print("\\n".join(report.lines()))
+    """
+    paths = DataPaths(settings.data_dir)
+    wanted = list(endpoints) if endpoints else list(ENDPOINTS)
+    unknown = [e for e in wanted if e not in TRANSFORMS]
+    if unknown:
+        raise ConfigError(f"unknown endpoint(s) {', '.join(unknown)}; choose from {', '.join(TRANSFORMS)}")
+    date, present = resolve_date(paths, date, wanted)
+    report = TransformReport(date=date, endpoints=present)
+    rejects: list[pl.DataFrame] = []
+    for endpoint in present:
+        transform = TRANSFORMS[endpoint]
+        chunks = (c.frame for c in scan_raw_chunks(paths, endpoint, date, max_records=chunk_records,
+                                                    max_bytes=chunk_bytes))
+        tally = _Tally(transform.tables)
+        staged = stage_tables(paths, [ALL_TABLES[t] for t in transform.tables], date,
+                              tally.count(transform.chunks(chunks)))
+        commit(paths, list(staged.values()))
+        endpoint_rejects = pl.concat(tally.rejects, how="vertical") if tally.rejects else REJECTS.polars_schema.to_frame()
+        for name, table in staged.items():
+            report.rows[name] = table.rows
+            report.duplicates[name] = tally.duplicates[name]
+        report.rejects[endpoint] = endpoint_rejects.height
+        report.raw_records[endpoint] = tally.raw_records
+        rejects.append(endpoint_rejects)
+    write_table(paths, REJECTS, date, _merge_rejects(paths, date, present, rejects))
+    report.orphans = count_orphans(paths, date)
+    return report
+
+
+class _Tally:
+    """Passes an endpoint's chunks on to the table writers, keeping their rejects and counts."""
+
+    def __init__(self, tables: Sequence[str]) -> None:
+        self.rejects: list[pl.DataFrame] = []
+        self.duplicates = dict.fromkeys(tables, 0)
+        self.raw_records = 0
+
+    def count(self, chunks: Iterator[ChunkTables]) -> Iterator[dict[str, pl.DataFrame]]:
+        for chunk in chunks:
+            self.rejects.append(chunk.tables["rejects"])
+            for name, n in chunk.duplicates.items():
+                self.duplicates[name] += n
+            self.raw_records += chunk.raw_records
+            yield chunk.tables
+
+
+def _merge_rejects(paths: DataPaths, date: dt.date, present: list[str], new: list[pl.DataFrame]) -> pl.DataFrame:
+    """This run's rejects plus those of endpoints not re-transformed now (kept from the last run)."""
+    frames = [f.cast(REJECTS.polars_schema) for f in new]
+    if date in paths.table_dates("rejects"):
+        old = scan_table(paths, "rejects", date).drop("snapshot_date")
+        frames.insert(0, old.filter(~pl.col("endpoint").is_in(present)).collect())
+    return pl.concat(frames, how="vertical") if frames else REJECTS.polars_schema.to_frame()
 
 
 @dataclass
@@ -69,7 +200,7 @@ def write_session_costs(settings: Settings, date: dt.date) -> list[str]:
     if missing:
         return [f"  session_costs: not computed, no {', '.join(missing)} table for {date} "
                 f"(transform every endpoint of that date: ecodata transform --date {date})"]
-    rows = write_computed_table(paths, "session_costs", date, session_costs_frame(settings, date))
+    rows = write_computed_table(paths, SESSION_COSTS, date, session_costs_frame(settings, date))
     return [f"  session_costs: {rows} rows"]
 
 

@@ -118,7 +118,7 @@ def tables_from_records(records: Mapping[str, Iterable[dict[str, Any]]]) -> dict
             "api_version": ["2.1.1" if endpoint in ("locations", "tariffs") else "prices"] * len(texts),
         })
         del texts
-        for name, frame in TRANSFORMS[endpoint](raw.lazy()).items():
+        for name, frame in TRANSFORMS[endpoint].lazy(raw.lazy()).items():
             if name != "rejects":
                 tables[name] = frame.collect()
     return tables

@@ -1,6 +1,6 @@
 """One declaration per flat table: columns with dtypes and meaning, and the key.
 
-This is the single source of truth for the tables ecodata writes (``tables/build.py`` is the only
+This is the single source of truth for the tables ecodata writes (``tables/write.py`` is the only
 writer), the data dictionary in the README, and the DuckDB views. Every table partition carries an
 implicit ``snapshot_date`` (hive partition column) that is not stored in the files.
 
@@ -32,13 +32,39 @@ class Column:
 
 
 @dataclass(frozen=True)
+class Reference:
+    """A relation: ``columns`` of a table point at the key ``target_columns`` of ``target``.
+
+    A list column (``connectors.tariff_ids``) points with each of its items. The real API has
+    rows pointing at nothing (orphans): they are kept, counted by ``tables.checks.count_orphans``
+    and listed by the ``*_orphans`` views, never dropped.
+    """
+
+    columns: tuple[str, ...]
+    target: str
+    target_columns: tuple[str, ...] = ()
+
+    @property
+    def to(self) -> tuple[str, ...]:
+        """The target's columns matched (the same names as ``columns`` unless given)."""
+        return self.target_columns or self.columns
+
+    def name(self, table: str) -> str:
+        """How reports name the check: ``evses->locations``, ``connectors.tariff_ids->tariffs``."""
+        if self.to == self.columns:
+            return f"{table}->{self.target}"
+        return f"{table}.{','.join(self.columns)}->{self.target}"
+
+
+@dataclass(frozen=True)
 class TableSchema:
-    """A flat table: its columns in order, its key, and what one row is."""
+    """A flat table: its columns in order, its key, what one row is, and what it points at."""
 
     name: str
     doc: str
     columns: tuple[Column, ...]
     key: tuple[str, ...]
+    references: tuple[Reference, ...] = ()
 
     @property
     def polars_schema(self) -> pl.Schema:
@@ -150,6 +176,7 @@ EVSES = TableSchema(
         _c("last_updated", UTC_TS, "last change of the EVSE"),
     ),
     ("location_id", "evse_uid"),
+    (Reference(("location_id",), "locations"),),
 )
 
 CONNECTORS = TableSchema(
@@ -172,6 +199,7 @@ CONNECTORS = TableSchema(
         _c("last_updated", UTC_TS, "last change of the connector"),
     ),
     ("location_id", "evse_uid", "connector_id"),
+    (Reference(("tariff_ids",), "tariffs", ("tariff_id",)),),
 )
 
 CONNECTOR_PRICES = TableSchema(
@@ -186,6 +214,7 @@ CONNECTOR_PRICES = TableSchema(
         _c("product_id", _S, "product id at the same position in product_ids, when given"),
     ),
     ("location_id", "evse_uid", "connector_id", "price_id"),
+    (Reference(("location_id", "evse_uid", "connector_id"), "connectors"), Reference(("price_id",), "prices")),
 )
 
 PRICES = TableSchema(

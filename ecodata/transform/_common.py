@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import polars as pl
 
-from ecodata.tables.schemas import PRICE_INCL, REJECTS, TableSchema
+from ecodata.tables.schemas import ALL_TABLES, PRICE_INCL, REJECTS, TableSchema
 from ecodata.transform._conform import REJECT, conform
 from ecodata.transform._decode import ERROR
 
@@ -96,7 +96,7 @@ class Parts(NamedTuple):
     """An endpoint's conformed table frames (with ``_row`` and ``_reject``), before ``finish``.
 
     ``record_key`` = (table, columns): the natural key of a record, checked across records. Every
-    row that a record gives that table carries the record's own values in those columns, and the
+    row that a record gives a table carries the record's own values in those columns, and each
     table's declared key is those columns plus what tells one record's rows apart.
     """
 
@@ -105,31 +105,64 @@ class Parts(NamedTuple):
     record_key: tuple[str, tuple[str, ...]]
 
 
-def finish(rows: pl.LazyFrame, flat: Parts) -> dict[str, pl.LazyFrame]:
+SEEN_COUNT = "_seen"
+
+
+class Finished(NamedTuple):
+    """What :func:`finish` gives: the clean tables plus ``rejects``, the record keys and duplicates.
+
+    ``keys``: the record keys of these rows with how many records had each (``_seen``), to hand to
+    the next chunk's ``finish`` merged with the earlier ones (:func:`merge_seen`). ``duplicates``:
+    per table, one row with the count of rows that left it because of a duplicate key.
+    """
+
+    tables: dict[str, pl.LazyFrame]
+    keys: pl.LazyFrame
+    duplicates: dict[str, pl.LazyFrame]
+
+
+def merge_seen(seen: pl.DataFrame | None, keys: pl.DataFrame) -> pl.DataFrame:
+    """The record keys seen so far and how often: ``seen`` plus one chunk's ``keys``."""
+    if seen is None:
+        return keys
+    key_columns = [c for c in keys.columns if c != SEEN_COUNT]
+    return pl.concat([seen, keys], how="vertical").group_by(key_columns).agg(pl.col(SEEN_COUNT).sum())
+
+
+def finish(rows: pl.LazyFrame, flat: Parts, seen: pl.LazyFrame | None = None) -> Finished:
     """Split conformed ``flat.parts`` into clean tables and one ``rejects`` frame.
 
     ``rows`` is the decoded raw frame (``_row``, ``record``, ``record_key``, ``_decode_error``).
     A record is rejected when it did not decode, when any of its flat rows did not conform, or
     when an earlier record (in crawl order) had the same natural key ``record_key`` = (table,
     columns); all of its rows then leave every table, and the reject names the first table that
-    failed. Duplicates inside one record (two EVSEs with one uid) are left to the key check of
-    ``tables/build.py``.
+    failed. ``seen`` holds the record keys of earlier chunks of the same snapshot (with counts),
+    so that a snapshot finished chunk by chunk gives what it gives finished whole.
+
+    That is the one duplicate-key mechanism: as no two records left share a record key, two rows
+    with one declared key can only come from one record (two EVSEs with one uid), and those later
+    rows alone leave their table as ``duplicate key in <table>`` rejects. Rejects are in crawl order.
     """
     endpoint, parts, (key_table, key_columns) = flat
-    keyed = (
+    keys = (
         parts[key_table].filter(pl.col(REJECT).is_null())
-        .select(ROW, *key_columns).unique(ROW)
-        .with_columns(pl.col(ROW).rank("dense").over(key_columns).alias("_occurrence"))
-        .filter(pl.col("_occurrence") > 1)
-        .select(ROW, pl.lit(key_table).alias("table_name"),
-                pl.format("duplicate record: an earlier record has the same {} (occurrence {})",
-                          pl.lit(", ".join(key_columns)), pl.col("_occurrence")).alias("reason"),
-                pl.lit(len(parts)).alias("_order"))
+        .select(ROW, *key_columns).unique(ROW, keep="first", maintain_order=True)
+        .with_columns(pl.col(ROW).rank("dense").over(key_columns).cast(pl.UInt32).alias("_occurrence"))
+    )
+    if seen is not None:
+        keys = keys.join(seen, on=list(key_columns), how="left").with_columns(
+            (pl.col("_occurrence") + pl.col(SEEN_COUNT).fill_null(0).cast(pl.UInt32)).alias("_occurrence")
+        ).drop(SEEN_COUNT)
+    keyed = keys.filter(pl.col("_occurrence") > 1).select(
+        ROW, pl.lit(key_table).alias("table_name"),
+        pl.format("duplicate record: an earlier record has the same {} (occurrence {})",
+                  pl.lit(", ".join(key_columns)), pl.col("_occurrence")).alias("reason"),
+        pl.lit(len(parts)).alias("_order"),
     )
     failures = [
         rows.filter(pl.col(ERROR).is_not_null()).select(
-            ROW, pl.lit(next(iter(parts))).alias("table_name"), pl.col(ERROR).alias("reason")
-        )
+            ROW, pl.lit(next(iter(parts))).alias("table_name"), pl.col(ERROR).alias("reason"),
+            pl.lit(-1).alias("_order"))
     ]
     for order, (table, frame) in enumerate(parts.items()):
         failures.append(
@@ -137,30 +170,65 @@ def finish(rows: pl.LazyFrame, flat: Parts) -> dict[str, pl.LazyFrame]:
             .select(ROW, pl.lit(table).alias("table_name"), pl.col(REJECT).alias("reason"),
                     pl.lit(order).alias("_order"))
         )
-    failures[0] = failures[0].with_columns(pl.lit(-1).alias("_order"))
     failures.append(keyed)
     failed = (
         pl.concat(failures, how="vertical")
         .sort(ROW, "_order", maintain_order=True)
         .unique(ROW, keep="first", maintain_order=True)
-        .drop("_order")
     )
-    out: dict[str, pl.LazyFrame] = {}
+    duplicate_records = failed.filter(pl.col("_order") == len(parts)).select(ROW)
+    clean: dict[str, pl.LazyFrame] = {}
+    duplicates: dict[str, pl.LazyFrame] = {}
+    row_rejects: list[pl.LazyFrame] = []
     for table, frame in parts.items():
-        out[table] = frame.join(failed.select(ROW), on=ROW, how="anti", maintain_order="left").drop(ROW, REJECT)
-    out["rejects"] = (
+        kept = frame.join(failed.select(ROW), on=ROW, how="anti", maintain_order="left").drop(REJECT)
+        later, rejected = _later_rows(kept, ALL_TABLES[table], key_columns)
+        clean[table] = kept.filter(~later).drop(ROW)
+        row_rejects.append(rejected)
+        duplicates[table] = pl.concat([
+            frame.join(duplicate_records, on=ROW, how="semi").select(pl.len()),
+            rejected.select(pl.len()),
+        ]).select(pl.col("len").sum().cast(pl.Int64).alias("duplicates"))
+    records = (
         failed.join(rows.select(ROW, "record", "record_key"), on=ROW, how="left")
-        .sort(ROW)
-        .select(
-            pl.lit(endpoint).alias("endpoint"),
-            pl.col("table_name"),
-            pl.col("record_key"),
-            pl.col("reason"),
-            pl.col("record").alias("record_json"),
-        )
+        .select(ROW, pl.lit(0).alias("_kind"), pl.lit(endpoint).alias("endpoint"), "table_name", "record_key",
+                "reason", pl.col("record").alias("record_json"))
+    )
+    clean["rejects"] = (
+        pl.concat([records, *[r.with_columns(pl.lit(1).alias("_kind"), pl.lit(endpoint).alias("endpoint"))
+                              .select(records.collect_schema().names()) for r in row_rejects]], how="vertical")
+        .sort(ROW, "_kind", maintain_order=True)
+        .drop(ROW, "_kind")
         .cast(REJECTS.polars_schema)
     )
-    return out
+    seen_keys = keys.group_by(list(key_columns)).agg(pl.len().cast(pl.UInt32).alias(SEEN_COUNT))
+    return Finished(clean, seen_keys, duplicates)
+
+
+def _later_rows(frame: pl.LazyFrame, schema: TableSchema, record_key: tuple[str, ...]) -> tuple[pl.Expr, pl.LazyFrame]:
+    """The mask of rows repeating an earlier row's declared key, and their reject rows.
+
+    ``frame`` holds rows of records with distinct record keys, so a repeated key is a repeat
+    within one record: (``_row``, the key's other columns) tells it exactly, which is cheaper to
+    compare than the whole key. The reject's ``record_key`` joins the key values with ``|``, its
+    ``record_json`` is the row itself, and the reason numbers the occurrence.
+    """
+    if not set(record_key) <= set(schema.key):
+        raise RuntimeError(f"table {schema.name}: key {schema.key} does not hold the record key {record_key}")
+    inner = [c for c in schema.key if c not in record_key]
+    later = ~pl.struct(ROW, *inner).is_first_distinct()
+    json_cols = [pl.col(c) if isinstance(schema.polars_schema[c], pl.List) else pl.col(c).cast(pl.String)
+                 for c in schema.column_names]
+    rejected = frame.filter(later).with_columns(
+        (pl.int_range(pl.len()).over(list(schema.key)) + 2).alias("_occurrence")
+    ).select(
+        ROW,
+        pl.lit(schema.name).alias("table_name"),
+        pl.concat_str([pl.col(k).cast(pl.String) for k in schema.key], separator="|").alias("record_key"),
+        pl.format("duplicate key in {} (occurrence {})", pl.lit(schema.name), pl.col("_occurrence")).alias("reason"),
+        pl.struct(json_cols).struct.json_encode().alias("record_json"),
+    )
+    return later, rejected
 
 
 def component_json(price_field: str) -> pl.Struct:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import polars as pl
 
 from ecodata.tables.schemas import CONNECTOR_PRICES
-from ecodata.transform._common import ROW, Parts, finish, with_row_ids
+from ecodata.transform._common import ROW, Parts
 from ecodata.transform._conform import conform
-from ecodata.transform._decode import DATA, Variant, decode_records
+from ecodata.transform._decode import DATA, Variant
 
 _S = pl.String()
 CONNECTOR_PRICE_JSON = pl.Struct({
@@ -17,22 +17,12 @@ CONNECTOR_PRICE_JSON = pl.Struct({
 VARIANTS = [Variant(CONNECTOR_PRICE_JSON)]
 
 
-def transform_connector_prices(raw: pl.LazyFrame) -> dict[str, pl.LazyFrame]:
-    """Decode then flatten raw rows; see :func:`flatten_connector_prices`."""
-    return flatten_connector_prices(decode_records(with_row_ids(raw), VARIANTS, CONNECTOR_PRICE_JSON))
-
-
-def flatten_connector_prices(rows: pl.LazyFrame) -> dict[str, pl.LazyFrame]:
-    """The tables and rejects of decoded ``rows``: :func:`parts_connector_prices`, then ``finish``."""
-    return finish(rows, parts_connector_prices(rows))
-
-
 def parts_connector_prices(rows: pl.LazyFrame) -> Parts:
     """Explode each record's ``pricing_ids`` (with the product id at the same position, if any).
 
     A record with an empty ``pricing_ids`` list yields no row: that connector has no price.
 
-    ``rows`` are raw rows with ``_row`` decoded by ``decode_records`` (or ``decode_frame``).
+    ``rows`` are raw rows with ``_row`` decoded by ``_decode.Decoder``.
     """
     f = pl.col(DATA).struct.field
     per_record = rows.filter(pl.col(DATA).is_not_null()).select(

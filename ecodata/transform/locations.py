@@ -10,9 +10,9 @@ from __future__ import annotations
 import polars as pl
 
 from ecodata.tables.schemas import CONNECTORS, EVSES, LOCATIONS
-from ecodata.transform._common import ROW, Parts, explode_with_index, finish, with_row_ids
+from ecodata.transform._common import ROW, Parts, explode_with_index
 from ecodata.transform._conform import conform
-from ecodata.transform._decode import DATA, Variant, decode_records
+from ecodata.transform._decode import DATA, Variant
 
 _S = pl.String()
 _LS = pl.List(pl.String())
@@ -71,20 +71,10 @@ PHASES: dict[str, int] = {"AC_1_PHASE": 1, "AC_2_PHASE": 2, "AC_2_PHASE_SPLIT": 
 HPC_THRESHOLD_KW = 150.0
 
 
-def transform_locations(raw: pl.LazyFrame) -> dict[str, pl.LazyFrame]:
-    """Decode then flatten raw rows; see :func:`flatten_locations`."""
-    return flatten_locations(decode_records(with_row_ids(raw), VARIANTS, LOCATION_JSON))
-
-
-def flatten_locations(rows: pl.LazyFrame) -> dict[str, pl.LazyFrame]:
-    """The tables and rejects of decoded ``rows``: :func:`parts_locations`, then ``finish``."""
-    return finish(rows, parts_locations(rows))
-
-
 def parts_locations(rows: pl.LazyFrame) -> Parts:
     """Flatten raw location records (``RAW_SCHEMA`` rows) into the location tables and rejects.
 
-    ``rows`` are raw rows with ``_row`` decoded by ``decode_records`` (or ``decode_frame``).
+    ``rows`` are raw rows with ``_row`` decoded by ``_decode.Decoder``.
     """
     loc = rows.filter(pl.col(DATA).is_not_null()).select(ROW, "api_version", pl.col(DATA).alias("l"))
     locations = _locations(loc)

@@ -16,12 +16,10 @@ from ecodata.transform._common import (
     Parts,
     component_json,
     element_tables,
-    finish,
     restriction_price_objects_to_text,
-    with_row_ids,
 )
 from ecodata.transform._conform import conform
-from ecodata.transform._decode import DATA, Variant, decode_records
+from ecodata.transform._decode import DATA, Variant
 
 _S = pl.String()
 _PRODUCT = pl.Struct({
@@ -52,20 +50,10 @@ VARIANTS = [
 ]
 
 
-def transform_prices(raw: pl.LazyFrame) -> dict[str, pl.LazyFrame]:
-    """Decode then flatten raw rows; see :func:`flatten_prices`."""
-    return flatten_prices(decode_records(with_row_ids(raw), VARIANTS, PRICE_JSON))
-
-
-def flatten_prices(rows: pl.LazyFrame) -> dict[str, pl.LazyFrame]:
-    """The tables and rejects of decoded ``rows``: :func:`parts_prices`, then ``finish``."""
-    return finish(rows, parts_prices(rows))
-
-
 def parts_prices(rows: pl.LazyFrame) -> Parts:
     """Flatten raw price records into prices, their elements and their components.
 
-    ``rows`` are raw rows with ``_row`` decoded by ``decode_records`` (or ``decode_frame``).
+    ``rows`` are raw rows with ``_row`` decoded by ``_decode.Decoder``.
     """
     f = pl.col(DATA).struct.field
     product = f("product").struct.field

@@ -19,12 +19,10 @@ from ecodata.transform._common import (
     Parts,
     component_json,
     element_tables,
-    finish,
     restriction_is_set,
-    with_row_ids,
 )
 from ecodata.transform._conform import REJECT, conform
-from ecodata.transform._decode import DATA, Variant, decode_records
+from ecodata.transform._decode import DATA, Variant
 
 _S = pl.String()
 _PRICE = pl.Struct({"excl_vat": _S, "incl_vat": _S})
@@ -54,20 +52,10 @@ VARIANTS = [
 ]
 
 
-def transform_tariffs(raw: pl.LazyFrame) -> dict[str, pl.LazyFrame]:
-    """Decode then flatten raw rows; see :func:`flatten_tariffs`."""
-    return flatten_tariffs(decode_records(with_row_ids(raw), VARIANTS, TARIFF_JSON))
-
-
-def flatten_tariffs(rows: pl.LazyFrame) -> dict[str, pl.LazyFrame]:
-    """The tables and rejects of decoded ``rows``: :func:`parts_tariffs`, then ``finish``."""
-    return finish(rows, parts_tariffs(rows))
-
-
 def parts_tariffs(rows: pl.LazyFrame) -> Parts:
     """Flatten raw OCPI tariff records into tariffs, their elements and their components.
 
-    ``rows`` are raw rows with ``_row`` decoded by ``decode_records`` (or ``decode_frame``).
+    ``rows`` are raw rows with ``_row`` decoded by ``_decode.Decoder``.
     """
     f = pl.col(DATA).struct.field
     parents = rows.filter(pl.col(DATA).is_not_null()).select(

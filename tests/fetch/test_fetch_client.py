@@ -214,7 +214,7 @@ def test_report_lines(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("endpoint", ["locations", "connector_prices", "prices", "tariffs"])
 def test_an_endpoint_with_no_records_is_an_empty_readable_snapshot(tmp_path: Path, endpoint: str) -> None:
-    from ecodata.tables.build import transform_snapshot
+    from ecodata.pipeline import transform_snapshot
 
     report = run_fetch(settings_for(tmp_path), [endpoint], DATE, transport=served(endpoint, 0).transport())
     assert report.result(endpoint).records == 0

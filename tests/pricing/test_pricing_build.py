@@ -13,7 +13,7 @@ from ecodata.paths import DataPaths
 from ecodata.pipeline import write_session_costs
 from ecodata.pricing import session_costs, session_costs_chunks, session_costs_frame
 from ecodata.settings import Settings
-from ecodata.tables.build import write_table
+from ecodata.tables.write import write_table
 from ecodata.tables.reader import scan_table, table_file
 from ecodata.tables.schemas import ALL_TABLES, SESSION_COSTS
 

@@ -5,10 +5,12 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from ecodata.errors import ConfigError, SnapshotError, ValidationError
+from ecodata.errors import ConfigError, SnapshotError, StorageError
 from ecodata.paths import DataPaths
 from ecodata.settings import Settings
-from ecodata.tables.build import _transform_endpoint, count_orphans, transform_snapshot, write_table
+from ecodata.pipeline import transform_snapshot
+from ecodata.tables.checks import count_orphans
+from ecodata.tables.write import write_table
 from ecodata.tables.fixtures import write_raw_snapshot
 from ecodata.tables.reader import scan_table
 from ecodata.tables.schemas import PRICES
@@ -116,8 +118,10 @@ def test_missing_snapshots_fail_with_a_clear_message(tmp_path):
 
 def test_write_table_refuses_a_frame_that_does_not_match_the_schema(tmp_path):
     frame = pl.DataFrame({"price_id": ["x"]})
-    with pytest.raises(ValidationError, match="do not match the declared schema"):
+    with pytest.raises(RuntimeError, match="do not match the declared schema; please report this bug"):
         write_table(DataPaths(tmp_path), PRICES, D1, frame)
+    assert not DataPaths(tmp_path).table_dir("prices").exists() or not any(
+        DataPaths(tmp_path).table_dir("prices").rglob("*.parquet"))
 
 
 def test_chunked_transform_gives_the_same_tables(paths):
@@ -137,8 +141,10 @@ def test_duplicate_records_across_chunks_are_rejected(tmp_path):
                        api_version="prices")
     report = transform_snapshot(Settings(data_dir=p.root), D1, chunk_records=2)
     assert report.rows["prices"] == 2
-    assert report.duplicates["prices"] == 1
-    assert report.duplicates["price_elements"] == 1
+    # The later P1 is a duplicate record: its price, element and component all leave their tables.
+    assert report.duplicates == {"prices": 1, "price_elements": 1, "price_components": 1}
+    assert scan_table(p, "rejects", D1).select("table_name", "record_key", "reason").collect().rows() == [
+        ("prices", "P1", "duplicate record: an earlier record has the same price_id (occurrence 2)")]
     components = scan_table(p, "price_components", D1).collect()
     assert components["price_excl_vat"].cast(pl.String).to_list() == ["0.300000", "0.400000"]
 
@@ -148,21 +154,23 @@ def test_a_failed_rewrite_leaves_the_old_table_in_place(paths, monkeypatch):
     transform_snapshot(settings, D1)
     before = scan_table(paths, "prices", D1).collect()
 
-    def broken_write(self, file, **kwargs):
+    def broken_sink(self, file, **kwargs):
         Path(file).write_bytes(b"PAR1 half a file")
-        raise OSError("disk full")
+        raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(pl.DataFrame, "write_parquet", broken_write)
+    monkeypatch.setattr(pl.LazyFrame, "sink_parquet", broken_sink)
     write_raw_snapshot(paths, "prices", D1, [price("P7", 0.9)], api_version="prices")
-    with pytest.raises(SnapshotError, match=r"cannot write table prices for 2026-01-01 .*: disk full; the previous"):
+    with pytest.raises(StorageError, match=r"cannot write table price\w* for 2026-01-01 .*: No space left on device; "
+                                           r"the previous"):
         transform_snapshot(settings, D1, ["prices"])
     monkeypatch.undo()
     assert_frame_equal(scan_table(paths, "prices", D1).collect(), before)
-    assert not (paths.table_staging("prices", D1) / "part-00000.parquet").exists()
+    for name in ("prices", "price_elements", "price_components"):
+        assert not (paths.table_staging(name, D1) / "part-00000.parquet").exists()
 
 
 @pytest.mark.parametrize("chunk_records", [1, 1000])
-def test_a_price_id_repeated_in_a_record_or_a_connector_in_two_records_is_a_duplicate_row(tmp_path, chunk_records):
+def test_a_price_id_repeated_in_a_record_is_a_duplicate_row_and_a_repeated_connector_a_duplicate_record(tmp_path, chunk_records):
     p = DataPaths(tmp_path)
     write_raw_snapshot(p, "connector_prices", D1, [
         {"location_id": "L1", "evse_uid": "E1", "connector_id": "1", "pricing_ids": ["P1", "P2", "P1"]},
@@ -172,32 +180,15 @@ def test_a_price_id_repeated_in_a_record_or_a_connector_in_two_records_is_a_dupl
     report = transform_snapshot(Settings(data_dir=p.root), D1, chunk_records=chunk_records)
     table = scan_table(p, "connector_prices", D1).collect()
     rejects = scan_table(p, "rejects", D1).collect()
-    if chunk_records == 1:
-        # Records in separate chunks: the later record's rows that repeat a key leave the table.
-        assert table.select("connector_id", "price_id").rows() == [("1", "P1"), ("1", "P2"), ("2", "P1"), ("2", "P3")]
-        assert rejects.get_column("reason").to_list() == ["duplicate key in connector_prices (occurrence 2)"] * 2
-    else:
-        # In one chunk the whole later record with the same connector is a duplicate record.
-        assert table.select("connector_id", "price_id").rows() == [("1", "P1"), ("1", "P2"), ("2", "P1")]
-        assert sorted(rejects.get_column("reason").to_list()) == [
-            "duplicate key in connector_prices (occurrence 2)",
-            "duplicate record: an earlier record has the same location_id, evse_uid, connector_id (occurrence 2)"]
+    # Whatever the chunks: the later record with the same connector is a duplicate record (all of
+    # it leaves), and a price id repeated inside one record is a duplicate row. Rejects in crawl order.
+    assert table.select("connector_id", "price_id").rows() == [("1", "P1"), ("1", "P2"), ("2", "P1")]
+    assert rejects.select("record_key", "reason").rows() == [
+        ("L1|E1|1|P1", "duplicate key in connector_prices (occurrence 2)"),
+        ("L1|E1|2", "duplicate record: an earlier record has the same location_id, evse_uid, connector_id "
+                    "(occurrence 2)")]
+    assert report.duplicates == {"connector_prices": 3}
     assert report.rows["connector_prices"] == table.height
-
-
-def test_the_key_table_check_is_skipped_only_when_records_prove_it(tmp_path):
-    p = DataPaths(tmp_path)
-    clean = [{"location_id": "L1", "evse_uid": "E1", "connector_id": c, "pricing_ids": ["P1", "P2"]} for c in "123"]
-    write_raw_snapshot(p, "connector_prices", D1, clean, api_version="prices")
-    built = _transform_endpoint(p, "connector_prices", D1, 1000, 10**9)
-    assert built.records is not None
-    assert built.records.sort("connector_id").rows() == [("L1", "E1", c, 2) for c in "123"]
-    write_raw_snapshot(p, "connector_prices", D1, [*clean, {**clean[0], "pricing_ids": ["P1", "P1"]}],
-                       api_version="prices")
-    assert _transform_endpoint(p, "connector_prices", D1, 1000, 10**9).records is None  # a record key twice
-    write_raw_snapshot(p, "connector_prices", D1, [*clean[1:], {**clean[0], "pricing_ids": ["P1", "P1"]}],
-                       api_version="prices")
-    assert _transform_endpoint(p, "connector_prices", D1, 1000, 10**9).records is None  # a price id twice
 
 
 def _price_rows(start: int, n: int) -> pl.DataFrame:
@@ -222,25 +213,7 @@ def test_a_failing_frame_producer_leaves_the_previous_table(tmp_path):
         yield _price_rows(10, 5)
         yield pl.DataFrame({"price_id": ["x"]})  # not the declared schema
 
-    with pytest.raises(ValidationError, match="do not match the declared schema"):
+    with pytest.raises(RuntimeError, match="do not match the declared schema"):
         write_table(p, PRICES, D1, frames())
     assert scan_table(p, "prices", D1).collect()["price_id"].to_list() == ["P00000", "P00001", "P00002"]
     assert not p.table_staging("prices", D1).exists() or not any(p.table_staging("prices", D1).iterdir())
-
-
-def test_connector_prices_are_written_as_they_are_flattened_and_equal_the_in_memory_path(tmp_path):
-    p = DataPaths(tmp_path)
-    rows = [{"location_id": f"L{i // 3}", "evse_uid": "E1", "connector_id": str(i % 3),
-             "pricing_ids": [f"P{j}" for j in range(i % 4 + 1)], "product_ids": [f"X{j}" for j in range(i % 2)]}
-            for i in range(40)]
-    write_raw_snapshot(p, "connector_prices", D1, rows, api_version="prices", page_size=7)
-    streamed = _transform_endpoint(p, "connector_prices", D1, 10, 10**9)
-    assert streamed.written == {"connector_prices": sum(i % 4 + 1 for i in range(40))}
-    assert streamed.tables == {}
-    written = scan_table(p, "connector_prices", D1).drop("snapshot_date").collect()
-    # The same snapshot with a duplicate record at the end takes the in-memory path: all rows up to it agree.
-    write_raw_snapshot(p, "connector_prices", D1, [*rows, rows[0]], api_version="prices", page_size=7)
-    in_memory = _transform_endpoint(p, "connector_prices", D1, 10, 10**9)
-    assert in_memory.written == {}
-    assert_frame_equal(in_memory.tables["connector_prices"], written)
-    assert in_memory.rejects.get_column("reason").to_list() == ["duplicate key in connector_prices (occurrence 2)"]
