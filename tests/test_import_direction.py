@@ -10,8 +10,10 @@ cannot hide a loop. The intended order, left to right:
     snapshot < fetch < transform < tables < fx < pricing < sql < dataset < pipeline < demo < cli
             < ecodata (the package's public __init__)
 
-* ``transform`` builds frames of the declared tables (``tables.schemas``, a basic) and never
-  imports ``tables.build``; ``tables.build`` (the only writer) runs the transforms.
+* ``transform`` builds frames of the declared tables (``tables.schemas``, a basic); ``tables`` is
+  storage (write, read, reference checks); ``pipeline`` runs the transforms into storage.
+* No module imports an underscore module of another package (``ecodata.transform._decode`` is
+  transform's own business), with no exemption.
 * ``fx`` (EUR reference rates) is read by pricing and by the SQL views.
 * ``pricing`` reads written tables through ``tables.reader``; it imports neither ``sql`` nor
   ``dataset``. ``dataset`` (``ecodata.open``, ``compare``) queries the views.
@@ -96,14 +98,34 @@ def test_a_module_imports_only_stages_to_its_left(module):
     assert wrong == [], f"{module} imports {wrong}: against the data flow (see this test's docstring)"
 
 
+def private_to_another_package(importer: str, imported: str) -> bool:
+    """True when ``imported`` is an underscore module of a package other than ``importer``'s own."""
+    package, _, leaf = imported.rpartition(".")
+    own = importer if (PACKAGE.parent / importer.replace(".", "/")).is_dir() else importer.rpartition(".")[0]
+    return leaf.startswith("_") and package != own
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_no_module_imports_another_packages_private_module(module):
+    wrong = sorted(t for t in ecodata_imports(MODULES[module]) if private_to_another_package(module, t))
+    assert wrong == [], f"{module} imports private modules of another package: {wrong}"
+
+
+def test_the_private_module_rule_bites():
+    assert private_to_another_package("ecodata.pipeline", "ecodata.transform._decode")
+    assert private_to_another_package("ecodata.tables.write", "ecodata.transform._common")
+    assert not private_to_another_package("ecodata.transform.prices", "ecodata.transform._common")
+    assert not private_to_another_package("ecodata.transform", "ecodata.transform._decode")
+
+
 def test_function_level_imports_are_seen_and_the_rules_bite():
     cli = ecodata_imports(MODULES["ecodata.cli"])
     assert {"ecodata.pipeline", "ecodata.dataset", "ecodata.simulator"} <= cli  # all inside commands
     assert "ecodata.fx" in ecodata_imports(MODULES["ecodata.pricing.vectorised"])  # inside a function
-    for importer, imported in [("ecodata.pricing.comparison", "ecodata.dataset"), ("ecodata.tables.build", "ecodata.sql"),
-                               ("ecodata.tables.build", "ecodata.pricing"), ("ecodata.pipeline", "ecodata.simulator"),
+    for importer, imported in [("ecodata.pricing.comparison", "ecodata.dataset"), ("ecodata.tables.write", "ecodata.sql"),
+                               ("ecodata.tables.write", "ecodata.pricing"), ("ecodata.pipeline", "ecodata.simulator"),
                                ("ecodata.simulator.app", "ecodata.snapshot.writer"),
-                               ("ecodata.transform.prices", "ecodata.tables.build"),
+                               ("ecodata.transform.prices", "ecodata.tables.write"),
                                ("ecodata.paths", "ecodata.fetch")]:
         assert not allowed(importer, imported), (importer, imported)
     assert allowed("ecodata.transform.prices", "ecodata.tables.schemas")

@@ -1,4 +1,5 @@
 import datetime as dt
+from decimal import Decimal
 
 import polars as pl
 import pytest
@@ -9,6 +10,7 @@ from ecodata.cli import cli
 from ecodata.paths import DataPaths
 from ecodata.pipeline import transform_date
 from ecodata.pricing import session_costs_frame
+from ecodata.pricing.sessions import load_sessions
 from ecodata.settings import Settings
 from ecodata.sql import connect
 from ecodata.tables.fixtures import write_raw_snapshot
@@ -51,9 +53,19 @@ def test_a_bare_transform_writes_session_costs_and_views(transformed):
     paths, result = transformed
     assert result.exit_code == 0, result.output
     written = scan_table(paths, "session_costs", DAY).drop("snapshot_date").collect()
-    expected = pl.concat(session_costs_frame(Settings(data_dir=paths.root), DAY))
-    assert written.height == expected.height > 0
-    assert_frame_equal(written.sort(KEY), expected.sort(KEY))
+    # Independent oracle: the one price is 0.50 per kWh excl. VAT at 19% VAT, nothing else.
+    # The connector is HPC (DC, 150 kW): every reference session declared for HPC, once.
+    hpc = sorted(session.name for session in load_sessions() if "HPC" in session.power_classes)
+    assert sorted(written["session"].to_list()) == hpc
+    assert hpc
+    assert written.select("location_id", "evse_uid", "connector_id", "price_id").unique().rows() == [
+        ("L1", "E1", "1", "P1")]
+    for kwh, excl, incl, other in written.select(
+            "energy_kwh", "total_excl_vat", "total_incl_vat",
+            pl.sum_horizontal("time_cost_excl_vat", "parking_cost_excl_vat", "flat_cost_excl_vat")).rows():
+        assert excl == kwh * Decimal("0.5")
+        assert incl == kwh * Decimal("0.5") * Decimal("1.19")
+        assert other == 0
     assert f"  session_costs: {written.height} rows" in result.output.splitlines()
     con = connect(paths)
     try:
