@@ -6,7 +6,7 @@
 2. In separate child processes (so each peak RSS is its own):
    * ``decode``: polars only decoding the raw JSON of the same snapshot with the same explicit
      struct dtypes (``str.json_decode``), materialised; the floor any JSON-based transform pays;
-   * ``transform``: ``ecodata.tables.build.transform_snapshot`` end to end (decode, flatten, type,
+   * ``transform``: ``ecodata.pipeline.transform_snapshot`` end to end (decode, flatten, type,
      validate keys, rejects, write Parquet, orphan checks);
    * ``pandas``: the naive peer, ``json.loads`` + ``pandas.json_normalize`` flattening of the same
      records to the same levels (locations/evses/connectors, pricing ids, price components, tariff

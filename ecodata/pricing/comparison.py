@@ -1,7 +1,7 @@
 """The pipeline side of pricing: ``session_costs`` for a snapshot, and the comparison query.
 
 ``session_costs_frame`` reads the written tables (through :func:`ecodata.tables.reader.scan_table`)
-and yields the cost frames; :mod:`ecodata.pipeline` hands them to ``ecodata.tables.build`` (the only
+and yields the cost frames; :mod:`ecodata.pipeline` hands them to ``ecodata.tables.write`` (the only
 writer). ``comparison_query`` is the SQL that :func:`ecodata.dataset.compare` runs against the
 ``session_cost_comparison`` view: pricing itself never imports the SQL layer (to its right).
 """

@@ -4,7 +4,7 @@ Transforms decode JSON leaves as text, lay them out under the table's column nam
 :func:`conform`. Every column is cast non-strictly; a value that was present but could not be
 cast (and a missing key column) sets the row's ``_reject`` reason instead of becoming a silent
 null. This is the "data is wrong" half of validation (dataframely's ``filter``); keys and
-references are checked on the whole table by ``tables/build.py``.
+duplicate keys are found by ``_common.finish`` and references are checked by ``tables/checks.py``.
 """
 
 from __future__ import annotations
