@@ -108,8 +108,8 @@ def peak_rss_mb(code: str, *args: str) -> tuple[float, str]:
 def build_rss(tables: dict[str, pl.DataFrame], day: dt.date) -> None:
     """Peak RSS of the build's session_costs step (compute + write) in a fresh process."""
     from ecodata.paths import DataPaths
-    from ecodata.tables.write import write_table
     from ecodata.tables.schemas import ALL_TABLES
+    from ecodata.tables.write import write_table
 
     with tempfile.TemporaryDirectory(prefix="ecodata-bench-pricing-") as tmp:
         paths = DataPaths(Path(tmp))

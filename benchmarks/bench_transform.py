@@ -95,8 +95,8 @@ def phase_decode(root: Path) -> dict[str, float]:
 
 
 def phase_transform(root: Path) -> dict[str, float]:
-    from ecodata.settings import Settings
     from ecodata.pipeline import transform_snapshot
+    from ecodata.settings import Settings
 
     start = time.perf_counter()
     report = transform_snapshot(Settings(data_dir=root), DATE)

@@ -10,9 +10,9 @@ import ecodata
 from ecodata.errors import ConfigError, ViewError
 from ecodata.fx import load_rates
 from ecodata.paths import DataPaths
+from ecodata.pipeline import transform_snapshot
 from ecodata.settings import Settings
 from ecodata.sql import connect, view_names, view_sql, views_script, write_views
-from ecodata.pipeline import transform_snapshot
 from ecodata.tables.fixtures import write_raw_snapshot
 
 D1 = dt.date(2026, 3, 1)

@@ -7,13 +7,13 @@ from polars.testing import assert_frame_equal
 
 from ecodata.errors import ConfigError, SnapshotError, StorageError
 from ecodata.paths import DataPaths
-from ecodata.settings import Settings
 from ecodata.pipeline import transform_snapshot
+from ecodata.settings import Settings
 from ecodata.tables.checks import count_orphans
-from ecodata.tables.write import write_table
 from ecodata.tables.fixtures import write_raw_snapshot
 from ecodata.tables.reader import scan_table
 from ecodata.tables.schemas import PRICES
+from ecodata.tables.write import write_table
 
 D1 = dt.date(2026, 1, 1)
 D2 = dt.date(2026, 1, 2)

@@ -4,9 +4,9 @@ import polars as pl
 import pytest
 
 from ecodata.paths import DataPaths
+from ecodata.pipeline import transform_snapshot
 from ecodata.settings import Settings
 from ecodata.simulator import Dataset
-from ecodata.pipeline import transform_snapshot
 from ecodata.tables.fixtures import write_raw_snapshot
 from ecodata.tables.reader import scan_table
 from ecodata.tables.schemas import ALL_TABLES
