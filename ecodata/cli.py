@@ -147,7 +147,10 @@ def price_command(tariff_file: Path, cdr_file: Path, timezone: str | None) -> No
     """
     from ecodata.pricing import price_files, totals_to_json
 
-    click.echo(totals_to_json(price_files(tariff_file, cdr_file, timezone)))
+    priced = price_files(tariff_file, cdr_file, timezone)
+    for warning in priced.warnings:
+        click.echo(f"ecodata: warning: {warning}", err=True)
+    click.echo(totals_to_json(priced.totals))
 
 
 @cli.command("compare")

@@ -20,14 +20,14 @@ from typing import Any
 from ecodata.errors import PricingError
 from ecodata.pricing.comparison import SESSION_COST_INPUTS, comparison_query, session_costs_frame
 from ecodata.pricing.model import Tariff, parse_tariff
-from ecodata.pricing.scalar import RoundingPolicy, price_cdr, totals_to_json
+from ecodata.pricing.scalar import CdrPrice, RoundingPolicy, price_cdr, price_cdr_report, totals_to_json
 from ecodata.pricing.sessions import ReferenceSession, load_sessions, price_reference, profile_for
 from ecodata.pricing.vectorised import session_costs, session_costs_chunks
 from ecodata.settings import read_text_file
 
 __all__ = [
-    "SESSION_COST_INPUTS", "ReferenceSession", "RoundingPolicy", "Tariff", "comparison_query", "load_sessions",
-    "parse_tariff", "price_cdr", "price_files", "price_reference", "profile_for", "read_json",
+    "SESSION_COST_INPUTS", "CdrPrice", "ReferenceSession", "RoundingPolicy", "Tariff", "comparison_query", "load_sessions",
+    "parse_tariff", "price_cdr", "price_cdr_report", "price_files", "price_reference", "profile_for", "read_json",
     "session_costs", "session_costs_chunks", "session_costs_frame", "totals_to_json",
 ]
 
@@ -41,8 +41,9 @@ def read_json(path: Path, what: str) -> Any:
         raise PricingError(f"the {what} file {path} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
 
 
-def price_files(tariff_file: Path, cdr_file: Path, timezone: str | None = None) -> dict[str, Any]:
-    """Price the CDR in ``cdr_file`` with the tariff or price record in ``tariff_file``.
+def price_files(tariff_file: Path, cdr_file: Path, timezone: str | None = None) -> CdrPrice:
+    """Price the CDR in ``cdr_file`` with the tariff or price record in ``tariff_file``: the
+    totals and the warnings (inputs priced as given that look like data errors).
 
     The zone is ``timezone``, else the CDR's ``cdr_location.time_zone``, else UTC. A file
     holding an OCPI envelope (``{"data": {...}}``) or a one-element list is unwrapped.
@@ -53,7 +54,7 @@ def price_files(tariff_file: Path, cdr_file: Path, timezone: str | None = None) 
         location = cdr.get("cdr_location") if isinstance(cdr, dict) else None
         timezone = (location or {}).get("time_zone") or "UTC"
     try:
-        return price_cdr(tariff, cdr, timezone)
+        return price_cdr_report(tariff, cdr, timezone)
     except PricingError as exc:
         raise PricingError(f"{tariff_file} / {cdr_file}: {exc}") from None
 

@@ -13,10 +13,14 @@ Numbers are parsed into :class:`~decimal.Decimal` from ints, decimal strings, ``
 ``repr``. Anything malformed raises :class:`~ecodata.errors.PricingError` naming the field.
 
 ``restrictions`` may be an object, ``null``, or a list of objects (a quirk of the tariffs
-endpoint). Objects whose values are all null mean "no restriction". A list with several non-null
-objects is read as alternatives (OR): the element is expanded into consecutive copies, one per
-restriction object, which gives exactly "the element applies when any of them holds" under the
-first-matching-element rule.
+endpoint). Objects whose values are all null mean "no restriction"; a list with one remaining
+object is that object. A list with several non-null objects has no OCPI meaning (one restriction
+object per element), so such a tariff is refused with a :class:`PricingError`, as the transform
+sends it to ``rejects``: the same rule in both places (README.md, rule 9).
+
+Suspicious but priceable inputs do not fail: a negative price (a credit) and ``step_size`` 0 (no
+rounding) are priced as given and listed in :attr:`Tariff.warnings`; a negative ``step_size``
+is refused.
 """
 
 from __future__ import annotations
@@ -111,6 +115,7 @@ class Tariff:
     product_type: str | None = None
     subscription_type: str | None = None
     subscription_fee_excl_vat: Decimal | None = None
+    warnings: tuple[str, ...] = ()            # priced as given, but suspicious (see the module doc)
 
 
 # --- parsing --------------------------------------------------------------------------------
@@ -128,9 +133,7 @@ def parse_tariff(obj: Any) -> Tariff:
         for e in elements_raw if isinstance(e, Mapping)
         for c in (e.get("price_components") or [])
     )
-    elements: list[Element] = []
-    for i, e in enumerate(elements_raw):
-        elements.extend(_parse_element(e, f"elements[{i}]", em=is_em))
+    elements = [_parse_element(e, f"elements[{i}]", em=is_em) for i, e in enumerate(elements_raw)]
     product = obj.get("product") if isinstance(obj.get("product"), Mapping) else None
     currency = obj.get("currency") or (product or {}).get("currency")
     if not isinstance(currency, str) or not currency:
@@ -149,18 +152,31 @@ def parse_tariff(obj: Any) -> Tariff:
         subscription_type=_opt_str((product or {}).get("subscription_type")),
         subscription_fee_excl_vat=_opt_decimal((product or {}).get("subscription_fee_excl_vat"),
                                                "product.subscription_fee_excl_vat"),
+        warnings=tuple(_component_warnings(elements)),
     )
 
 
-def _parse_element(e: Any, where: str, *, em: bool) -> list[Element]:
+def _component_warnings(elements: Sequence[Element]) -> list[str]:
+    """What is priced as given but is probably a data error: negative prices, step_size 0."""
+    out: list[str] = []
+    for i, element in enumerate(elements):
+        for j, comp in enumerate(element.components):
+            where = f"elements[{i}].price_components[{j}] ({comp.type})"
+            if comp.price < 0:
+                out.append(f"{where} has a negative price {comp.price}: priced as given, as a credit")
+            if comp.step_size == 0:
+                out.append(f"{where} has step_size 0: priced without rounding (OCPI step sizes are at least 1)")
+    return out
+
+
+def _parse_element(e: Any, where: str, *, em: bool) -> Element:
     if not isinstance(e, Mapping):
         raise PricingError(f"{where} must be an object")
     comps_raw = e.get("price_components")
     if not isinstance(comps_raw, list) or not comps_raw:
         raise PricingError(f"{where} has no price_components")
     comps = tuple(_parse_component(c, f"{where}.price_components[{j}]", em=em) for j, c in enumerate(comps_raw))
-    variants = parse_restrictions(e.get("restrictions"), f"{where}.restrictions")
-    return [Element(comps, r) for r in variants]
+    return Element(comps, parse_restrictions(e.get("restrictions"), f"{where}.restrictions"))
 
 
 def _parse_component(c: Any, where: str, *, em: bool) -> Component:
@@ -175,19 +191,25 @@ def _parse_component(c: Any, where: str, *, em: bool) -> Component:
         raise PricingError(f"{where} has no {key}")
     step = c.get("step_size", 1)
     step_int = _opt_int(step, f"{where}.step_size")
+    if step_int is not None and step_int < 0:
+        raise PricingError(f"{where}.step_size must be 0 or more, got {step_int}")
     return Component(str(ctype), price, _opt_decimal(c.get("vat"), f"{where}.vat"),
                      1 if step_int is None else step_int)
 
 
-def parse_restrictions(raw: Any, where: str = "restrictions") -> list[Restrictions | None]:
-    """Restriction variants of one element: ``[None]`` when unrestricted, several for an OR-list."""
+def parse_restrictions(raw: Any, where: str = "restrictions") -> Restrictions | None:
+    """The restrictions of one element: None when unrestricted (null, all-null objects, empty
+    list); a list with several non-null objects is refused (it has no OCPI meaning)."""
     if raw is None:
-        return [None]
+        return None
     if isinstance(raw, list):
         parsed = [_parse_restriction_object(r, f"{where}[{i}]") for i, r in enumerate(raw)]
         real = [r for r in parsed if r is not None]
-        return list(real) if real else [None]
-    return [_parse_restriction_object(raw, where)]
+        if len(real) > 1:
+            raise PricingError(f"{where} has {len(real)} non-null restriction objects; OCPI allows one per element, "
+                               "so the tariff cannot be priced (the transform rejects it too)")
+        return real[0] if real else None
+    return _parse_restriction_object(raw, where)
 
 
 def _parse_restriction_object(r: Any, where: str) -> Restrictions | None:

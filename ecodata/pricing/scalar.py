@@ -39,6 +39,9 @@ EXACT = decimal.Context(prec=120, rounding=ROUND_HALF_UP, traps=[decimal.Inexact
 # For the "no rounding" policy, where num / 3600 may not terminate.
 _WIDE = decimal.Context(prec=50, rounding=ROUND_HALF_UP)
 HOUR = 3600
+# Largest CDR dimension volume accepted (kWh, hours, kW, A): far above any real session, and
+# small enough that every exact sum stays well inside EXACT's 120 digits.
+MAX_VOLUME = Decimal(10) ** 9
 _ZERO = Decimal(0)
 _ROUNDINGS = (decimal.ROUND_HALF_UP, decimal.ROUND_HALF_EVEN, decimal.ROUND_HALF_DOWN, decimal.ROUND_UP,
               decimal.ROUND_DOWN, decimal.ROUND_CEILING, decimal.ROUND_FLOOR)
@@ -121,6 +124,7 @@ class Session:
     periods: tuple[Period, ...]
     total_time_s: Decimal
     contract_date: dt.date | None = None
+    warnings: tuple[str, ...] = ()     # what session_from_cdr priced as given (e.g. periods past the end)
 
 
 @dataclass
@@ -443,11 +447,23 @@ def session_from_cdr(cdr: Mapping[str, Any], *, contract_date: dt.date | None = 
         for j, d in enumerate(cp.get("dimensions") or []):
             if not isinstance(d, Mapping) or not isinstance(d.get("type"), str):
                 raise PricingError(f"charging_periods[{i}].dimensions[{j}] must have a type")
-            dims[d["type"]] = to_decimal(d.get("volume"), f"charging_periods[{i}].dimensions[{j}].volume")
+            where = f"charging_periods[{i}].dimensions[{j}].volume"
+            volume = to_decimal(d.get("volume"), where)
+            if not 0 <= volume <= MAX_VOLUME:
+                raise PricingError(f"{where} is {volume}: a volume must be between 0 and {MAX_VOLUME:,} "
+                                   "(kWh, hours, kW or A); fix the CDR")
+            dims[d["type"]] = volume
         parsed.append((start, dims))
     parsed.sort(key=lambda x: x[0])
     end = parse_datetime(cdr["end_date_time"], "end_date_time") if cdr.get("end_date_time") else None
     cdr_start = parse_datetime(cdr["start_date_time"], "start_date_time") if cdr.get("start_date_time") else None
+    if end is not None and cdr_start is not None and end < cdr_start:
+        raise PricingError(f"the CDR ends ({end.isoformat()}) before it starts ({cdr_start.isoformat()}); fix the CDR")
+    warnings: list[str] = []
+    if end is not None and parsed and parsed[-1][0] > end:
+        late = sum(1 for s, _d in parsed if s > end)
+        warnings.append(f"{late} charging period(s) start after the CDR's end_date_time ({end.isoformat()}), so "
+                        "they end before they start: priced from their dimensions as given")
     with decimal.localcontext(EXACT):
         first = parsed[0][0] if parsed else (cdr_start or dt.datetime(1970, 1, 1, tzinfo=dt.UTC))
         charging_ends = [
@@ -479,7 +495,8 @@ def session_from_cdr(cdr: Mapping[str, Any], *, contract_date: dt.date | None = 
             total_time = _seconds(end - min(first, cdr_start or first))
         else:
             total_time = sum((p.time_s + p.parking_s for p in periods), _ZERO)
-    return Session(start=first, periods=tuple(periods), total_time_s=total_time, contract_date=contract_date)
+    return Session(start=first, periods=tuple(periods), total_time_s=total_time, contract_date=contract_date,
+                   warnings=tuple(warnings))
 
 
 def _first(dims: Mapping[str, Decimal], keys: tuple[str, ...]) -> Decimal | None:
@@ -503,9 +520,29 @@ def price_cdr(tariff: Mapping[str, Any] | Tariff, cdr: Mapping[str, Any], timezo
                            "Europe/Amsterdam")
         totals["total_cost"]["incl_vat"]      # Decimal('5.5000')
     """
+    return price_cdr_report(tariff, cdr, timezone, policy=policy, contract_date=contract_date).totals
+
+
+@dataclass(frozen=True)
+class CdrPrice:
+    """A priced CDR: the OCPI totals, and warnings about inputs that were priced as given
+    (negative prices, ``step_size`` 0, periods that start after the CDR's end)."""
+
+    totals: dict[str, Any]
+    warnings: tuple[str, ...] = ()
+
+
+def price_cdr_report(tariff: Mapping[str, Any] | Tariff, cdr: Mapping[str, Any], timezone: str = "UTC", *,
+                     policy: RoundingPolicy | None = None, contract_date: dt.date | None = None) -> CdrPrice:
+    """:func:`price_cdr` with the warnings: what was priced but looks like a data error."""
     parsed = tariff if isinstance(tariff, Tariff) else parse_tariff(tariff)
     session = session_from_cdr(cdr, contract_date=contract_date)
-    return price_session(parsed, session, zone(timezone)).rounded(policy)
+    try:
+        totals = price_session(parsed, session, zone(timezone)).rounded(policy)
+    except decimal.DecimalException as exc:  # only a price with > 100 significant digits gets here
+        raise PricingError(f"cannot price exactly: a price in the tariff needs more than {EXACT.prec} digits "
+                           f"({type(exc).__name__}); check the tariff's prices") from None
+    return CdrPrice(totals, parsed.warnings + session.warnings)
 
 
 def totals_to_json(totals: Mapping[str, Any]) -> str:

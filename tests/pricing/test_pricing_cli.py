@@ -57,6 +57,45 @@ def test_price_bad_tariff_file_is_one_line_and_nonzero(files, content, message):
     assert len(result.output.strip().splitlines()) == 1
 
 
+def test_price_warns_on_stderr_and_prints_the_totals(files):
+    tariff = {"id": "t", "currency": "EUR", "elements": [
+        {"price_components": [{"type": "ENERGY", "price": -0.25, "step_size": 0}]}]}
+    (files / "neg.json").write_text(json.dumps(tariff), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["price", "--tariff", str(files / "neg.json"), "--cdr", str(files / "cdr.json")])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout, parse_float=Decimal)["total_cost"] == {
+        "excl_vat": Decimal("-5.0000"), "incl_vat": Decimal("-5.0000")}
+    assert result.stderr.splitlines() == [
+        "ecodata: warning: elements[0].price_components[0] (ENERGY) has a negative price -0.25: priced as given, "
+        "as a credit",
+        "ecodata: warning: elements[0].price_components[0] (ENERGY) has step_size 0: priced without rounding "
+        "(OCPI step sizes are at least 1)",
+    ]
+
+
+@pytest.mark.parametrize(("tariff_text", "cdr_text", "message"), [
+    (None, '{"end_date_time": "2026-01-13T15:30:00Z", "charging_periods": [{"start_date_time": '
+           '"2026-01-13T14:30:00Z", "dimensions": [{"type": "ENERGY", "volume": 1e400}]}]}',
+     "volume is 1E+400: a volume must be between 0 and 1,000,000,000"),
+    ('{"currency": "EUR", "elements": [{"price_components": [{"type": "ENERGY", "price": 0.3}], '
+     '"restrictions": [{"min_kwh": 1}, {"max_kwh": 5}]}]}', None,
+     "elements[0].restrictions has 2 non-null restriction objects; OCPI allows one per element"),
+])
+def test_price_refusals_are_one_line_exit_8(files, tariff_text, cdr_text, message):
+    tariff_file, cdr_file = files / "tariff.json", files / "cdr.json"
+    if tariff_text is not None:
+        tariff_file = files / "t2.json"
+        tariff_file.write_text(tariff_text, encoding="utf-8")
+    if cdr_text is not None:
+        cdr_file = files / "c2.json"
+        cdr_file.write_text(cdr_text, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["price", "--tariff", str(tariff_file), "--cdr", str(cdr_file)])
+    assert result.exit_code == 8
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
 RECORDS = [
     {"id": "adhoc1", "partner": "CPO", "product": {"type": "adhoc", "subscription_type": "n/a", "currency": "EUR"},
      "elements": [{"price_components": [{"type": "ENERGY", "price_excl_vat": "0.60", "vat": 19, "step_size": 1}]}]},

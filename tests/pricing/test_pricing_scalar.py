@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ecodata.errors import PricingError
-from ecodata.pricing import RoundingPolicy, parse_tariff, price_cdr
+from ecodata.pricing import RoundingPolicy, parse_tariff, price_cdr, price_cdr_report
 from ecodata.pricing.model import parse_restrictions
 from ecodata.pricing.scalar import element_bound_deltas, round_fraction, window_holds
 
@@ -257,24 +257,76 @@ def test_tariff_validity_window():
 
 def test_restrictions_list_of_nulls_is_no_restriction():
     nulls = dict.fromkeys(("start_time", "end_time", "start_date", "end_date", "min_kwh", "max_kwh", "min_power", "max_power", "min_duration", "max_duration", "day_of_week"))
-    assert parse_restrictions([nulls]) == [None]
-    assert parse_restrictions([]) == [None]
+    assert parse_restrictions([nulls]) is None
+    assert parse_restrictions([]) is None
+    assert parse_restrictions([nulls, {"min_kwh": 1}]) == parse_restrictions({"min_kwh": 1})
     t = tariff({"price_components": [comp("ENERGY", "0.25")], "restrictions": [nulls]})
     c = cdr("2026-01-13T10:00:00Z", [("2026-01-13T10:00:00Z", {"ENERGY": 4})], "2026-01-13T11:00:00Z")
     assert total(price_cdr(t, c, "UTC"))[0] == D("1.0000")
 
 
-def test_restrictions_list_with_several_objects_means_any_of_them():
-    t = tariff({"price_components": [comp("ENERGY", "0.10")],
-                "restrictions": [{"start_time": "00:00", "end_time": "06:00"}, {"day_of_week": ["SUNDAY"]}]},
-               el(comp("ENERGY", "1.00")))
-    assert len(parse_tariff(t).elements) == 3
-    c = cdr("2026-11-21T05:00:00Z", [
-        ("2026-11-21T05:00:00Z", {"ENERGY": 1}),  # Saturday 05:00: first object
-        ("2026-11-21T12:00:00Z", {"ENERGY": 1}),  # Saturday noon: neither
-        ("2026-11-22T12:00:00Z", {"ENERGY": 1}),  # Sunday noon: second object
-    ], "2026-11-22T13:00:00Z")
-    assert total(price_cdr(t, c, "UTC"))[0] == D("1.2000")
+def test_restrictions_list_with_several_objects_is_refused_as_the_transform_rejects_it():
+    t = tariff(el(comp("ENERGY", "1.00")),
+               {"price_components": [comp("ENERGY", "0.10")],
+                "restrictions": [{"start_time": "00:00", "end_time": "06:00"}, {"min_kwh": None}, {"day_of_week": ["SUNDAY"]}]})
+    with pytest.raises(PricingError) as err:
+        parse_tariff(t)
+    assert str(err.value) == ("elements[1].restrictions has 2 non-null restriction objects; OCPI allows one per "
+                              "element, so the tariff cannot be priced (the transform rejects it too)")
+
+
+# --- suspicious inputs: warned about, or refused ----------------------------------------------
+
+
+def test_negative_price_and_step_size_zero_are_priced_as_given_with_warnings():
+    t = tariff(el(comp("ENERGY", "-0.10", 10), comp("TIME", "1.20", step=0)))
+    c = cdr("2026-01-13T10:00:00Z", [("2026-01-13T10:00:00Z", {"ENERGY": 10, "TIME": D("0.51")})],
+            "2026-01-13T10:31:00Z")
+    report = price_cdr_report(t, c, "UTC")
+    assert total(report.totals) == (D("-0.3880"), D("-0.4880"))  # -1.00 + 0.612 excl; -1.10 + 0.612 incl
+    assert report.warnings == (
+        "elements[0].price_components[0] (ENERGY) has a negative price -0.10: priced as given, as a credit",
+        "elements[0].price_components[1] (TIME) has step_size 0: priced without rounding "
+        "(OCPI step sizes are at least 1)",
+    )
+    assert parse_tariff(tariff(el(comp("ENERGY", "0.10")))).warnings == ()
+
+
+def test_periods_starting_after_the_cdr_end_are_priced_with_a_warning():
+    c = cdr("2026-01-13T10:00:00Z", [("2026-01-13T10:00:00Z", {"ENERGY": 1}), ("2026-01-13T12:00:00Z", {"ENERGY": 3})],
+            "2026-01-13T11:00:00Z")
+    report = price_cdr_report(tariff(el(comp("ENERGY", "0.25"))), c, "UTC")
+    assert total(report.totals) == (D("1.0000"), D("1.0000"))
+    assert report.warnings == ("1 charging period(s) start after the CDR's end_date_time (2026-01-13T11:00:00+00:00), "
+                               "so they end before they start: priced from their dimensions as given",)
+
+
+def test_negative_step_size_is_refused():
+    with pytest.raises(PricingError, match=r"elements\[0\]\.price_components\[0\]\.step_size must be 0 or more, got -5"):
+        parse_tariff(tariff(el(comp("ENERGY", "0.10", step=-5))))
+
+
+@pytest.mark.parametrize(("c", "message"), [
+    (cdr("2026-01-13T10:00:00Z", [], "2026-01-13T09:00:00Z"),
+     "the CDR ends (2026-01-13T09:00:00+00:00) before it starts (2026-01-13T10:00:00+00:00); fix the CDR"),
+    (cdr("2026-01-13T10:00:00Z", [("2026-01-13T10:00:00Z", {"ENERGY": D("1e400")})], "2026-01-13T11:00:00Z"),
+     "charging_periods[0].dimensions[0].volume is 1E+400: a volume must be between 0 and 1,000,000,000 "
+     "(kWh, hours, kW or A); fix the CDR"),
+    (cdr("2026-01-13T10:00:00Z", [("2026-01-13T10:00:00Z", {"ENERGY": -2})], "2026-01-13T11:00:00Z"),
+     "charging_periods[0].dimensions[0].volume is -2: a volume must be between 0 and 1,000,000,000 "
+     "(kWh, hours, kW or A); fix the CDR"),
+])
+def test_inconsistent_cdrs_are_refused_with_one_message(c, message):
+    with pytest.raises(PricingError) as err:
+        price_cdr(tariff(el(comp("ENERGY", "0.25"))), c, "UTC")
+    assert str(err.value) == message
+
+
+def test_a_price_too_precise_to_sum_exactly_is_a_pricing_error():
+    t = tariff(el(comp("ENERGY", "0.25"), comp("FLAT", D("1e-200"))))
+    c = cdr("2026-01-13T10:00:00Z", [("2026-01-13T10:00:00Z", {"ENERGY": 1})], "2026-01-13T11:00:00Z")
+    with pytest.raises(PricingError, match="cannot price exactly: a price in the tariff needs more than 120 digits"):
+        price_cdr(t, c, "UTC")
 
 
 # --- Eco-Movement price records and their extras --------------------------------------------
