@@ -307,7 +307,8 @@ def _report(settings: Settings, scale: str, snapshots: list[DemoSnapshot], start
     finally:
         dataset.close()
     notes = []
-    session = next((s for s in load_sessions(settings.sessions_toml) if s.name == REPORT_SESSION), None)
+    session = next((s for s in load_sessions(settings.sessions_toml)
+                    if s.name == REPORT_SESSION and isinstance(s, ReferenceSession)), None)
     if settings.token:
         notes.append("(your ECODATA_TOKEN was not used: the demo gives the simulator a throwaway token)")
     return DemoReport(

@@ -355,6 +355,8 @@ def tariff_breakpoints(tariffs: Sequence[Tariff]) -> Breakpoints:
     durations: set[int] = set()
     overstays: set[int] = set()
     kwh: set[Decimal] = set()
+    powers: set[Decimal] = set()
+    currents: set[Decimal] = set()
     for tariff in tariffs:
         for element in tariff.elements:
             r = element.restrictions
@@ -365,19 +367,26 @@ def tariff_breakpoints(tariffs: Sequence[Tariff]) -> Breakpoints:
             if r.overstay_duration is not None:
                 overstays.add(max(r.overstay_duration, 0))
             kwh.update(k for k in (r.min_kwh, r.max_kwh) if k is not None and k > 0)
-    return Breakpoints(frozenset(times), frozenset(durations), frozenset(overstays), frozenset(kwh))
+            powers.update(k for k in (r.min_power, r.max_power) if k is not None)
+            currents.update(k for k in (r.min_current, r.max_current) if k is not None)
+    return Breakpoints(frozenset(times), frozenset(durations), frozenset(overstays), frozenset(kwh),
+                       frozenset(powers), frozenset(currents))
 
 
 @dataclass(frozen=True)
 class Breakpoints:
     """Thresholds at which a restriction can flip: local times of day (s after midnight),
-    session durations (s), times after charging ended (s) and energies (kWh)."""
+    session durations (s), times after charging ended (s), energies (kWh), and the power (kW)
+    and current (A) thresholds (only a varying-power vehicle session can cross those)."""
 
     times_of_day: frozenset[int] = frozenset()
     durations: frozenset[int] = frozenset()
     overstays: frozenset[int] = frozenset()
     kwh: frozenset[Decimal] = frozenset()
+    powers_kw: frozenset[Decimal] = frozenset()
+    currents_a: frozenset[Decimal] = frozenset()
 
     def union(self, other: Breakpoints) -> Breakpoints:
         return Breakpoints(self.times_of_day | other.times_of_day, self.durations | other.durations,
-                           self.overstays | other.overstays, self.kwh | other.kwh)
+                           self.overstays | other.overstays, self.kwh | other.kwh,
+                           self.powers_kw | other.powers_kw, self.currents_a | other.currents_a)

@@ -30,6 +30,15 @@ from zoneinfo import ZoneInfo
 from ecodata.errors import ConfigError, PricingError
 from ecodata.pricing.model import Breakpoints, Tariff, tariff_breakpoints, to_decimal
 from ecodata.pricing.scalar import Costs, Period, RoundingPolicy, Session, price_session, zone
+from ecodata.pricing.vehicles import (
+    Vehicle,
+    VehicleProfile,
+    VehicleSession,
+    find_vehicle,
+    load_vehicles,
+    parse_soc,
+    vehicle_profile_for,
+)
 from ecodata.settings import read_packaged_or_file
 
 POWER_CLASSES = ("AC", "DC", "HPC")
@@ -82,9 +91,39 @@ class Profile:
             return max(s.connected_minutes * 60 - self.charging_s, 0)
         return (s.parking_minutes or 0) * 60
 
+    @property
+    def mean_power_w(self) -> int:
+        return self.power_w
 
-def load_sessions(path: Path | None = None) -> tuple[ReferenceSession, ...]:
-    """The reference sessions from ``path`` (a TOML file) or the shipped defaults."""
+    def energy_at(self, t: int) -> int:
+        """Joules delivered after ``t`` seconds."""
+        return min(self.power_w * t, self.session.energy_j)
+
+    def first_second_reaching(self, joules: Fraction) -> int:
+        return math.ceil(joules / self.power_w)
+
+    def power_w_at(self, t: int) -> int:
+        return self.power_w
+
+    def current_ma_at(self, t: int) -> int | None:
+        return self.current_ma
+
+    def switch_seconds(self, powers_kw: Any, currents_a: Any) -> set[int]:
+        return set()  # constant power: nothing crosses a threshold while charging
+
+
+AnySession = ReferenceSession | VehicleSession
+AnyProfile = Profile | VehicleProfile
+
+
+def load_sessions(path: Path | None = None, *, vehicles: tuple[Vehicle, ...] | Path | None = None
+                  ) -> tuple[AnySession, ...]:
+    """The sessions of ``path`` (a TOML file) or the shipped defaults.
+
+    A ``[[session]]`` with a ``vehicle`` key is a vehicle session (``vehicle``, ``soc = "10-80"``,
+    ``power_classes``, ``start``, ``parking_minutes``); the vehicle is looked up in ``vehicles``
+    (loaded vehicles, a vehicles file, or None for the shipped ``vehicles.toml``).
+    """
     text, source = read_packaged_or_file("ecodata.pricing", "sessions.toml", path, "sessions")
     try:
         data = tomllib.loads(text)
@@ -93,11 +132,39 @@ def load_sessions(path: Path | None = None) -> tuple[ReferenceSession, ...]:
     raw = data.get("session")
     if not isinstance(raw, list) or not raw:
         raise ConfigError(f"the sessions file {source} has no [[session]] tables")
-    sessions = tuple(_parse_session(s, f"{source} session {i + 1}") for i, s in enumerate(raw))
-    names = [s.name for s in sessions]
+    fleet: tuple[Vehicle, ...] | None = vehicles if isinstance(vehicles, tuple) else None
+    out: list[AnySession] = []
+    for i, entry in enumerate(raw):
+        where = f"{source} session {i + 1}"
+        if isinstance(entry, Mapping) and "vehicle" in entry:
+            if fleet is None:
+                fleet = load_vehicles(vehicles if isinstance(vehicles, Path) else None)
+            out.append(_parse_vehicle_session(entry, where, fleet))
+        else:
+            out.append(_parse_session(entry, where))
+    names = [s.name for s in out]
     if len(set(names)) != len(names):
         raise ConfigError(f"the sessions file {source} repeats a session name: {names}")
-    return sessions
+    return tuple(out)
+
+
+def _parse_vehicle_session(raw: Mapping[str, Any], where: str, fleet: tuple[Vehicle, ...]) -> VehicleSession:
+    try:
+        vehicle = find_vehicle(fleet, str(raw["vehicle"]))
+        soc = parse_soc(str(raw["soc"]))
+        name = str(raw["name"])
+        classes = tuple(str(c).upper() for c in raw.get("power_classes", ("DC", "HPC")))
+        start = dt.time.fromisoformat(str(raw.get("start", "12:00")))
+    except KeyError as exc:
+        raise ConfigError(f"{where}: missing key {exc.args[0]!r} (a vehicle session needs name, vehicle, soc)") from None
+    except (ValueError, ConfigError) as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    if not classes or any(c not in POWER_CLASSES for c in classes):
+        raise ConfigError(f"{where}: power_classes must be a non-empty list of AC, DC, HPC")
+    parking = raw.get("parking_minutes", 0)
+    if not isinstance(parking, int) or parking < 0:
+        raise ConfigError(f"{where}: parking_minutes must be a whole number >= 0, got {parking!r}")
+    return VehicleSession(name, classes, start, vehicle, soc[0], soc[1], parking, str(raw.get("description", "")))
 
 
 def _parse_session(raw: Any, where: str) -> ReferenceSession:
@@ -127,14 +194,19 @@ def _parse_session(raw: Any, where: str) -> ReferenceSession:
     return ReferenceSession(name, classes, start, energy, power, parking, connected, str(raw.get("description", "")))
 
 
-def profile_for(session: ReferenceSession, max_power_kw: float | Decimal | None,
-                amperage: int | None) -> Profile:
+def profile_for(session: AnySession, max_power_kw: float | Decimal | None, amperage: int | None,
+                power_class: str | None = None, power_type: str | None = None) -> AnyProfile:
     """The session on a connector: power capped by the connector's max power (to the watt).
 
     The current is the connector's rated amperage scaled by the share of its max power the car
     draws (rounded to the mA); unknown (None) without amperage or max power, in which case
-    current restrictions hold, as they do for CDRs without current readings.
+    current restrictions hold, as they do for CDRs without current readings. A vehicle session
+    follows its vehicle's curve (:func:`ecodata.pricing.vehicles.vehicle_profile_for`; the
+    connector's ``power_class``, default the session's first, says whether DC or AC applies).
     """
+    if isinstance(session, VehicleSession):
+        return vehicle_profile_for(session, max_power_kw, amperage, power_class or session.power_classes[0],
+                                   power_type)
     power = session.power_kw
     max_kw: Decimal | None = None
     if max_power_kw is not None:
@@ -150,11 +222,10 @@ def profile_for(session: ReferenceSession, max_power_kw: float | Decimal | None,
     return Profile(session, power_w, current_ma)
 
 
-def build_session(profile: Profile, tz: ZoneInfo, day: dt.date, breakpoints: Breakpoints,
+def build_session(profile: AnyProfile, tz: ZoneInfo, day: dt.date, breakpoints: Breakpoints,
                   *, contract_date: dt.date | None = None) -> Session:
     """The charging periods of a profile starting on ``day`` at the session's local start time."""
     energy_j = profile.session.energy_j
-    power_w = profile.power_w
     tc = profile.charging_s
     end = tc + profile.parking_s
     start_local = dt.datetime.combine(day, profile.session.start, tzinfo=tz)
@@ -174,33 +245,35 @@ def build_session(profile: Profile, tz: ZoneInfo, day: dt.date, breakpoints: Bre
     for kwh in breakpoints.kwh:
         need = Fraction(kwh) * _J_PER_KWH
         if need < energy_j:
-            cuts.add(math.ceil(need / power_w))  # first whole second with energy >= threshold
+            cuts.add(profile.first_second_reaching(need))  # first whole second with energy >= threshold
+    cuts.update(profile.switch_seconds(breakpoints.powers_kw, breakpoints.currents_a))
     points = sorted(c for c in cuts if 0 <= c <= end)
     periods = []
     for a, b in itertools.pairwise(points):
         charging = a < tc
-        e = min(power_w * b, energy_j) - min(power_w * a, energy_j)
+        e = profile.energy_at(b) - profile.energy_at(a)
+        current = profile.current_ma_at(a) if charging else None
         periods.append(Period(
             start=start_utc + dt.timedelta(seconds=a),
             offset_s=Decimal(a),
             energy_kws=Decimal(e).scaleb(-3),
             time_s=Decimal(b - a) if charging else Decimal(0),
             parking_s=Decimal(0) if charging else Decimal(b - a),
-            power_kw=profile.power_kw if charging else None,
-            current_a=profile.current_a if charging else None,
+            power_kw=Decimal(profile.power_w_at(a)).scaleb(-3) if charging else None,
+            current_a=None if current is None else Decimal(current).scaleb(-3),
             since_charge_end_s=None if charging else Decimal(a - tc),
         ))
     return Session(start=start_utc, periods=tuple(periods), total_time_s=Decimal(end),
                    contract_date=contract_date)
 
 
-def price_reference(tariff: Tariff, profile: Profile, timezone: str, day: dt.date,
+def price_reference(tariff: Tariff, profile: AnyProfile, timezone: str, day: dt.date,
                     *, policy: RoundingPolicy | None = None) -> dict[str, Any]:
     """Price one reference session on one connector profile with the scalar engine (CDR totals)."""
     return price_reference_costs(tariff, profile, timezone, day).rounded(policy)
 
 
-def price_reference_costs(tariff: Tariff, profile: Profile, timezone: str, day: dt.date) -> Costs:
+def price_reference_costs(tariff: Tariff, profile: AnyProfile, timezone: str, day: dt.date) -> Costs:
     """Exact costs of one reference session (split at this tariff's own thresholds)."""
     session = build_session(profile, zone(timezone), day, tariff_breakpoints([tariff]))
     return price_session(tariff, session, zone(timezone))

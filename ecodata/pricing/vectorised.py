@@ -34,7 +34,14 @@ from ecodata.errors import PricingError
 from ecodata.pricing.model import WEEKDAYS, Breakpoints
 from ecodata.pricing.scalar import RoundingPolicy
 from ecodata.pricing.scalar import zone as _zone
-from ecodata.pricing.sessions import Profile, ReferenceSession, build_session, load_sessions, profile_for
+from ecodata.pricing.sessions import (
+    AnyProfile,
+    AnySession,
+    Profile,
+    build_session,
+    load_sessions,
+    profile_for,
+)
 from ecodata.tables.schemas import PRICE_INCL, QUANTITY, SESSION_COSTS
 
 DEN_EXCL = 3_600_000_000_000          # money = N / DEN_EXCL
@@ -103,63 +110,71 @@ def to_decimal_expr(q: pl.Expr, places: int, dtype: pl.DataType = PRICE_INCL) ->
 
 
 def breakpoints_of(price_elements: pl.DataFrame | pl.LazyFrame) -> Breakpoints:
-    """The union of every price element's thresholds (times of day, durations, overstays, kWh)."""
+    """The union of every price element's thresholds (times of day, durations, overstays, kWh,
+    power and current)."""
     pe = _lazy(price_elements)
     times = pe.select(pl.concat([_tod("start_time"), _tod("end_time")]).drop_nulls().unique().alias("t"))
     durs = pe.select(pl.concat([pl.col("min_duration_s"), pl.col("max_duration_s")]).drop_nulls().unique().alias("d"))
     over = pe.select(pl.col("overstay_duration_s").drop_nulls().unique().alias("o"))
     kwh = pe.select(pl.concat([pl.col("min_kwh"), pl.col("max_kwh")]).drop_nulls().unique().alias("k"))
-    t, d, o, k = pl.collect_all([times, durs, over, kwh])
+    kw = pe.select(pl.concat([pl.col("min_power_kw"), pl.col("max_power_kw")]).drop_nulls().unique().alias("p"))
+    amps = pe.select(pl.concat([pl.col("min_current_a"), pl.col("max_current_a")]).drop_nulls().unique().alias("a"))
+    t, d, o, k, p, a = pl.collect_all([times, durs, over, kwh, kw, amps])
     return Breakpoints(
         frozenset(int(x) for x in t["t"]),
         frozenset(int(x) for x in d["d"] if x > 0),
         frozenset(max(int(x), 0) for x in o["o"]),
         frozenset(Decimal(x) for x in k["k"] if x > 0),
+        frozenset(Decimal(x) for x in p["p"]),
+        frozenset(Decimal(x) for x in a["a"]),
     )
 
 
-def build_profiles(kinds: pl.DataFrame, sessions: Sequence[ReferenceSession], day: dt.date,
+def build_profiles(kinds: pl.DataFrame, sessions: Sequence[AnySession], day: dt.date,
                    breakpoints: Breakpoints) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Profiles for each connector kind x fitting session.
 
-    Returns (kind_map, profiles, periods): kind_map links (power_class, max_power_kw, amperage,
-    time_zone, session) to a profile_id; profiles has (profile_id, session, power_w, current_ma,
-    time_zone, energy_j); periods has one row per charging period of each profile.
+    ``kinds`` has (power_class, max_power_kw, amperage, time_zone, power_type) rows. Returns
+    (kind_map, profiles, periods): kind_map links a kind and session to a profile_id; profiles
+    has (profile_id, session, power_w (a vehicle session's mean power), current_ma (None when it
+    varies), time_zone, energy_j); periods has one row per charging period of each profile.
     """
-    keys: dict[tuple[str, int, int | None, str], int] = {}
+    keys: dict[tuple[Any, ...], int] = {}
+    built: dict[int, AnyProfile] = {}
     map_rows: list[tuple[Any, ...]] = []
-    for power_class, max_kw, amperage, tz in kinds.iter_rows():
+    for power_class, max_kw, amperage, tz, power_type in kinds.iter_rows():
         for s in sessions:
             if power_class not in s.power_classes:
                 continue
             try:
-                p = profile_for(s, max_kw, amperage)
+                p = profile_for(s, max_kw, amperage, power_class, power_type)
             except PricingError:
                 continue  # a connector too weak to charge at all (max power under 1 W) fits no session
-            key = (s.name, p.power_w, p.current_ma, tz or "UTC")
+            shape = ((p.power_w, p.current_ma) if isinstance(p, Profile) else (p.cap_w, p.dc, p.amps_per_kw))
+            key = (s.name, shape, tz or "UTC")
             pid = keys.setdefault(key, len(keys))
-            map_rows.append((power_class, max_kw, amperage, tz, s.name, pid))
-    by_name = {s.name: s for s in sessions}
+            built.setdefault(pid, p)
+            map_rows.append((power_class, max_kw, amperage, tz, power_type, s.name, pid))
     prof_rows = []
     period_rows = []
-    for (name, power_w, current_ma, tz), pid in keys.items():
-        s = by_name[name]
-        prof_rows.append((pid, name, power_w, current_ma, tz, s.energy_j))
+    for (name, _shape, tz), pid in keys.items():
+        profile = built[pid]
+        current = profile.current_ma if isinstance(profile, Profile) else None
+        prof_rows.append((pid, name, profile.mean_power_w, current, tz, profile.session.energy_j))
         zone = _zone(tz)
-        profile = Profile(s, power_w, current_ma)
         session = build_session(profile, zone, day, breakpoints)
         for i, per in enumerate(session.periods):
             local = per.start.astimezone(zone)
             period_rows.append((
                 pid, i, int(per.offset_s), local.hour * 3600 + local.minute * 60 + local.second, local.date(),
                 WEEKDAYS[local.weekday()], int(per.energy_kws * 1000), int(per.time_s), int(per.parking_s),
-                None if per.power_kw is None else power_w * 1000,
-                None if per.current_a is None or current_ma is None else current_ma * 1000,
+                None if per.power_kw is None else int(per.power_kw * 1_000_000),
+                None if per.current_a is None else int(per.current_a * 1_000_000),
                 None if per.since_charge_end_s is None else int(per.since_charge_end_s),
             ))
     kind_map = pl.DataFrame(map_rows, schema={
         "power_class": pl.String, "max_power_kw": pl.Float64, "amperage": pl.Int32, "time_zone": pl.String,
-        "session": pl.String, "profile_id": pl.Int32}, orient="row")
+        "power_type": pl.String, "session": pl.String, "profile_id": pl.Int32}, orient="row")
     profiles = pl.DataFrame(prof_rows, schema={
         "profile_id": pl.Int32, "session": pl.String, "power_w": pl.Int64, "current_ma": pl.Int64,
         "profile_tz": pl.String, "energy_j": pl.Int64}, orient="row")
@@ -370,7 +385,7 @@ def session_costs(
     tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
     *,
     day: dt.date,
-    sessions: Sequence[ReferenceSession] | None = None,
+    sessions: Sequence[AnySession] | None = None,
     rates: pl.DataFrame | None = None,
     kwh_per_month: Decimal = DEFAULT_KWH_PER_MONTH,
     policy: RoundingPolicy | None = None,
@@ -400,7 +415,7 @@ def session_costs_chunks(
     tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
     *,
     day: dt.date,
-    sessions: Sequence[ReferenceSession] | None = None,
+    sessions: Sequence[AnySession] | None = None,
     rates: pl.DataFrame | None = None,
     kwh_per_month: Decimal = DEFAULT_KWH_PER_MONTH,
     policy: RoundingPolicy | None = None,
@@ -437,8 +452,8 @@ def session_costs_chunks(
         raise PricingError("price components of unknown type or without price_excl_vat cannot be priced, "
                            f"e.g. {bad.rows()}; fix or drop those prices")
     keys = ["location_id", "evse_uid", "connector_id"]
-    kind_cols = ["power_class", "max_power_kw", "amperage", "time_zone"]
-    conn = t["connectors"].select(*keys, "power_class", "max_power_kw", "amperage").join(
+    kind_cols = ["power_class", "max_power_kw", "amperage", "time_zone", "power_type"]
+    conn = t["connectors"].select(*keys, "power_class", "max_power_kw", "amperage", "power_type").join(
         t["locations"].select("location_id", "time_zone"), on="location_id", how="left").collect()
     kinds = conn.select(kind_cols).unique(maintain_order=True)
     kind_map, profiles, periods = build_profiles(kinds, sessions, day, breakpoints_of(t["price_elements"]))
