@@ -267,20 +267,27 @@ class VehicleProfile:
 
     def switch_seconds(self, powers_kw: Iterable[Decimal], currents_a: Iterable[Decimal]) -> set[int]:
         """Charging seconds at which the power or current crosses one of the thresholds."""
-        cuts: set[int] = set()
-        p_th = sorted({math.ceil(Fraction(x) * 1000) for x in powers_kw})             # in W
-        c_th = sorted({math.ceil(Fraction(x) * 1000) for x in currents_a})            # in mA
-        if not p_th and not (c_th and self.amps_per_kw is not None):
-            return cuts
-        prev_p = prev_c = None
-        for t in range(self.charging_s):
-            p = bisect.bisect_right(p_th, self._trace[0][t])
-            cur = self.current_ma_at(t)
-            c = None if cur is None else bisect.bisect_right(c_th, cur)
-            if t and (p != prev_p or c != prev_c):
-                cuts.add(t)
-            prev_p, prev_c = p, c
-        return cuts
+        # power >= X kW  <=>  P_W >= ceil(1000 X); current >= Y A  <=>  round_half_up(P_W x r) >= 1000 Y
+        # <=> P_W >= ceil((1000 Y - 1/2) / r): every threshold becomes a whole-watt one.
+        thresholds = {math.ceil(Fraction(x) * 1000) for x in powers_kw}
+        if self.amps_per_kw is not None:
+            thresholds |= {math.ceil((Fraction(y) * 1000 - Fraction(1, 2)) / self.amps_per_kw) for y in currents_a}
+        return set(_switches(self._trace[0], tuple(sorted(thresholds)))) if thresholds else set()
+
+
+@functools.lru_cache(maxsize=4096)
+def _switches(powers: tuple[int, ...], thresholds: tuple[int, ...]) -> tuple[int, ...]:
+    """Seconds t > 0 at which the count of thresholds <= power changes."""
+    if len(set(powers)) <= 1:
+        return ()
+    out = []
+    prev = bisect.bisect_right(thresholds, powers[0])
+    for t in range(1, len(powers)):
+        k = bisect.bisect_right(thresholds, powers[t])
+        if k != prev:
+            out.append(t)
+            prev = k
+    return tuple(out)
 
 
 def vehicle_profile_for(session: VehicleSession, max_power_kw: float | Decimal | None, amperage: int | None,
@@ -343,7 +350,7 @@ def _integrate(vehicle: Vehicle, soc_from: int, energy_j: int, cap_w: int, dc: b
         n = -(-energy_j // p)
         if n > MAX_CHARGING_S:
             raise PricingError(f"{vehicle.name} would charge for more than a week at {p} W")
-        return (p,) * n, tuple(min(p * t, energy_j) for t in range(n + 1))
+        return (p,) * n, (*range(0, p * n, p), energy_j)   # p x t, then all of it at the last second
     points = _curve_points(vehicle)
     xs = [x for x, _ in points]
     start = vehicle.battery_j * soc_from * 100   # the SoC position in J x 10,000 (see _curve_points)

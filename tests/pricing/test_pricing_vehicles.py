@@ -111,7 +111,7 @@ def test_per_second_integration_is_within_a_second_of_the_continuous_curve():
         s = vehicle_session(v, (10, 80))
         p = vehicle_profile_for(s, 300.0, None, "HPC")
         points = [(float(a), float(b) * 1000) for a, b in v.dc_curve]
-        battery, energy, t, h = float(v.battery_j), 0.0, 0.0, 0.01
+        battery, energy, t, h = float(v.battery_j), 0.0, 0.0, 0.02
         while energy < s.energy_j:
             soc = 10 + energy / battery * 100
             i = max(k for k in range(len(points) - 1) if points[k][0] <= soc)
