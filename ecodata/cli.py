@@ -160,20 +160,25 @@ def price_command(tariff_file: Path, cdr_file: Path, timezone: str | None) -> No
               case_sensitive=False), help="Connector power class (repeatable).")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
               show_default=True, help="Output format.")
+@click.option("--vehicle", default=None, help="Vehicle session of this car, e.g. VW_ID3_PRO (adds EUR per 100 km).")
+@click.option("--soc", default="10-80", show_default=True, help="State-of-charge window of --vehicle, FROM-TO %.")
 @click.pass_context
 def compare_command(ctx: click.Context, sessions: tuple[str, ...], countries: tuple[str, ...],
-                    power_classes: tuple[str, ...], fmt: str) -> None:
+                    power_classes: tuple[str, ...], fmt: str, vehicle: str | None, soc: str) -> None:
     """Compare reference-session costs across countries, power classes and products (EUR).
 
     Reads the session_cost_comparison view of the latest snapshot (built by `ecodata build`).
 
     Example: ecodata compare --session HPC_10_80 --country DE --country NL --format csv
+    Vehicle sessions (a [[session]] with vehicle = "VW_ID3_PRO", soc = "10-80" in ECODATA_SESSIONS_TOML):
+    ecodata compare --vehicle VW_ID3_PRO --soc 10-80
     """
     from ecodata.dataset import compare
 
     settings = settings_from(ctx)
     report = compare(settings.data_dir, sessions=sessions, countries=countries, power_classes=power_classes,
-                     fmt=fmt, fx_rates_csv=settings.fx_rates_csv)
+                     fmt=fmt, fx_rates_csv=settings.fx_rates_csv, vehicle=vehicle, soc=soc,
+                     vehicles_file=settings.vehicles_file)
     click.echo(report.text)
     if report.note:
         click.echo(report.note, err=True)

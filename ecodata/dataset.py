@@ -21,6 +21,11 @@ import polars as pl
 from ecodata.errors import ConfigError, ViewError
 from ecodata.paths import DataPaths, parse_date
 from ecodata.pricing import comparison_query
+from ecodata.pricing.comparison import (
+    compare_vehicle_session,
+    missing_vehicle_session_message,
+    with_eur_per_100km,
+)
 from ecodata.sql import memory_connection
 from ecodata.tables.reader import scan_table, table_file
 from ecodata.tables.schemas import ALL_TABLES
@@ -126,24 +131,35 @@ class Report:
 
 
 def compare(data_dir: str | Path, *, sessions: Sequence[str] = (), countries: Sequence[str] = (),
-            power_classes: Sequence[str] = (), fmt: str = "table", fx_rates_csv: Path | None = None) -> Report:
+            power_classes: Sequence[str] = (), fmt: str = "table", fx_rates_csv: Path | None = None,
+            vehicle: str | None = None, soc: str = "10-80", vehicles_file: Path | None = None) -> Report:
     """The cross-market session-cost report (``ecodata compare``) as text: ``table``, ``csv`` or ``json``.
 
     Filters the ``session_cost_comparison`` view with :func:`ecodata.pricing.comparison_query`.
     When no row matches, the note says which countries, power classes and sessions the data has
     (the ``table`` format prints only that line). Example:
     ``compare("data", sessions=["HPC_10_80"], countries=["DE", "NL"], fmt="csv").text``.
+    ``vehicle``/``soc`` add the vehicle session ``<VEHICLE>_<FROM>_<TO>`` (built from a sessions
+    TOML) and its ``eur_per_100km_median`` at the vehicle's consumption (``vehicles_file``, else
+    the shipped vehicles).
     """
+    car = compare_vehicle_session(vehicle, soc, vehicles_file) if vehicle is not None else None
+    if car is not None:
+        sessions = (*sessions, car.name)
     query = comparison_query(sessions, countries, power_classes)
     with open(data_dir, fx_rates_csv=fx_rates_csv) as dataset:
         if sessions:
             # the sessions that were priced when the data was built (session_costs), not today's TOML
             known = set(dataset.sql("SELECT DISTINCT session FROM session_costs").pl()["session"].to_list())
+            if car is not None and car.name not in known:
+                raise ConfigError(missing_vehicle_session_message(car))
             unknown = [s for s in sessions if s not in known]
             if unknown:
                 raise ConfigError(f"unknown session(s) {', '.join(unknown)}: the data has "
                                   f"{', '.join(sorted(known)) or 'no session costs (run ecodata build)'}")
         frame = dataset.sql(query).pl()
+        if car is not None:
+            frame = with_eur_per_100km(frame, car)
         text = format_frame(frame, fmt)
         if frame.height:
             return Report(text)

@@ -64,7 +64,8 @@ class Settings:
     locations_version: str = "2.1.1"
     progress: bool | None = None  # None: decide from the terminal
     fx_rates_csv: Path | None = None
-    sessions_toml: Path | None = None
+    sessions_toml: Path | None = None        # reference / vehicle sessions (ECODATA_SESSIONS_TOML)
+    vehicles_file: Path | None = None        # vehicles table, TOML or CSV (ECODATA_VEHICLES_FILE)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -82,6 +83,9 @@ class Settings:
             values["token"] = Secret(token.strip())
         elif token_file := env.get(ENV_PREFIX + "TOKEN_FILE"):
             values["token"] = read_token_file(Path(token_file))
+        for key in ("sessions_toml", "vehicles_file"):
+            if file := env.get(ENV_PREFIX + key.upper()):
+                values[key] = Path(file)
         if conc := env.get(ENV_PREFIX + "CONCURRENCY"):
             values["concurrency"] = _positive_int(conc, ENV_PREFIX + "CONCURRENCY")
         if env.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
@@ -91,7 +95,7 @@ class Settings:
                 continue
             if key == "token" and isinstance(value, str):
                 value = Secret(value.strip())
-            if key in ("data_dir", "fx_rates_csv", "sessions_toml"):
+            if key in ("data_dir", "fx_rates_csv", "sessions_toml", "vehicles_file"):
                 value = Path(value)
             values[key] = value
         settings = cls(**values)

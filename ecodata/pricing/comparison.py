@@ -12,6 +12,7 @@ import datetime as dt
 import re
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
+from pathlib import Path
 
 import polars as pl
 
@@ -20,6 +21,7 @@ from ecodata.fx import load_rates
 from ecodata.paths import DataPaths
 from ecodata.pricing.sessions import POWER_CLASSES, load_sessions
 from ecodata.pricing.vectorised import CHUNK_ROWS, DEFAULT_KWH_PER_MONTH, session_costs_chunks
+from ecodata.pricing.vehicles import VehicleSession, find_vehicle, load_vehicles, parse_soc, vehicle_session
 from ecodata.settings import Settings
 from ecodata.tables.reader import scan_table
 
@@ -36,12 +38,14 @@ def session_costs_frame(settings: Settings, date: dt.date, *, kwh_per_month: Dec
     a sequence of frames, one per session and slice of ``chunk_rows`` connector_prices rows.
 
     The build writes them one by one (bounded memory); ``pl.concat`` gives the whole table.
-    Sessions come from ``settings.sessions_toml`` (else the shipped defaults), EUR rates from
+    Sessions come from ``settings.sessions_toml`` (else the shipped defaults; vehicle sessions
+    look their car up in ``settings.vehicles_file``, else the shipped vehicles), EUR rates from
     ``settings.fx_rates_csv`` (else the shipped table); sessions start on ``date``.
     """
     paths = DataPaths(settings.data_dir)
     tables = {name: scan_table(paths, name, date) for name in SESSION_COST_INPUTS}
-    return session_costs_chunks(tables, day=date, sessions=load_sessions(settings.sessions_toml),
+    sessions = load_sessions(settings.sessions_toml, vehicles=settings.vehicles_file)
+    return session_costs_chunks(tables, day=date, sessions=sessions,
                                 rates=load_rates(settings.fx_rates_csv), kwh_per_month=kwh_per_month,
                                 chunk_rows=chunk_rows)
 
@@ -66,3 +70,27 @@ def comparison_query(sessions: Sequence[str] = (), countries: Sequence[str] = ()
     clause = f"\nWHERE {' AND '.join(where)}" if where else ""
     return f"SELECT * FROM session_cost_comparison{clause}"
 
+
+
+def compare_vehicle_session(vehicle: str, soc: str, vehicles_file: Path | None = None) -> VehicleSession:
+    """The vehicle session ``compare --vehicle NAME --soc FROM-TO`` reports: the one named
+    ``<NAME>_<FROM>_<TO>`` (the default name of a vehicle ``[[session]]``)."""
+    return vehicle_session(find_vehicle(load_vehicles(vehicles_file), vehicle), parse_soc(soc))
+
+
+def missing_vehicle_session_message(session: VehicleSession) -> str:
+    """What to do when the data holds no costs for a vehicle session."""
+    return (f"the data has no costs for vehicle session {session.name}: add [[session]] vehicle = "
+            f"\"{session.vehicle.name}\" soc = \"{session.soc_from}-{session.soc_to}\" to your sessions TOML "
+            "(ECODATA_SESSIONS_TOML) and run 'ecodata transform'")
+
+
+def with_eur_per_100km(frame: pl.DataFrame, session: VehicleSession) -> pl.DataFrame:
+    """Add ``eur_per_100km_median`` (the median session cost incl. VAT per 100 km at the vehicle's
+    consumption, 4 decimals) to the comparison rows of a vehicle session; null on other rows."""
+    factor = float(session.vehicle.consumption_kwh_per_100km / session.energy_kwh)
+    return frame.with_columns(
+        pl.when(pl.col("session") == session.name)
+        .then((pl.col("eur_incl_vat_median") * factor).round(4))
+        .otherwise(None)
+        .alias("eur_per_100km_median"))

@@ -38,6 +38,7 @@ from ecodata.pricing.vehicles import (
     load_vehicles,
     parse_soc,
     vehicle_profile_for,
+    vehicle_session_name,
 )
 from ecodata.settings import read_packaged_or_file
 
@@ -121,7 +122,8 @@ def load_sessions(path: Path | None = None, *, vehicles: tuple[Vehicle, ...] | P
     """The sessions of ``path`` (a TOML file) or the shipped defaults.
 
     A ``[[session]]`` with a ``vehicle`` key is a vehicle session (``vehicle``, ``soc = "10-80"``,
-    ``power_classes``, ``start``, ``parking_minutes``); the vehicle is looked up in ``vehicles``
+    ``power_classes``, ``start``, ``parking_minutes``; ``name`` defaults to
+    ``<VEHICLE>_<FROM>_<TO>``, the name ``compare --vehicle`` looks for); the vehicle is looked up in ``vehicles``
     (loaded vehicles, a vehicles file, or None for the shipped ``vehicles.toml``).
     """
     text, source = read_packaged_or_file("ecodata.pricing", "sessions.toml", path, "sessions")
@@ -152,11 +154,11 @@ def _parse_vehicle_session(raw: Mapping[str, Any], where: str, fleet: tuple[Vehi
     try:
         vehicle = find_vehicle(fleet, str(raw["vehicle"]))
         soc = parse_soc(str(raw["soc"]))
-        name = str(raw["name"])
+        name = str(raw.get("name") or vehicle_session_name(vehicle, soc))
         classes = tuple(str(c).upper() for c in raw.get("power_classes", ("DC", "HPC")))
         start = dt.time.fromisoformat(str(raw.get("start", "12:00")))
     except KeyError as exc:
-        raise ConfigError(f"{where}: missing key {exc.args[0]!r} (a vehicle session needs name, vehicle, soc)") from None
+        raise ConfigError(f"{where}: missing key {exc.args[0]!r} (a vehicle session needs vehicle and soc)") from None
     except (ValueError, ConfigError) as exc:
         raise ConfigError(f"{where}: {exc}") from None
     if not classes or any(c not in POWER_CLASSES for c in classes):

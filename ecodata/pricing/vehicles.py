@@ -202,11 +202,21 @@ def parse_soc(text: str) -> tuple[int, int]:
     return a, b
 
 
+def vehicle_session_name(vehicle: Vehicle, soc: tuple[int, int]) -> str:
+    """The default name of a vehicle session: ``<VEHICLE>_<FROM>_<TO>``, e.g. ``VW_ID3_PRO_10_80``."""
+    return f"{vehicle.name}_{soc[0]}_{soc[1]}"
+
+
+def eur_per_100km(cost: Decimal, session: VehicleSession) -> Decimal:
+    """A session's cost per 100 km driven on its energy (cost x consumption / energy)."""
+    return cost * session.vehicle.consumption_kwh_per_100km / session.energy_kwh
+
+
 def vehicle_session(vehicle: Vehicle, soc: tuple[int, int], *, name: str | None = None,
                     power_classes: tuple[str, ...] = ("DC", "HPC"), start: dt.time = dt.time(12, 0),
                     parking_minutes: int = 0) -> VehicleSession:
     """A vehicle session, named ``<VEHICLE>_<FROM>_<TO>`` unless ``name`` is given."""
-    return VehicleSession(name or f"{vehicle.name}_{soc[0]}_{soc[1]}", power_classes, start, vehicle,
+    return VehicleSession(name or vehicle_session_name(vehicle, soc), power_classes, start, vehicle,
                           soc[0], soc[1], parking_minutes, f"{vehicle.label}, {soc[0]} -> {soc[1]} %")
 
 

@@ -227,3 +227,63 @@ def test_bad_vehicle_files_are_config_errors(tmp_path, text, message):
     f.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError, match=message):
         load_vehicles(f)
+
+
+# --- compare --vehicle ---------------------------------------------------------------------------
+
+STEP_CSV = ("name,label,battery_kwh,ac_phases,ac_max_kw,dc_curve,consumption_kwh_per_100km,source_battery,"
+            "source_charging,source_consumption\n"
+            "STEP,Step car,100,3,11,0:100 50:100 50:40 100:40,20,test,test,test\n")
+ADHOC_AND_MSP = [
+    em("adhoc1", [{"price_components": [c("ENERGY", "0.60", "19")]}], ptype="adhoc"),
+    em("msp1", [{"price_components": [c("ENERGY", "0.40", "19")]}]),
+]
+
+
+@pytest.fixture(scope="module")
+def vehicle_data(tmp_path_factory):
+    from ecodata.paths import DataPaths
+    from ecodata.pricing import session_costs_frame
+    from ecodata.settings import Settings
+    from ecodata.sql import write_views
+    from ecodata.tables.build import write_table
+    from ecodata.tables.schemas import ALL_TABLES
+
+    root = tmp_path_factory.mktemp("vdata")
+    (root / "cars.csv").write_text(STEP_CSV, encoding="utf-8")
+    (root / "sessions.toml").write_text('[[session]]\nvehicle = "STEP"\nsoc = "10-80"\npower_classes = ["HPC"]\n',
+                                        encoding="utf-8")
+    conns = [{"connector_id": "c1", "location_id": "L1", "time_zone": "Europe/Berlin", "power_class": "HPC",
+              "max_power_kw": 300.0, "amperage": 500, "country_code": "DE"}]
+    tables = {**price_tables(ADHOC_AND_MSP), **site_tables(conns, [("c1", r["id"]) for r in ADHOC_AND_MSP])}
+    paths = DataPaths(root / "data")
+    for name, frame in tables.items():
+        write_table(paths, ALL_TABLES[name], DAY, frame)
+    settings = Settings(data_dir=root / "data", sessions_toml=root / "sessions.toml", vehicles_file=root / "cars.csv")
+    write_table(paths, ALL_TABLES["session_costs"], DAY, session_costs_frame(settings, DAY))
+    write_views(paths)
+    return root
+
+
+def test_compare_vehicle_reports_the_vehicle_session_and_eur_per_100_km(vehicle_data):
+    import json
+
+    from click.testing import CliRunner
+
+    from ecodata.cli import cli
+
+    env = {"ECODATA_VEHICLES_FILE": str(vehicle_data / "cars.csv")}
+    result = CliRunner(env=env).invoke(cli, ["--data-dir", str(vehicle_data / "data"), "compare", "--vehicle", "step",
+                                             "--soc", "10-80", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert [(r["session"], r["product_type"]) for r in rows] == [("STEP_10_80", "adhoc"), ("STEP_10_80", "msp")]
+    # 70 kWh x 0.60 x 1.19 = 49.98 EUR; 70 kWh at 20 kWh/100 km = 350 km -> 14.28 EUR per 100 km
+    assert (rows[0]["eur_incl_vat_median"], rows[0]["eur_per_100km_median"]) == (49.98, 14.28)
+    assert (rows[1]["eur_incl_vat_median"], rows[1]["eur_per_100km_median"]) == (33.32, 9.52)
+    missing = CliRunner(env=env).invoke(cli, ["--data-dir", str(vehicle_data / "data"), "compare", "--vehicle",
+                                              "STEP", "--soc", "20-80"])
+    assert missing.exit_code == 2
+    assert missing.stderr == ('ecodata: error: the data has no costs for vehicle session STEP_20_80: add [[session]] '
+                              'vehicle = "STEP" soc = "20-80" to your sessions TOML (ECODATA_SESSIONS_TOML) and run '
+                              "'ecodata transform'\n")
