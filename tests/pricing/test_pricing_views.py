@@ -1,0 +1,80 @@
+"""Golden tests of the price-analytics views on hand-computed inputs (msp_vs_adhoc, ...)."""
+
+import datetime as dt
+
+import pytest
+from pricing_frames import price_tables, site_tables
+
+from ecodata.dataset import open as open_dataset
+from ecodata.paths import DataPaths
+from ecodata.pricing import session_costs_frame
+from ecodata.settings import Settings
+from ecodata.sql import write_views
+from ecodata.tables.build import write_table
+from ecodata.tables.schemas import ALL_TABLES
+
+DAY = dt.date(2026, 11, 21)
+
+
+def em(pid, partner, name, ptype, energy, *, sub="n/a", fee="0"):
+    return {"id": pid, "partner": partner,
+            "product": {"type": ptype, "subscription_type": sub, "subscription_fee_excl_vat": fee,
+                        "currency": "EUR", "name": name},
+            "elements": [{"price_components": [{"type": "ENERGY", "price_excl_vat": energy, "vat": 19,
+                                                "step_size": 1}]}]}
+
+
+RECORDS = [
+    em("adhoc60", "CPO", "Ad hoc", "adhoc", "0.60"),
+    em("adhoc56", "CPO", "Ad hoc", "adhoc", "0.56"),
+    em("cheap", "Cheap", "Basic", "msp", "0.40", sub="month", fee="9.99"),
+    em("dear", "Dear", "Gold", "msp", "0.70"),
+]
+# c1: ad hoc 0.60, Cheap, Dear; c2 and c3: ad hoc 0.56, Cheap; c4: Cheap only (no ad hoc: not compared)
+LINKS = [("c1", "adhoc60"), ("c1", "cheap"), ("c1", "dear"), ("c2", "adhoc56"), ("c2", "cheap"),
+         ("c3", "adhoc56"), ("c3", "cheap"), ("c4", "cheap")]
+
+
+def connector(cid, location):
+    return {"connector_id": cid, "location_id": location, "time_zone": "Europe/Berlin", "power_class": "HPC",
+            "max_power_kw": 300.0, "amperage": 500, "country_code": "DE"}
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    root = tmp_path_factory.mktemp("views")
+    conns = [connector("c1", "L1"), connector("c2", "L2"), connector("c3", "L3"), connector("c4", "L4")]
+    paths = DataPaths(root)
+    for name, frame in {**price_tables(RECORDS), **site_tables(conns, LINKS)}.items():
+        write_table(paths, ALL_TABLES[name], DAY, frame)
+    write_table(paths, ALL_TABLES["session_costs"], DAY, session_costs_frame(Settings(data_dir=root), DAY))
+    write_views(paths)
+    with open_dataset(root) as ds:
+        yield ds
+
+
+def test_msp_vs_adhoc_pairs_by_hand(dataset):
+    rows = dataset.sql(
+        "SELECT connector_id, partner, adhoc_price_id, msp_eur_incl_vat, adhoc_eur_incl_vat, markup_eur, markup_pct, "
+        "monthly_fee_incl_vat, saving_per_session, break_even_sessions_per_month, break_even_kwh_per_month "
+        "FROM msp_vs_adhoc_pairs WHERE session = 'HPC_10_80' ORDER BY connector_id, partner").fetchall()
+    # HPC_10_80 = 52.5 kWh, 19 % VAT: 0.60 -> 37.485, 0.56 -> 34.986, 0.40 -> 24.99, 0.70 -> 43.7325 EUR;
+    # Cheap's fee 9.99 x 1.19 = 11.8881 a month: / 12.495 saved = 0.9514 sessions = 49.95 kWh; / 9.996 saved
+    # = 1.1893 sessions = 62.4375 kWh
+    assert rows == [
+        ("c1", "Cheap", "adhoc60", 24.99, 37.485, -12.495, -33.3333, 11.8881, 12.495, 0.9514, 49.95),
+        ("c1", "Dear", "adhoc60", 43.7325, 37.485, 6.2475, 16.6667, 0.0, -6.2475, None, None),
+        ("c2", "Cheap", "adhoc56", 24.99, 34.986, -9.996, -28.5714, 11.8881, 9.996, 1.1893, 62.4375),
+        ("c3", "Cheap", "adhoc56", 24.99, 34.986, -9.996, -28.5714, 11.8881, 9.996, 1.1893, 62.4375),
+    ]
+
+
+def test_msp_vs_adhoc_summary_by_hand(dataset):
+    rows = dataset.sql(
+        "SELECT country_code, power_class, partner, product_name, connectors, prices, markup_eur_median, "
+        "markup_pct_median, share_cheaper_than_adhoc, monthly_fee_incl_vat, break_even_sessions_per_month_median, "
+        "break_even_kwh_per_month_median FROM msp_vs_adhoc WHERE session = 'HPC_10_80'").fetchall()
+    assert rows == [
+        ("DE", "HPC", "Cheap", "Basic", 3, 1, -9.996, -28.5714, 1.0, 11.8881, 1.1893, 62.4375),
+        ("DE", "HPC", "Dear", "Gold", 1, 1, 6.2475, 16.6667, 0.0, 0.0, None, None),
+    ]
