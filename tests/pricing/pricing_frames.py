@@ -83,13 +83,18 @@ def price_tables(records: list[dict]) -> dict[str, pl.DataFrame]:
     }
 
 
+LOCATION_EXTRAS = ("operator_name", "latitude", "longitude")
+
+
 def site_tables(connectors: list[dict], links: list[tuple[str, str]]) -> dict[str, pl.DataFrame]:
-    """connectors: dicts with connector_id, location_id, time_zone, power_class, max_power_kw, amperage;
-    links: (connector_id, price_id)."""
+    """connectors: dicts with connector_id, location_id, time_zone, power_class, max_power_kw, amperage
+    (and optionally the location's operator_name, latitude, longitude); links: (connector_id, price_id)."""
     locs = {c["location_id"]: c for c in connectors}
     return {
         "locations": _frame(LOCATIONS, [{"location_id": k, "time_zone": v.get("time_zone"),
-                                         "country_code": v.get("country_code", "DE")} for k, v in locs.items()]),
+                                         "country_code": v.get("country_code", "DE"),
+                                         **{f: v[f] for f in LOCATION_EXTRAS if f in v}}
+                                        for k, v in locs.items()]),
         "connectors": _frame(CONNECTORS, [{**c, "evse_uid": "E1"} for c in connectors]),
         "connector_prices": _frame(CONNECTOR_PRICES, [
             {"location_id": next(c["location_id"] for c in connectors if c["connector_id"] == cid),

@@ -78,3 +78,56 @@ def test_msp_vs_adhoc_summary_by_hand(dataset):
         ("DE", "HPC", "Cheap", "Basic", 3, 1, -9.996, -28.5714, 1.0, 11.8881, 1.1893, 62.4375),
         ("DE", "HPC", "Dear", "Gold", 1, 1, 6.2475, 16.6667, 0.0, 0.0, None, None),
     ]
+
+
+# --- market_concentration --------------------------------------------------------------------------
+
+def site(cid, location, operator, power_class, lat=None, lon=None):
+    return {"connector_id": cid, "location_id": location, "time_zone": "Europe/Berlin", "power_class": power_class,
+            "max_power_kw": 300.0 if power_class == "HPC" else 22.0, "amperage": 32, "country_code": "DE",
+            "operator_name": operator, "latitude": lat, "longitude": lon,
+            "power_type": "AC_3_PHASE" if power_class == "AC" else "DC"}
+
+
+# Operator A: L1 (HPC c1 + AC c2) and L2 (AC c3) in the cell 52.5 N 13.0 E; B: L3 (HPC c4) in 48.0 N
+# 11.5 E; C: L4 (AC c5) without coordinates (country only). Ad hoc energy prices incl. 19 % VAT:
+# c1, c2 0.595; c3 0.952; c4 0.833; c5 0.714 EUR/kWh.
+SITES = [site("c1", "L1", "A", "HPC", 52.52, 13.40), site("c2", "L1", "A", "AC", 52.52, 13.40),
+         site("c3", "L2", "A", "AC", 52.71, 13.05), site("c4", "L3", "B", "HPC", 48.14, 11.58),
+         site("c5", "L4", "C", "AC")]
+ADHOC = [em("a50", "A", "Ad hoc", "adhoc", "0.50"), em("a80", "A", "Ad hoc", "adhoc", "0.80"),
+         em("b70", "B", "Ad hoc", "adhoc", "0.70"), em("c60", "C", "Ad hoc", "adhoc", "0.60")]
+
+
+@pytest.fixture(scope="module")
+def market(tmp_path_factory):
+    root = tmp_path_factory.mktemp("market")
+    links = [("c1", "a50"), ("c2", "a50"), ("c3", "a80"), ("c4", "b70"), ("c5", "c60")]
+    paths = DataPaths(root)
+    for name, frame in {**price_tables(ADHOC), **site_tables(SITES, links)}.items():
+        write_table(paths, ALL_TABLES[name], DAY, frame)
+    write_table(paths, ALL_TABLES["session_costs"], DAY, session_costs_frame(Settings(data_dir=root), DAY))
+    write_views(paths)
+    with open_dataset(root) as ds:
+        yield ds
+
+
+def test_market_concentration_hhi_by_hand(market):
+    rows = market.sql(
+        "SELECT area_level, area, operators, locations, connectors, hpc_connectors, hhi_locations, hhi_connectors, "
+        "hhi_hpc_connectors, largest_operator, largest_operator_share_connectors, adhoc_energy_incl_vat_eur_median "
+        "FROM market_concentration").fetchall()
+    assert rows == [
+        # locations 2/1/1 of 4 -> 50, 25, 25 % -> 2500 + 625 + 625; connectors 3/1/1 -> 60, 20, 20 % -> 4400;
+        # HPC 1/1/0 -> 50, 50 -> 5000; median of 0.595, 0.595, 0.714, 0.833, 0.952
+        ("country", "DE", 3, 4, 5, 2, 3750.0, 4400.0, 5000.0, "A", 60.0, 0.714),
+        ("region", "DE 48.0 11.5", 1, 1, 1, 1, 10000.0, 10000.0, 10000.0, "B", 100.0, 0.833),
+        ("region", "DE 52.5 13.0", 1, 2, 3, 1, 10000.0, 10000.0, 10000.0, "A", 100.0, 0.595),
+    ]
+
+
+def test_market_concentration_shares_by_hand(market):
+    rows = market.sql("SELECT operator, locations, connectors, hpc_connectors, share_locations, share_connectors, "
+                      "share_hpc_connectors FROM market_concentration_shares WHERE area = 'DE'").fetchall()
+    assert rows == [("A", 2, 3, 1, 50.0, 60.0, 50.0), ("B", 1, 1, 1, 25.0, 20.0, 50.0),
+                    ("C", 1, 1, 0, 25.0, 20.0, 0.0)]
