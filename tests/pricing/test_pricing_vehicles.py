@@ -246,8 +246,8 @@ def vehicle_data(tmp_path_factory):
     from ecodata.pricing import session_costs_frame
     from ecodata.settings import Settings
     from ecodata.sql import write_views
-    from ecodata.tables.build import write_table
     from ecodata.tables.schemas import ALL_TABLES
+    from ecodata.tables.write import write_table
 
     root = tmp_path_factory.mktemp("vdata")
     (root / "cars.csv").write_text(STEP_CSV, encoding="utf-8")

@@ -10,8 +10,8 @@ from ecodata.paths import DataPaths
 from ecodata.pricing import session_costs_frame
 from ecodata.settings import Settings
 from ecodata.sql import write_views
-from ecodata.tables.build import write_table
 from ecodata.tables.schemas import ALL_TABLES
+from ecodata.tables.write import write_table
 
 DAY = dt.date(2026, 11, 21)
 
