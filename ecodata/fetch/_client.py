@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import email.utils
+import logging
 import os
 import random
 import socket
@@ -39,6 +40,7 @@ from ecodata.fetch._store import PageTarget, StoreOutcome, decode_and_store
 from ecodata.settings import Secret
 from ecodata.snapshot.writer import PageCheckpoint
 
+log = logging.getLogger("ecodata.fetch")
 _RETRY_HTTP = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 
@@ -88,7 +90,8 @@ class Page(PageHead):
     fetched_at: dt.datetime = dt.datetime.min
     body_bytes: int = 0
     retries: int = 0
-    record_count: int = 0
+    record_count: int = 0  # records stored
+    served: int = 0  # records in the response (an offset page's overlap record included)
     checkpoint: PageCheckpoint | None = None
 
 
@@ -259,7 +262,8 @@ class ApiClient:
                 self.stats.used += 1
                 kind = reason.split(":")[0]
                 self.stats.by_reason[kind] = self.stats.by_reason.get(kind, 0) + 1
-                await asyncio.sleep(self.retry.delay(attempt, failure.retry_after, self._rng))
+                await _wait(self.retry.delay(attempt, failure.retry_after, self._rng), request_url, reason,
+                            attempt, failure.retry_after is not None)
 
     async def _get(self, url: str, params: dict[str, str]) -> tuple[httpx.Response, bytes]:
         """GET and read the body ourselves: ``aread()`` would cache it on the Response, which sits in
@@ -326,8 +330,31 @@ class ApiClient:
             raise _Transient("invalid envelope: 'data' is not a list")
         on_head(head)  # no-op when it was called early or by an earlier attempt
         page.record_count = outcome.record_count
+        page.served = outcome.served_count
         page.checkpoint = outcome.checkpoint
         return page
+
+
+WAIT_LOG_S = 10.0  # waits at least this long are logged, and again every WAIT_LOG_EVERY_S while they last
+WAIT_LOG_EVERY_S = 60.0
+
+
+async def _wait(seconds: float, request_url: str, reason: str, attempt: int, server_asked: bool) -> None:
+    """Sleep before a retry; a long wait says so on the log (stderr) at least once a minute.
+
+    Without it a run throttled by ``Retry-After`` would sit silent for minutes outside a terminal.
+    """
+    if seconds < WAIT_LOG_S:
+        await asyncio.sleep(seconds)
+        return
+    why = "the server's Retry-After" if server_asked else "backoff"
+    log.warning("waiting %.0f s (%s) before retry %d of %s after %s", seconds, why, attempt, request_url, reason)
+    remaining = seconds
+    while remaining > WAIT_LOG_EVERY_S:
+        await asyncio.sleep(WAIT_LOG_EVERY_S)
+        remaining -= WAIT_LOG_EVERY_S
+        log.warning("still waiting to retry %s: %.0f s left", request_url, remaining)
+    await asyncio.sleep(remaining)
 
 
 async def _check_only(content: bytes, page: Page) -> StoreOutcome | None:

@@ -14,9 +14,11 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import datetime as dt
+import functools
 import heapq
 import itertools
 import logging
+import math
 import shutil
 import time
 from collections.abc import Coroutine, Sequence
@@ -28,6 +30,7 @@ import httpx
 
 from ecodata.errors import AuthError, ConfigError
 from ecodata.fetch._client import ApiClient, Page, PageHead, RetryPolicy, public_url
+from ecodata.fetch._coverage import Read
 from ecodata.fetch._endpoints import EndpointSpec, endpoint_spec
 from ecodata.fetch._paginate import CursorPaginator, DonePage, OffsetPaginator, PageRequest
 from ecodata.fetch._progress import ProgressSink, make_progress
@@ -36,10 +39,74 @@ from ecodata.paths import DataPaths
 from ecodata.settings import Settings
 from ecodata.snapshot.manifest import Manifest, read_manifest
 from ecodata.snapshot.schema import ENDPOINTS
-from ecodata.snapshot.writer import RunInfo, StagedSnapshot, new_run_id, utc_now_iso, writer_lock
+from ecodata.snapshot.writer import (
+    PageCheckpoint,
+    RunInfo,
+    StagedSnapshot,
+    new_run_id,
+    read_page_keys,
+    utc_now_iso,
+    writer_lock,
+)
 
 log = logging.getLogger("ecodata.fetch")
 T = TypeVar("T")
+RESUME_MAX_AGE_S = 3600.0  # stored pages older than this are not reused: the data has changed since
+PAGE_LAYOUT = "overlap-1"  # offset pages overlap by one record (a staging area of another layout is discarded)
+
+
+def _full_size(page: Page) -> int | None:
+    """Records a full offset page holds: the limit asked for, or the server's cap if lower."""
+    asked = page.params.get("limit", "")
+    if "offset" not in page.params or not asked.isdigit():
+        return None
+    return min(int(asked), page.x_limit) if page.x_limit and page.x_limit > 0 else int(asked)
+
+
+def _check_junction(resumed_from: dict[int, PageCheckpoint], cp: PageCheckpoint) -> None:
+    """A fresh offset page must start with the record the interrupted run stored last on the page before."""
+    before = resumed_from.get(cp.number - 1)
+    if before is None or cp.lead_key is None or before.last_key is None:
+        return
+    if before.last_key != cp.lead_key:
+        raise _DataChanged(f"page {cp.number} no longer starts where the interrupted run's page {before.number} "
+                           "ended: the data changed in between", len(resumed_from))
+    if before.last_hash is not None and cp.lead_hash is not None and before.last_hash != cp.lead_hash:
+        raise _DataChanged(f"record {cp.lead_key!r} differs from the copy the interrupted run stored on page "
+                           f"{before.number}: the data changed in between", len(resumed_from))
+
+
+def _reads(stored: dict[int, PageCheckpoint], pages: set[int]) -> list[Read]:
+    """The coverage check's view of the stored offset pages."""
+    reads = []
+    for number in sorted(pages & stored.keys()):
+        cp = stored[number]
+        offset = cp.params.get("offset", "")
+        if not offset.isdigit():
+            continue
+        served = cp.records + (cp.lead_key is not None)
+        full = cp.full if cp.full is not None else served >= int(cp.params.get("limit", "0") or 0)
+        if cp.total_count is not None and int(offset) + served >= cp.total_count:
+            full = False  # the same answer's total says this page reached the end
+        reads.append(Read(number, int(offset), served, cp.lead_key, cp.first_key, cp.last_key, full))
+    return reads
+
+
+class _StoredKeys:
+    """The stored record keys of a staged page (read from its Parquet file once, when asked)."""
+
+    def __init__(self, pages_dir: Path, stored: dict[int, PageCheckpoint]) -> None:
+        self._dir = pages_dir
+        self._stored = stored
+        self._cache: dict[int, set[str]] = {}
+
+    def __call__(self, number: int) -> set[str]:
+        keys = self._cache.get(number)
+        if keys is None:
+            cp = self._stored[number]
+            keys = set(read_page_keys(self._dir / cp.file)) if cp.file else set()
+            self._cache[number] = keys
+        return keys
 
 
 @dataclass(frozen=True)
@@ -81,17 +148,22 @@ class FetchReport:
         """Human summary, one line per endpoint (the CLI prints these)."""
         out = []
         for r in self.endpoints:
-            extra = f", {r.duplicates} duplicates dropped" if r.duplicates else ""
-            extra += f", {r.retries} retries" if r.retries else ""
-            extra += f", drift: {len(r.warnings)} warnings (see the manifest)" if r.drift else ""
+            extra = f", {_count(r.duplicates, 'duplicate')} dropped" if r.duplicates else ""
+            extra += f", {_count(r.retries, 'retry', 'retries')}" if r.retries else ""
+            extra += f", drift: {_count(len(r.warnings), 'warning')} (see the manifest)" if r.drift else ""
             out.append(
-                f"{r.endpoint} {r.snapshot_date}: {r.status}, {r.records:,} records in {r.pages} "
-                f"page{'' if r.pages == 1 else 's'} "
+                f"{r.endpoint} {r.snapshot_date}: {r.status}, {_count(r.records, 'record')} in "
+                f"{_count(r.pages, 'page')} "
                 f"({r.pages_downloaded} downloaded now, {r.bytes / 1e6:.1f} MB){extra}"
             )
         out.append(f"done in {self.elapsed_s:.1f} s -> {self.endpoints[0].partition.parent.parent}"
                    if self.endpoints else "nothing to do")
         return out
+
+
+def _count(n: int, singular: str, plural: str | None = None) -> str:
+    """``1 page``, ``2 pages``, ``1,000 records``."""
+    return f"{n:,} {singular if n == 1 else plural or singular + 's'}"
 
 
 class _Slots:
@@ -160,19 +232,68 @@ async def _crawl_locked(run: _Run, spec: EndpointSpec) -> EndpointResult:
             # a staging area next to a complete snapshot is the leftover of a run killed while
             # cleaning up after its commit (a new run of a complete date needs --force)
             shutil.rmtree(paths.raw_staging(spec.name, date), ignore_errors=True)
-            return _result_from_manifest(read_manifest(paths, spec.name, date), "skipped", 0, 0.0, partition)
+            complete = read_manifest(paths, spec.name, date)
+            _check_version(complete, spec)
+            return _result_from_manifest(complete, "skipped", 0, 0.0, partition)
         finished = StagedSnapshot.finish_interrupted_commit(paths, spec.name, date)
         if finished is not None:
             return _result_from_manifest(finished, "resumed", 0, time.monotonic() - started, partition)
+    try:
+        return await _crawl_staged(run, spec, started, fresh=run.force)
+    except _DataChanged as changed:
+        log.warning("%s %s: %s; discarded the %d stored pages and started over", spec.name, date, changed,
+                    changed.discarded)
+        return await _crawl_staged(run, spec, started, fresh=True, note=f"{changed}; started over")
+
+
+class _DataChanged(Exception):
+    """The data changed while a resumed run was interrupted: its stored pages cannot be reused."""
+
+    def __init__(self, reason: str, discarded: int) -> None:
+        super().__init__(reason)
+        self.discarded = discarded
+
+
+def _check_version(manifest: Manifest, spec: EndpointSpec) -> None:
+    """A complete snapshot of another API version is not what was asked for: say so, do not hand it back."""
+    if manifest.api_version != spec.api_version:
+        raise ConfigError(
+            f"the {spec.name} snapshot of {manifest.snapshot_date} holds API version {manifest.api_version}, "
+            f"not the {spec.api_version} asked for: add --force to replace it with {spec.api_version}, or "
+            f"ask for {manifest.api_version}"
+        )
+
+
+def _age_s(iso: str) -> float:
+    try:
+        when = dt.datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return math.inf
+    return (dt.datetime.now(dt.UTC) - when).total_seconds()
+
+
+async def _crawl_staged(run: _Run, spec: EndpointSpec, started: float, *, fresh: bool,
+                        note: str | None = None) -> EndpointResult:
+    paths, date = run.paths, run.date
+    partition = paths.raw_partition(spec.name, date)
     limit = min(run.page_limit or spec.max_limit, spec.max_limit)
     info = RunInfo(
         run_id=new_run_id(), endpoint=spec.name, api_version=spec.api_version,
         base_url=public_url(run.settings.base_url), request_path=spec.path, pagination=spec.pagination,
-        page_limit=limit, started_at=utc_now_iso(),
+        page_limit=limit, started_at=utc_now_iso(), layout=PAGE_LAYOUT,
     )
-    staged, note = StagedSnapshot.open(paths, spec.name, date, info, fresh=run.force)
+    staged, discarded = StagedSnapshot.open(paths, spec.name, date, info, fresh=fresh)
+    note = note or discarded
+    if staged.done and _age_s(staged.run.started_at) > RESUME_MAX_AGE_S:
+        age_h = _age_s(staged.run.started_at) / 3600
+        staged, _ = StagedSnapshot.open(paths, spec.name, date, info, fresh=True)
+        note = (f"discarded an unfinished {spec.name} run of {date} started {age_h:.1f} h ago (a resume reuses "
+                f"pages younger than {RESUME_MAX_AGE_S / 3600:g} h only: the data has changed since); started over")
     if note:
         log.warning(note)
+    resumed_from = dict(staged.done)  # pages of an earlier attempt, checked against what the server says now
+    stored_total = next((resumed_from[n].total_count for n in sorted(resumed_from, reverse=True)
+                         if resumed_from[n].total_count is not None), None)
     done = {
         n: DonePage(n, cp.params, cp.records, cp.total_count, cp.link_next, cp.last_record)
         for n, cp in staged.done.items()
@@ -189,6 +310,7 @@ async def _crawl_locked(run: _Run, spec: EndpointSpec) -> EndpointResult:
     downloaded = 0
     total_shown = known_total
     tasks: set[asyncio.Task[None]] = set()
+    stored: dict[int, PageCheckpoint] = dict(staged.done)
 
     failed = False
 
@@ -200,6 +322,9 @@ async def _crawl_locked(run: _Run, spec: EndpointSpec) -> EndpointResult:
                 return  # another page failed: start no new request, the crawl is being cancelled
             page = await run.api.get_page(url, request.params, request.number, store, on_head)
             downloaded += 1
+            if page.checkpoint is not None:
+                stored[page.number] = page.checkpoint
+                _check_junction(resumed_from, page.checkpoint)
             paginator.inspect(page)
             run.progress.page(spec.name, page.record_count)
         except BaseException:
@@ -212,14 +337,25 @@ async def _crawl_locked(run: _Run, spec: EndpointSpec) -> EndpointResult:
 
     async def store(content: bytes, page: Page) -> StoreOutcome | None:
         staged.prepare()
-        return await asyncio.to_thread(
+        drop_lead = isinstance(paginator, OffsetPaginator) and paginator.has_lead(page.number, page.params)
+        work = asyncio.get_running_loop().run_in_executor(None, functools.partial(
             decode_and_store, content, target, number=page.number, params=page.params, url=page.url,
             fetched_at=page.fetched_at, total_count=page.total_count, link_next=page.link_next,
-            last_record=page.last_record, retries=page.retries,
-        )
+            last_record=page.last_record, retries=page.retries, drop_lead=drop_lead,
+            full_size=_full_size(page),
+        ))
+        try:
+            return await asyncio.shield(work)
+        except asyncio.CancelledError:
+            await asyncio.wait([work])  # a cancelled crawl waits for the write: no stray page after a restart
+            raise
 
     def on_head(head: PageHead) -> None:
         nonlocal total_shown
+        if resumed_from and stored_total is not None and head.total_count not in (None, stored_total) \
+                and not downloaded:
+            raise _DataChanged(f"the server now counts {head.total_count} records, the interrupted run's pages "
+                               f"{stored_total}: the data changed in between", len(resumed_from))
         for follow_up in paginator.advance(head):
             spawn(follow_up)
         if head.total_count is not None and head.total_count != total_shown:
@@ -229,20 +365,29 @@ async def _crawl_locked(run: _Run, spec: EndpointSpec) -> EndpointResult:
     def spawn(request: PageRequest) -> None:
         tasks.add(asyncio.create_task(fetch_one(request)))
 
+    async def drain() -> None:
+        try:
+            while tasks:
+                finished_tasks, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+                tasks.difference_update(finished_tasks)
+                errors = [t.exception() for t in finished_tasks if not t.cancelled() and t.exception()]
+                if errors:
+                    raise errors[0]  # type: ignore[misc]
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+
     for request in paginator.start():
         spawn(request)
-    try:
-        while tasks:
-            finished_tasks, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-            tasks.difference_update(finished_tasks)
-            errors = [t.exception() for t in finished_tasks if not t.cancelled() and t.exception()]
-            if errors:
-                raise errors[0]  # type: ignore[misc]
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
+    await drain()
+    if isinstance(paginator, OffsetPaginator):
+        keys = _StoredKeys(staged.pages_dir, stored)
+        while repairs := paginator.verify(_reads(stored, paginator.pages()), keys):
+            for request in repairs:
+                spawn(request)
+            await drain()
     manifest = await asyncio.to_thread(
         staged.commit, pages=paginator.pages(), pagination=paginator.mode,
         concurrency=run.settings.concurrency, totals=paginator.drift.totals,
@@ -251,9 +396,9 @@ async def _crawl_locked(run: _Run, spec: EndpointSpec) -> EndpointResult:
     for warning in manifest.warnings:
         log.info("%s %s: %s", spec.name, date, warning)
     if manifest.drift:
-        log.warning("%s %s: the data moved during the crawl (%d warnings, %d duplicates dropped); see %s",
-                    spec.name, date, len(manifest.warnings), manifest.duplicates,
-                    paths.raw_manifest(spec.name, date))
+        log.warning("%s %s: the data moved during the crawl (%s, %s dropped); see %s",
+                    spec.name, date, _count(len(manifest.warnings), "warning"),
+                    _count(manifest.duplicates, "duplicate"), paths.raw_manifest(spec.name, date))
     status = "resumed" if staged.run.attempts > 1 else "fetched"
     return _result_from_manifest(manifest, status, downloaded, time.monotonic() - started, partition)
 

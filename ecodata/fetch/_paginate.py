@@ -17,12 +17,15 @@ Pages already stored by an interrupted run are passed in as ``done`` and are not
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
 from ecodata.errors import PaginationError
 from ecodata.fetch._client import Page, PageHead
+from ecodata.fetch._coverage import Read, plan_repairs
+
+MAX_REPAIR_ROUNDS = 8  # rounds of re-reads before an offset crawl under drift gives up
 
 
 @dataclass(frozen=True)
@@ -158,29 +161,62 @@ class _Base:
 
 class OffsetPaginator(_Base):
     """``limit``/``offset`` pages, planned all at once from ``X-Total-Count`` (so they can run
-    concurrently); without a total it falls back to following ``Link`` one page at a time."""
+    concurrently); without a total it falls back to following ``Link`` one page at a time.
+
+    Pages overlap by one record: page 0 asks for ``step`` records at offset 0, page ``n >= 1`` for
+    ``step + 1`` records starting one record before the previous page's end. That first record
+    (the *lead*) is not stored; its key proves the two pages touch (``fetch._coverage``). When
+    the data moved and a junction cannot be proven, :meth:`verify` asks for re-reads until every
+    record that existed throughout the crawl is provably stored, or fails loudly.
+    """
 
     mode = "offset"
 
     def __init__(self, *, endpoint: str, limit: int, max_limit: int,
                  done: Mapping[int, DonePage] | None = None) -> None:
         super().__init__(endpoint=endpoint, limit=limit, max_limit=max_limit, done=done)
+        self.limit = max(1, min(limit, max_limit - 1))  # records each page adds (its step)
+        self.first = self.limit  # records page 0 covers
         self.total: int | None = None
+        self.latest_total: int | None = None
         self.planned: set[int] = set(self.done)
-        asked = [int(d.params["limit"]) for d in self.done.values() if d.params.get("limit", "").isdigit()]
-        if asked and min(asked) < self.limit:
-            self.limit = min(asked)  # an earlier attempt adopted the server's smaller cap (X-Limit)
+        self.verifying = False
+        self.repair_rounds = 0
+        self._tried: set[int] = set()
+        self.repairs: set[int] = set()  # page numbers of re-reads asked for by verify()
+        page0 = self.done.get(0)
+        if page0 is not None and page0.params.get("limit", "").isdigit():
+            asked = int(page0.params["limit"])
+            self.limit = self.first = asked
+            if page0.records < asked and (page0.total_count or 0) > page0.records > 1:
+                self.first, self.limit = page0.records, page0.records - 1  # an earlier attempt met a cap
         done_totals = [self.done[n].total_count for n in sorted(self.done)]
         if self.done and all(t is not None for t in done_totals):
             self.total = max(t for t in done_totals if t is not None)
+            self.latest_total = done_totals[-1]
         elif self.done:
             self.mode = "link"
 
+    def offset_of(self, number: int) -> int:
+        """Where page ``number`` starts (its lead record, for pages after the first)."""
+        return 0 if number == 0 else self.first + (number - 1) * self.limit - 1
+
     def _params(self, number: int) -> dict[str, str]:
-        return {"offset": str(number * self.limit), "limit": str(self.limit)}
+        size = self.limit if number == 0 else self.limit + 1
+        return {"offset": str(self.offset_of(number)), "limit": str(size)}
+
+    def has_lead(self, number: int, params: Mapping[str, str]) -> bool:
+        """True for a planned page after the first: its first record is the overlap, not stored."""
+        return (self.mode == "offset" and number > 0 and number not in self.repairs
+                and dict(params) == self._params(number))
+
+    def _page_count(self, total: int) -> int:
+        if total <= self.first:
+            return 1
+        return 1 + math.ceil((total - self.first) / max(self.limit, 1))
 
     def _plan_up_to(self, total: int) -> list[PageRequest]:
-        pages = max(1, math.ceil(total / self.limit))
+        pages = self._page_count(total)
         self._check_cap(pages - 1, self.drift.totals[0] if self.drift.totals else total)
         new = [n for n in range(pages) if n not in self.planned]
         self.planned.update(new)
@@ -201,6 +237,8 @@ class OffsetPaginator(_Base):
     def advance(self, head: PageHead) -> list[PageRequest]:
         """Follow-up requests, from a page's headers alone (called before its body is decoded)."""
         self.drift.total_seen(head.total_count)
+        if head.total_count is not None:
+            self.latest_total = head.total_count
         if self.mode == "link" or head.total_count is None:
             self.mode = "link"
             return self._follow_link(head)
@@ -215,7 +253,7 @@ class OffsetPaginator(_Base):
                     f"page {head.number}: the server caps pages at X-Limit={head.x_limit} (asked for "
                     f"{self.limit}); paging by {head.x_limit}"
                 )
-                self.limit = head.x_limit
+                self.first, self.limit = head.x_limit, max(1, head.x_limit - 1)
             self.total = total
             return self._plan_up_to(total)
         if total != self.total:
@@ -224,7 +262,7 @@ class OffsetPaginator(_Base):
             )
             grew = total > self.total
             self.total = total
-            if grew:
+            if grew and not self.verifying:  # while verifying, the coverage check plans the tail
                 return self._plan_up_to(total)
         return []
 
@@ -233,13 +271,47 @@ class OffsetPaginator(_Base):
             super().inspect(page)
             return
         offset = int(page.params.get("offset", "0"))
-        expected = max(0, min(self._full(page), int(page.params.get("limit", self.limit)),
-                              page.total_count - offset))
-        if page.record_count < expected:
+        expected = max(0, min(self._full(page) + (0 if page.number == 0 else 1),
+                              int(page.params.get("limit", self.limit)), page.total_count - offset))
+        if page.served < expected:
             self.drift.warnings.append(
-                f"page {page.number}: short page before the end ({page.record_count} of {expected} "
+                f"page {page.number}: short page before the end ({page.served} of {expected} "
                 f"records expected at offset {offset}, total {page.total_count})"
             )
+
+    def verify(self, reads: Sequence[Read], keys_of: Callable[[int], set[str]]) -> list[PageRequest]:
+        """Re-reads that close the gaps of the crawl so far; [] when every survivor is provably stored.
+
+        Raises PaginationError when the data keeps moving faster than the re-reads can prove.
+        """
+        if self.mode != "offset":
+            return []
+        self.verifying = True
+        offsets = plan_repairs(reads, keys_of, step=self.limit, latest_total=self.latest_total)
+        if not offsets:
+            return []
+        offsets = [o for o in offsets if o not in self._tried] or offsets
+        self.repair_rounds += 1
+        budget = len(self.planned - self.repairs) + MAX_REPAIR_ROUNDS  # re-reads: about one pass more at most
+        if self.repair_rounds > MAX_REPAIR_ROUNDS or len(self.repairs) + len(offsets) > budget:
+            raise PaginationError(
+                f"{self.endpoint}: the data kept moving during the offset crawl; after "
+                f"{len(self.repairs)} re-reads {len(offsets)} gap(s) between pages remain, so "
+                "records may be missing; nothing was committed: run 'ecodata fetch' again (it resumes)"
+            )
+        self._tried.update(offsets)
+        requests = []
+        number = max(self.planned | self.repairs, default=-1) + 1
+        for offset in offsets:
+            self.drift.warnings.append(
+                f"page {number}: re-read at offset {offset} to prove no record was skipped "
+                "(the data moved between pages)"
+            )
+            requests.append(PageRequest(number, {"offset": str(offset), "limit": str(self.limit + 1)}))
+            self.repairs.add(number)
+            self.planned.add(number)
+            number += 1
+        return requests
 
 
 class CursorPaginator(_Base):

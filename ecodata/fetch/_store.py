@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ecodata.fetch._decode import decode_page
-from ecodata.snapshot.writer import PageCheckpoint, write_page_files
+from ecodata.snapshot.writer import PageCheckpoint, record_hash, write_page_files
 
 
 @dataclass(frozen=True)
@@ -28,8 +28,9 @@ class StoreOutcome:
     status_code: int | None
     status_message: str
     valid: bool
-    record_count: int
+    record_count: int  # records stored (the served ones less a dropped overlap record)
     checkpoint: PageCheckpoint | None
+    served_count: int = 0  # records the page held as served
 
 
 @dataclass(frozen=True)
@@ -48,18 +49,31 @@ def is_success(status_code: int | None) -> bool:
 
 def decode_and_store(content: bytes, target: PageTarget, *, number: int, params: dict[str, str], url: str,
                      fetched_at: dt.datetime, total_count: int | None, link_next: str | None,
-                     last_record: str | None, retries: int) -> StoreOutcome | None:
-    """Decode ``content``; if it is a successful envelope, write the page. None: not valid JSON."""
+                     last_record: str | None, retries: int, drop_lead: bool = False,
+                     full_size: int | None = None) -> StoreOutcome | None:
+    """Decode ``content``; if it is a successful envelope, write the page. None: not valid JSON.
+
+    ``drop_lead``: the first record is the overlap with the previous offset page; it is not
+    stored, its key goes into the checkpoint (``lead_key``). ``full_size``: the records a full
+    page holds (the checkpoint records whether the page was full, i.e. not the end of the data).
+    """
     page = decode_page(content, target.key_fields, copy=False)
     if page is None:
         return None
     valid = page.records is not None
-    records = page.records or []
+    records, keys = page.records or [], page.keys
+    served = len(records)
+    lead_key = lead_hash = None
+    if drop_lead and records:
+        lead_key, lead_hash = keys[0], record_hash(records[0])
+        records, keys = records[1:], keys[1:]
     checkpoint = None
     if page.is_object and valid and is_success(page.status_code) and target.pages_dir is not None:
         checkpoint = write_page_files(
             Path(target.pages_dir), api_version=target.api_version, number=number, params=params, url=url,
-            fetched_at=fetched_at, records=records, keys=page.keys, body_bytes=len(content),
+            fetched_at=fetched_at, records=records, keys=keys, body_bytes=len(content),
             total_count=total_count, link_next=link_next, last_record=last_record, retries=retries,
+            lead_key=lead_key, lead_hash=lead_hash, full=None if full_size is None else served >= full_size,
         )
-    return StoreOutcome(page.is_object, page.status_code, page.status_message, valid, len(records), checkpoint)
+    return StoreOutcome(page.is_object, page.status_code, page.status_message, valid, len(records), checkpoint,
+                        served)

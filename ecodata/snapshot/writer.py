@@ -75,6 +75,13 @@ class PageCheckpoint:
     file: str | None
     file_bytes: int
     sha256: str
+    # what the offset crawl's coverage check needs (see fetch._coverage); None in older checkpoints
+    lead_key: str | None = None  # key of the overlap record served first and not stored (offset pages >= 1)
+    first_key: str | None = None  # first and last stored record keys
+    last_key: str | None = None
+    full: bool | None = None  # the page came back with as many records as it could hold
+    lead_hash: str | None = None  # BLAKE2b-64 of the lead record and of the last stored record: a resume
+    last_hash: str | None = None  # compares them to tell whether the data changed while it was interrupted
 
 
 @dataclass(frozen=True)
@@ -90,11 +97,13 @@ class RunInfo:
     page_limit: int
     started_at: str
     attempts: int = 1
+    layout: str = ""  # how pages are laid out (offset pages overlap by one record since "overlap-1")
 
     def same_crawl(self, other: RunInfo) -> bool:
         return (self.endpoint, self.api_version, self.base_url, self.request_path, self.pagination,
-                self.page_limit) == (other.endpoint, other.api_version, other.base_url,
-                                     other.request_path, other.pagination, other.page_limit)
+                self.page_limit, self.layout) == (other.endpoint, other.api_version, other.base_url,
+                                                  other.request_path, other.pagination, other.page_limit,
+                                                  other.layout)
 
 
 def page_table(records: Sequence[bytes], keys: list[str], *, page: int, url: str, fetched_at: dt.datetime,
@@ -429,9 +438,12 @@ def writer_lock(paths: DataPaths, endpoint: str, date: dt.date) -> Iterator[None
 def write_page_files(pages_dir: Path, *, api_version: str, number: int, params: Mapping[str, str], url: str,
                      fetched_at: dt.datetime, records: Sequence[bytes], keys: list[str], body_bytes: int,
                      total_count: int | None, link_next: str | None, last_record: str | None,
-                     retries: int) -> PageCheckpoint:
+                     retries: int, lead_key: str | None = None, full: bool | None = None,
+                     lead_hash: str | None = None) -> PageCheckpoint:
     """Write a page's Parquet file, then its checkpoint (which makes it count as stored).
 
+    ``lead_key`` is the key of a record the server sent first and that is not stored (the overlap
+    with the previous offset page), ``full`` whether the page held as many records as it could.
     A plain function of its arguments, so a worker process can run it (see ``fetch._store``).
     """
     file_name: str | None = None
@@ -445,9 +457,22 @@ def write_page_files(pages_dir: Path, *, api_version: str, number: int, params: 
         fetched_at=fetched_at.isoformat(timespec="microseconds").replace("+00:00", "Z"),
         records=len(records), body_bytes=body_bytes, total_count=total_count, link_next=link_next,
         last_record=last_record, retries=retries, file=file_name, file_bytes=size, sha256=digest,
+        lead_key=lead_key, first_key=keys[0] if keys else None, last_key=keys[-1] if keys else None, full=full,
+        lead_hash=lead_hash, last_hash=record_hash(records[-1]) if records else None,
     )
     write_json_atomic(pages_dir / f"page-{number:06d}.json", orjson.dumps(asdict(checkpoint)), durable=False)
     return checkpoint
+
+
+def record_hash(record: bytes) -> str:
+    """A short fingerprint of one record's JSON (BLAKE2b, 8 bytes, hex)."""
+    return hashlib.blake2b(record, digest_size=8).hexdigest()
+
+
+def read_page_keys(path: Path) -> list[str]:
+    """The ``record_key`` column of a staged page file."""
+    column = _read_parquet(path, ["record_key"]).column("record_key")
+    return [str(k) for k in column.to_pylist()]
 
 
 def new_run_id() -> str:

@@ -116,7 +116,7 @@ def test_short_page_before_the_end_is_reported(tmp_path: Path) -> None:
     api = FakeApi({"tariffs": records})
 
     def hook(n: int, endpoint: str, params: dict[str, str], headers: dict[str, str]) -> None:
-        if params.get("offset") == "10":
+        if params.get("offset") == "9":  # page 1 (pages overlap by one record)
             del records[12]  # a record vanishes: page 1 comes back short, total drops
 
     api.hook = hook
@@ -130,7 +130,7 @@ def test_offset_drift_duplicates_keep_last_copy(tmp_path: Path) -> None:
     api = FakeApi({"locations": records})
 
     def hook(n: int, endpoint: str, params: dict[str, str], headers: dict[str, str]) -> None:
-        if params.get("offset") == "10":  # an insert at the front shifts every later record by one
+        if params.get("offset") == "9":  # page 1 (pages overlap by one): an insert at the front shifts later records
             records.insert(0, {"id": "NEW", "value": -1})
             records[20] = {**records[20], "value": "updated"}  # served again on page 2, changed
 
@@ -180,4 +180,5 @@ def test_server_page_cap_is_adopted(tmp_path: Path, endpoint: str) -> None:
     assert not any("short page" in w for w in result.warnings)
     if endpoint == "locations":
         assert result.warnings == ["page 0: the server caps pages at X-Limit=7 (asked for 10); paging by 7"]
-        assert sorted(int(r.url.params["offset"]) for r in api.requests) == [0, 7, 14, 21]
+        # pages of 7 records, each after the first starting on the previous page's last record
+        assert sorted(int(r.url.params["offset"]) for r in api.requests) == [0, 6, 12, 18]
