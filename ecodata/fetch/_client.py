@@ -27,10 +27,16 @@ import logging
 import os
 import random
 import socket
+import sys
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+
+if "httpx" not in sys.modules:
+    # httpx imports its own command line (click, rich, pygments) when those are installed: a good
+    # part of this process's start-up, for a tool ecodata never calls. Marked absent, httpx skips it.
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 import httpx
 import orjson
@@ -188,12 +194,14 @@ class ApiClient:
     """An authenticated async client for one run; use as ``async with ApiClient(...) as api``.
 
     ``transport`` replaces the network (``httpx.ASGITransport`` or ``httpx.MockTransport`` in
-    tests). The token is set once as a default header and never appears anywhere else.
+    tests). The token is set once as a default header and never appears anywhere else. ``tls``
+    false (a plain-http base URL) skips building a TLS context.
     """
 
     def __init__(self, *, token: Secret, timeout_s: float = 60.0, verify_tls: bool = True,
                  retry: RetryPolicy | None = None, max_connections: int = 8,
-                 transport: httpx.AsyncBaseTransport | None = None, seed: int | None = None) -> None:
+                 transport: httpx.AsyncBaseTransport | None = None, seed: int | None = None,
+                 tls: bool = True) -> None:
         self.retry = retry or RetryPolicy()
         self.stats = RetryStats()
         self._answered = False  # has any request of this run got an HTTP response?
@@ -203,7 +211,9 @@ class ApiClient:
             headers={"Authorization": f"Token {token.reveal()}", "Accept": "application/json",
                      "User-Agent": "ecodata"},
             timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 15.0)),
-            verify=verify_tls,
+            # a plain-http base URL never opens a TLS connection (redirects are not followed, a Link's
+            # host is ignored): no TLS context then, whose CA bundle costs a good part of the start-up
+            verify=verify_tls if tls else False,
             limits=limits,
             transport=transport,
             follow_redirects=False,

@@ -20,6 +20,7 @@ import itertools
 import logging
 import math
 import shutil
+import threading
 import time
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -423,6 +424,10 @@ async def _run_all(run: _Run, specs: list[EndpointSpec]) -> list[EndpointResult]
     return [task.result() for task in tasks]
 
 
+def _load_writer_libraries() -> None:
+    import pyarrow.parquet  # noqa: F401
+
+
 def _run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
     """``asyncio.run``, also from inside a running event loop (e.g. Jupyter) via a helper thread."""
     try:
@@ -469,12 +474,15 @@ def run_fetch(settings: Settings, endpoints: Sequence[str] | None = None, date: 
         try:
             async with ApiClient(token=token, timeout_s=settings.timeout_s, verify_tls=settings.verify_tls,
                                  retry=policy, max_connections=settings.concurrency + 1,
-                                 transport=transport) as api:
+                                 transport=transport, tls=settings.base_url.lower().startswith("https:")) as api:
                 run = _Run(settings, DataPaths(settings.data_dir), api, _Slots(settings.concurrency), sink,
                            date, force, page_limit)
                 return await _run_all(run, specs)
         finally:
             sink.close()
 
+    # The worker threads that store pages need pyarrow; loading it here, while the first requests
+    # are on the wire, keeps the import off the first page's path.
+    threading.Thread(target=_load_writer_libraries, name="ecodata-import", daemon=True).start()
     results = _run_coroutine(main())
     return FetchReport(date, results, time.monotonic() - started)

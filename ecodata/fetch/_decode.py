@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-import pyarrow as pa
 
 from ecodata.snapshot.schema import key_part
 
@@ -99,6 +98,8 @@ def _is_utf8(content: bytes) -> bool:
     """
     if content.isascii():
         return True
+    import pyarrow as pa  # here: only non-ASCII bodies need it, and the first request need not wait for it
+
     offsets = array.array("q", [0, len(content)])
     text = pa.Array.from_buffers(pa.large_string(), 1, [None, pa.py_buffer(offsets), pa.py_buffer(content)])
     try:

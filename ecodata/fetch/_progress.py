@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import time
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 class ProgressSink(Protocol):
@@ -38,6 +40,9 @@ class RichProgress:
     """One rich progress bar per endpoint, on stderr."""
 
     def __init__(self, console: Console | None = None) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+
         self._progress = Progress(
             TextColumn("{task.description:<16}"),
             BarColumn(),
@@ -76,6 +81,10 @@ class RichProgress:
 def make_progress(enabled: bool | None) -> ProgressSink:
     """Rich bars when ``enabled`` is true, or when None and stderr is an interactive terminal."""
     if enabled is None:
+        if not sys.stderr.isatty() and not os.environ.get("FORCE_TERMINAL") and not os.environ.get("TTY_INTERACTIVE"):
+            return QuietProgress()  # decided without importing rich (a cron job's or CI's usual case)
+        from rich.console import Console
+
         console = Console(stderr=True)
         enabled = console.is_terminal and not console.is_dumb_terminal
         return RichProgress(console) if enabled else QuietProgress()

@@ -34,18 +34,20 @@ except ImportError:  # pragma: no cover - Windows
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-import polars as pl
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from ecodata.errors import SnapshotError
 from ecodata.paths import MANIFEST_NAME, DataPaths, part_name
 from ecodata.snapshot.manifest import Manifest, ManifestFile, load_manifest, write_json_atomic
-from ecodata.snapshot.schema import RAW_SCHEMA
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+# pyarrow (and polars, for a dedupe) are imported where they are used: ``ecodata fetch`` sends its
+# first request before they are loaded, and the worker thread storing the first page loads pyarrow
+# while the next pages download. A crawl without duplicates never loads polars.
 
 RUN_FILE = "_run.json"
 PAGES_DIR = "pages"
@@ -113,6 +115,10 @@ def page_table(records: Sequence[bytes], keys: list[str], *, page: int, url: str
     ``records`` may hold any bytes-like objects with ``len()`` (the fetcher passes slices of the
     page body); they are copied into the table.
     """
+    import pyarrow as pa
+
+    from ecodata.snapshot.schema import RAW_SCHEMA
+
     n = len(records)
     micros = (fetched_at - _EPOCH) // dt.timedelta(microseconds=1)
     fetched = array.array("q", [micros]) * n
@@ -137,6 +143,8 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 # pyarrow import pandas (when it is installed), which costs over a second per process.
 def _binary_array(items: Sequence[bytes], arrow_type: pa.DataType, offset_code: str) -> pa.Array:
     """A (large_)string array from UTF-8 byte strings; ``offset_code`` "i" (int32) or "q" (int64)."""
+    import pyarrow as pa
+
     offsets = array.array(offset_code, itertools.accumulate(map(len, items), initial=0))
     data = b"".join(items)
     return pa.Array.from_buffers(arrow_type, len(items), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
@@ -144,6 +152,8 @@ def _binary_array(items: Sequence[bytes], arrow_type: pa.DataType, offset_code: 
 
 def _string_array(items: list[str]) -> pa.Array:
     """A string array from Python strings: one encode of the joined text when it is all ASCII."""
+    import pyarrow as pa
+
     data = "".join(items).encode()
     offsets = array.array("i", itertools.accumulate(map(len, items), initial=0))
     if len(data) != offsets[-1]:  # some non-ASCII: character counts are not byte offsets
@@ -153,6 +163,8 @@ def _string_array(items: list[str]) -> pa.Array:
 
 def _repeated_string(value: str, n: int) -> pa.Array:
     """A string array holding ``value`` ``n`` times."""
+    import pyarrow as pa
+
     data = value.encode()
     width = len(data)
     offsets = array.array("i", range(0, (n + 1) * width, width)) if width else array.array("i", [0]) * (n + 1)
@@ -161,17 +173,24 @@ def _repeated_string(value: str, n: int) -> pa.Array:
 
 def _read_parquet(path: Path, columns: list[str] | None = None) -> pa.Table:
     """Read one Parquet file (ParquetFile, not read_table: that imports pyarrow.dataset and pandas)."""
+    import pyarrow.parquet as pq
+
     with pq.ParquetFile(path) as parquet:
         return parquet.read(columns=columns)
 
 
 def _int32_array(values: Iterable[int]) -> pa.Array:
+    import pyarrow as pa
+
     buffer = array.array("i", values)
     return pa.Array.from_buffers(pa.int32(), len(buffer), [None, pa.py_buffer(buffer)])
 
 
 def _write_parquet(table: pa.Table, path: Path) -> tuple[int, str]:
     """Write ``table`` to ``path`` atomically; return its size and SHA-256."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink, **PARQUET_OPTIONS)
     data = sink.getvalue()
@@ -322,6 +341,8 @@ class StagedSnapshot:
 
     def _verify(self, cp: PageCheckpoint) -> PageCheckpoint:
         """Re-hash a page file whose size no longer matches its checkpoint (a commit cut short)."""
+        import pyarrow.parquet as pq
+
         if not cp.file:
             return cp
         path = self.pages_dir / cp.file
@@ -344,8 +365,22 @@ class StagedSnapshot:
         """Drop all but the last copy (in page, then index order) of every duplicated record_key.
 
         Memory stays small: first an 8-byte hash per row finds candidate rows, then only the
-        candidates' keys are compared exactly.
+        candidates' keys are compared exactly. A crawl without duplicates (the normal case) is told
+        by one distinct count of the keys, without loading polars.
         """
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        key_chunks = [chunk for cp in chosen if cp.file for chunk in
+                      _read_parquet(self.pages_dir / cp.file, ["record_key"]).column("record_key").chunks]
+        if not key_chunks:
+            return 0, chosen
+        all_keys = pa.chunked_array(key_chunks, type=pa.string())
+        if pc.count_distinct(all_keys).as_py() == len(all_keys):
+            return 0, chosen
+        del all_keys, key_chunks
+        import polars as pl
+
         frames = []
         for cp in chosen:
             if not cp.file:
