@@ -296,3 +296,28 @@ def test_read_ahead_serves_the_same_pages_and_renders_each_range_once(demo_truth
         rows.records[0:1000], rows.records[1000:2000], rows.records[2000:3000]]
     first_crawls = [c for c in calls if c[0] == "locations"] + [c for c in calls if c[0] == "connector_prices"][:4]
     assert len(first_crawls) == len(set(first_crawls))  # a sequential crawl renders every range once
+
+
+def test_read_ahead_serves_a_client_whose_pages_overlap_by_one_record(demo_truth: Dataset) -> None:
+    app = create_app(SimulatorConfig())
+    calls: list[tuple[str, int, int]] = []
+    render = app.dataset.render
+
+    def counting(endpoint: str, start: int, stop: int, version: str = "2.1.1") -> list[bytes]:
+        calls.append((endpoint, start, stop))
+        return render(endpoint, start, stop, version)
+
+    app.dataset.render = counting  # type: ignore[method-assign]
+
+    async def go(c: httpx.AsyncClient) -> list[httpx.Response]:
+        first = await c.get("/api/ocpi/cpo/2.1.1/locations?offset=0&limit=450")
+        await asyncio.sleep(0.2)  # the next page is read ahead meanwhile
+        return [first, await c.get("/api/ocpi/cpo/2.1.1/locations?offset=449&limit=451")]
+
+    first, second = run(go, app)
+    app.close()
+    assert [orjson.dumps(r) for r in orjson.loads(second.content)["data"]] == [
+        demo_truth.record_bytes("locations", p) for p in range(449, 900)]
+    app.close()
+    # the overlapping page: one record rendered, the rest taken from the read-ahead (then the next is read ahead)
+    assert calls == [("locations", 0, 450), ("locations", 450, 900), ("locations", 449, 450), ("locations", 900, 1000)]
