@@ -4,9 +4,9 @@ Every ``import`` / ``from ... import`` of every module under ``ecodata/`` is che
 appears (module level, inside functions, under ``if TYPE_CHECKING``), so a function-level import
 cannot hide a loop. The intended order, left to right:
 
-    basics: errors, settings, paths, and the two shared declaration modules
-            tables.schemas (every table's columns) and snapshot.schema (the raw row); they import
-            only basics
+    basics: errors, settings, paths, and the shared declaration modules tables.schemas (every
+            table's columns), snapshot.schema (the raw row) and restrictions (the tariff
+            restriction fields); they import only basics
     snapshot < fetch < transform < tables < fx < pricing < sql < dataset < pipeline < demo < cli
             < ecodata (the package's public __init__)
 
@@ -31,7 +31,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "ecodata"
 
 BASICS = {"ecodata.errors", "ecodata.settings", "ecodata.paths", "ecodata.tables.schemas",
-          "ecodata.snapshot.schema"}
+          "ecodata.snapshot.schema", "ecodata.restrictions"}
 ORDER = ["snapshot", "fetch", "transform", "tables", "fx", "pricing", "sql", "dataset", "pipeline", "demo", "cli",
          "ecodata"]
 SIMULATOR_USERS = {"demo", "cli"}

@@ -13,6 +13,7 @@ import pytest
 from simulator_client import run
 
 from ecodata.errors import ConfigError
+from ecodata.restrictions import OCPI_2_1_1_KEYS, RESTRICTION_FIELDS
 from ecodata.simulator import Dataset, SimulatorConfig, create_app
 from ecodata.simulator.geo import BY_CODE
 
@@ -21,9 +22,8 @@ try:
 except OSError:
     LIBC = None
 
-OCPI_RESTRICTIONS = {"start_time", "end_time", "start_date", "end_date", "min_kwh", "max_kwh", "min_power",
-                     "max_power", "min_duration", "max_duration", "day_of_week"}
-EM_RESTRICTIONS = {"overstay_duration", "min_price", "max_price", "emsp_contract_date"}
+OCPI_RESTRICTIONS = set(OCPI_2_1_1_KEYS)
+EM_RESTRICTIONS = {f.key for f in RESTRICTION_FIELDS if f.since == "eco-movement"}
 
 
 @pytest.fixture(scope="module")
