@@ -89,7 +89,7 @@ def test_the_simulators_ocpi_tariff_restrictions_round_trip_through_the_transfor
     _, elements = _tariff_elements([element], style, True, BY_CODE["DE"])
     raw_elements = json.loads(elements)
     written = raw_elements[0]["restrictions"]
-    assert list((written[0] if style else written)) == list(OCPI_2_1_1_KEYS)  # Eco-Movement's keys dropped
+    assert list(written[0] if style else written) == list(OCPI_2_1_1_KEYS)  # Eco-Movement's keys dropped
     tariff = {"id": "T1", "currency": "EUR", "elements": raw_elements, "last_updated": "2026-05-22T17:17:32Z"}
     row = element_row(transform_tariffs, tariff, "tariffs")
     model = parse_tariff(json.loads(json.dumps(tariff), parse_float=Decimal)).elements[0].restrictions
