@@ -6,6 +6,8 @@ Views, in creation order:
   (every snapshot), generated from ``ecodata.tables.schemas``; a table without any file yet gets an
   empty view with the declared columns, so dependent views still work;
 * ``fx_rates``: the euro reference rates (shipped or the user's CSV), embedded as ``VALUES``;
+* the orphans views (``connector_price_orphans``), generated from the references the schemas
+  declare (``sql/orphans.py``);
 * every ``views/<name>.sql`` file of this package, ordered so that a view comes after the views it
   names. Other parts of ecodata add a view by adding a file there. A ``<name>_history.sql`` file
   without a ``<name>.sql`` twin also defines ``<name>``: the same query over the latest views
@@ -31,6 +33,7 @@ import polars as pl
 from ecodata.errors import ConfigError, ViewError
 from ecodata.fx import load_rates, rates_sql
 from ecodata.paths import DataPaths
+from ecodata.sql.orphans import orphan_views
 from ecodata.tables.schemas import ALL_TABLES, TableSchema
 
 __all__ = ["connect", "create_views", "memory_connection", "view_names", "view_sql", "views_script"]
@@ -47,6 +50,10 @@ def _sql_files() -> dict[str, str]:
         for item in folder.iterdir()
         if item.name.endswith(".sql")
     }
+    generated = orphan_views()
+    if clash := sorted(set(generated) & set(files)):
+        raise RuntimeError(f"views/{clash[0]}.sql would replace a view generated from the schemas")
+    files.update(generated)
     views = set(ALL_TABLES) | {name.removesuffix("_history") for name in files}
     history_ref = re.compile(rf"\b({'|'.join(sorted(map(re.escape, views)))})_history\b")
     for name, sql in list(files.items()):
