@@ -4,6 +4,7 @@
     <data>/raw/<endpoint>/_staging/snapshot_date=YYYY-MM-DD/...      (an unfinished run)
     <data>/tables/<table>/snapshot_date=YYYY-MM-DD/part-NNNNN.parquet
     <data>/ecodata.duckdb                                             (views only)
+    <data>/fx_rates.csv                        (the EUR rates the user chose; absent = shipped rates)
 
 A partition is visible to readers only once its ``_manifest.json`` exists.
 """
@@ -53,6 +54,11 @@ class DataPaths:
     @property
     def duckdb_path(self) -> Path:
         return self.root / "ecodata.duckdb"
+
+    @property
+    def fx_rates_path(self) -> Path:
+        """The EUR reference rates kept with this dataset (``views --fx-rates`` copies them here)."""
+        return self.root / "fx_rates.csv"
 
     def raw_dir(self, endpoint: str) -> Path:
         return self.raw_root / endpoint

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from ecodata.endpoints import ENDPOINTS
 from ecodata.errors import SnapshotError
 from ecodata.paths import PARTITION_PREFIX, STAGING_DIR, DataPaths
 from ecodata.snapshot.manifest import read_manifest
-from ecodata.snapshot.schema import ENDPOINTS
 from ecodata.snapshot.writer import read_staged_checkpoints
 
 

@@ -7,10 +7,11 @@ unknown ones included.
 
 from __future__ import annotations
 
-from typing import Any
-
-import orjson
 import pyarrow as pa
+
+from ecodata.endpoints import ENDPOINT_KEYS, ENDPOINTS, key_part, record_key
+
+__all__ = ["ENDPOINTS", "ENDPOINT_KEYS", "RAW_SCHEMA", "key_part", "record_key"]
 
 RAW_SCHEMA = pa.schema(
     [
@@ -23,29 +24,3 @@ RAW_SCHEMA = pa.schema(
         pa.field("api_version", pa.string(), nullable=False),        # "2.1.1", "2.2" or "prices"
     ]
 )
-
-# Natural key fields per endpoint; the record_key column joins them with "|".
-ENDPOINT_KEYS: dict[str, tuple[str, ...]] = {
-    "locations": ("id",),
-    "connector_prices": ("location_id", "evse_uid", "connector_id"),
-    "prices": ("id",),
-    "tariffs": ("id",),
-}
-
-def key_part(value: Any) -> str:
-    """One key field as text: strings as is, null/missing as "", anything else as its JSON."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    return orjson.dumps(value).decode()
-
-
-def record_key(record: Any, fields: tuple[str, ...]) -> str:
-    """The natural key of a decoded record: its key fields as text joined by ``|``."""
-    if not isinstance(record, dict):
-        return ""
-    return "|".join(key_part(record.get(name)) for name in fields)
-
-
-ENDPOINTS: tuple[str, ...] = tuple(ENDPOINT_KEYS)

@@ -31,7 +31,7 @@ import duckdb
 import polars as pl
 
 from ecodata.errors import ConfigError, ViewError
-from ecodata.fx import load_rates, rates_sql
+from ecodata.fx import dataset_rates, keep_rates, load_rates, rates_sql
 from ecodata.paths import DataPaths
 from ecodata.sql.orphans import orphan_views
 from ecodata.tables.schemas import ALL_TABLES, TableSchema
@@ -142,7 +142,8 @@ def _code(sql: str) -> str:
 
 
 def view_sql(name: str, paths: DataPaths | None = None, fx_rates_csv: Path | None = None) -> str:
-    """The SELECT behind one view. With ``paths``, table views reflect the files that exist there.
+    """The SELECT behind one view. With ``paths``, table views reflect the files that exist there
+    and ``fx_rates`` holds the rates kept with that directory unless ``fx_rates_csv`` is given.
 
     Example: ``print(view_sql("market_prices"))``.
     """
@@ -152,6 +153,8 @@ def view_sql(name: str, paths: DataPaths | None = None, fx_rates_csv: Path | Non
         if name == f"{table.name}_history":
             return _table_view_sql(table, paths, history=True)
     if name == "fx_rates":
+        if fx_rates_csv is None and paths is not None:
+            fx_rates_csv = dataset_rates(paths)
         return rates_sql(load_rates(fx_rates_csv))
     files = _sql_files()
     if name not in files:
@@ -192,10 +195,13 @@ def write_views(paths: DataPaths, fx_rates_csv: Path | None = None) -> list[str]
     """(Re)create ``<data>/ecodata.duckdb`` holding only the views; returns the view names.
 
     The data directory must exist: a mistyped ``--data-dir`` is an error, not a new directory.
+    ``fx_rates_csv`` (validated) becomes the rates kept with the directory; without it the
+    views use the kept rates (else the shipped ones).
     """
     if not paths.root.is_dir():
         raise ConfigError(f"data directory {paths.root} does not exist: run 'ecodata build' first "
                           "or pass the right --data-dir")
+    fx_rates_csv = keep_rates(paths, fx_rates_csv)
     target = paths.duckdb_path
     staging = target.with_name(target.name + ".tmp")
     staging.unlink(missing_ok=True)

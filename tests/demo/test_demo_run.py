@@ -14,7 +14,7 @@ from ecodata.demo import run_demo
 from ecodata.errors import ConfigError
 from ecodata.paths import DataPaths
 from ecodata.settings import Settings
-from ecodata.simulator import Dataset
+from ecodata.simulator import SimulatedData
 from ecodata.snapshot import read_manifest
 from ecodata.snapshot.schema import ENDPOINTS
 from ecodata.tables.schemas import ALL_TABLES
@@ -38,7 +38,7 @@ def test_two_snapshot_dates_from_simulator_days_0_and_1(demo_build):
 
 def test_latest_snapshot_matches_the_day_1_ground_truth(demo_build):
     _, report = demo_build
-    truth = Dataset(scale="demo", seed=0, day=1).totals()
+    truth = SimulatedData(scale="demo", seed=0, day=1).totals()
     assert report.counts == {
         "locations": truth["locations"], "connectors": truth["connectors"], "prices": truth["prices"],
         "connector_prices": truth["pricing_ids"], "session_costs": report.counts["session_costs"], "rejects": 0,
@@ -137,7 +137,7 @@ def test_a_complete_snapshot_of_other_data_is_downloaded_again(demo_build, tmp_p
     assert [s.reused for s in again.snapshots] == [True, False]
     refreshed = read_manifest(paths, "prices", DATES[1])
     assert refreshed.run_id != old_run
-    assert refreshed.records == Dataset(scale="demo", seed=0, day=1).count("prices")
+    assert refreshed.records == SimulatedData(scale="demo", seed=0, day=1).count("prices")
     assert again.counts == report.counts
     assert again.changes == report.changes
 

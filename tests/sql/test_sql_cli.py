@@ -4,7 +4,7 @@ import pytest
 from click.testing import CliRunner
 
 from ecodata.cli import cli
-from ecodata.simulator import Dataset, SimulatorConfig, serve_in_thread
+from ecodata.simulator import SimulatedData, SimulatorConfig, serve_in_thread
 from ecodata.sql import view_names
 
 
@@ -28,7 +28,7 @@ def sql(data, query, *extra):
 
 def test_build_end_to_end_matches_the_simulator(built):
     data, output = built
-    truth = Dataset(scale="demo").totals()
+    truth = SimulatedData(scale="demo").totals()
     assert f"connector_prices: {truth['pricing_ids']} rows" in output
     assert (data / "ecodata.duckdb").is_file()
     result = sql(data, "SELECT (SELECT count(*) FROM connectors) AS c, (SELECT count(*) FROM price_components) AS pc,"
