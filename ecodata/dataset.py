@@ -129,8 +129,8 @@ class Dataset:
 
         The query runs now, so an error in it (a bad cast, a missing view) is a :class:`ViewError`
         here and not later. The result is a DuckDB relation over the computed rows: ``.pl()``,
-        ``.fetchall()``, ``.fetchone()``, ``.arrow()`` (and ``.df()`` with pandas installed). A
-        statement without a result (``SET``, a comment only) returns None.
+        ``.fetchall()``, ``.arrow()`` (and ``.df()`` with pandas installed). Only
+        a query of nothing but comments returns None.
 
         Example: ``ds.sql("SELECT * FROM prices WHERE currency = $c", params={"c": "GBP"}).pl()``.
         """
