@@ -81,3 +81,9 @@ def test_price_command_with_a_binary_file_is_one_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["price", "--tariff", str(tmp_path / "t.json"), "--cdr", str(tmp_path / "t.json")])
     assert (result.exit_code, result.output) == (
         8, f"ecodata: error: cannot read the tariff file {tmp_path / 't.json'}: not UTF-8 text (byte 0)\n")
+
+
+def test_no_ecodata_variable_reaches_a_test() -> None:
+    import os
+
+    assert sorted(n for n in os.environ if n.startswith("ECODATA_")) == []

@@ -7,6 +7,7 @@ from click.testing import CliRunner
 from pricing_frames import price_tables, site_tables
 
 from ecodata.cli import cli
+from ecodata.errors import ConfigError
 from ecodata.paths import DataPaths
 from ecodata.pricing import comparison_query, session_costs_frame
 from ecodata.settings import Settings
@@ -198,11 +199,13 @@ def test_comparison_never_joins_costs_of_an_older_snapshot(data_dir, tmp_path):
                              "run 'ecodata transform' (or 'ecodata build') for it\n")
 
 
-def test_comparison_query_quotes_only_validated_values():
-    assert comparison_query(["AC_SHOP"], ["de"], ["ac"]) == (
+def test_comparison_query_binds_validated_values_as_parameters():
+    assert comparison_query(["AC_SHOP", "AC_LONG"], ["de"], ["ac"]) == (
         "SELECT * FROM session_cost_comparison\n"
-        "WHERE session IN ('AC_SHOP') AND country_code IN ('DE') AND power_class IN ('AC')")
-    with pytest.raises(Exception, match="invalid country"):
+        "WHERE session IN (?, ?) AND country_code IN (?) AND power_class IN (?)",
+        ["AC_SHOP", "AC_LONG", "DE", "AC"])
+    assert comparison_query() == ("SELECT * FROM session_cost_comparison", [])
+    with pytest.raises(ConfigError, match="invalid country"):
         comparison_query([], ["D'E"], [])
 
 

@@ -13,8 +13,8 @@ from ecodata.paths import DataPaths
 from ecodata.pipeline import transform_snapshot
 from ecodata.settings import Settings
 from ecodata.sql import connect, view_names, view_sql, views_script, write_views
-from ecodata.tables.schemas import ALL_TABLES
 from ecodata.tables.fixtures import write_raw_snapshot
+from ecodata.tables.schemas import ALL_TABLES
 
 D1 = dt.date(2026, 3, 1)
 D2 = dt.date(2026, 3, 2)
