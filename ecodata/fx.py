@@ -13,6 +13,7 @@ directory uses that copy (:func:`dataset_rates`), so EUR figures do not depend o
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from decimal import Decimal
 from pathlib import Path
@@ -85,7 +86,8 @@ def keep_rates(paths: DataPaths, csv: Path | None) -> Path | None:
         staging.write_text(text, encoding="utf-8")
         staging.replace(target)
     except OSError as exc:
-        staging.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            staging.unlink(missing_ok=True)
         raise StorageError(f"cannot keep the FX rates in {target}: {exc.strerror or type(exc).__name__}; "
                            "free space or fix the permissions, then run ecodata views --fx-rates again") from None
     return target
