@@ -36,23 +36,30 @@ def bench_prices(bench: SimulatedData) -> list[dict[str, Any]]:
     return list(bench.iter_records("prices", chunk=5000))
 
 
-def test_row_counts_follow_market_realism_section_5(demo_truth: SimulatedData, bench: SimulatedData) -> None:
-    demo, big = demo_truth.totals(), bench.totals()
+def test_demo_row_counts_follow_market_realism_section_5(demo_truth: SimulatedData) -> None:
+    demo = demo_truth.totals()
     assert demo["locations"] == 1000
     assert 2400 <= demo["evses"] <= 2900
     assert 2700 <= demo["connectors"] <= 3300
     assert 18_000 <= demo["pricing_ids"] <= 24_000
     assert 300 <= demo["prices"] <= 500
     assert (demo["countries"], demo["cpos"], demo["msps"]) == (6, 40, 25)
+    assert demo["connector_prices"] == demo_truth.count("connector_prices") == demo["connectors"]
+
+
+@pytest.mark.bench_scale
+def test_bench_row_counts_follow_market_realism_section_5(bench: SimulatedData) -> None:
+    big = bench.totals()
     assert big["locations"] == 100_000
     assert 240_000 <= big["evses"] <= 280_000
     assert 280_000 <= big["connectors"] <= 320_000
     assert 3_000_000 <= big["pricing_ids"] <= 3_600_000
     assert 17_000 <= big["prices"] <= 23_000
     assert (big["countries"], big["cpos"], big["msps"]) == (13, 1200, 150)
-    assert demo["connector_prices"] == demo_truth.count("connector_prices") == demo["connectors"]
+    assert big["connector_prices"] == bench.count("connector_prices") == big["connectors"]
 
 
+@pytest.mark.bench_scale
 def test_country_and_power_class_shares(bench: SimulatedData) -> None:
     n = bench.count("locations")
     infos = [bench.site_info(p) for p in range(0, n, 5)]
@@ -76,6 +83,7 @@ def test_country_and_power_class_shares(bench: SimulatedData) -> None:
     assert access["Private"] > 0
 
 
+@pytest.mark.bench_scale
 def test_every_connector_lists_one_ad_hoc_price_and_k_msp_prices(bench: SimulatedData, bench_prices: list[dict[str, Any]]) -> None:
     types = {p["id"]: p["product"]["type"] for p in bench_prices}
     currency = {p["id"]: p["product"]["currency"] for p in bench_prices}
@@ -97,6 +105,7 @@ def test_every_connector_lists_one_ad_hoc_price_and_k_msp_prices(bench: Simulate
     assert 9 <= statistics.mean(ks["core"] + ks["nordic"] + ks["south"]) <= 13
 
 
+@pytest.mark.bench_scale
 def test_prices_are_plausible_per_country(bench: SimulatedData, bench_prices: list[dict[str, Any]]) -> None:
     by_currency = {c.currency: c for c in bench.catalog.countries}
     adhoc_kwh: dict[tuple[str, str], list[float]] = {}
@@ -222,6 +231,7 @@ def test_unknown_scale_and_endpoint_are_config_errors(demo_truth: SimulatedData)
         SimulatorConfig(pricing_envelope="xml")
 
 
+@pytest.mark.bench_scale
 def test_memory_stays_flat_while_bench_scale_is_crawled(bench: SimulatedData) -> None:
     app = create_app(SimulatorConfig(scale="bench"), dataset=bench)
     # (path, limit, pages in the warm-up, pages in total): the warm-up fills the bounded render caches
@@ -265,6 +275,7 @@ def test_connector_rows_list_the_site_pricing_set(demo_truth: SimulatedData) -> 
         assert row["product_ids"] == [cat.product(i)[0] for i in info["price_indices"]]
 
 
+@pytest.mark.bench_scale
 def test_daily_change_rates_at_bench_scale(bench: SimulatedData) -> None:
     day1 = SimulatedData("bench", 0, 1)
     n = len(bench.catalog.price_ids)
