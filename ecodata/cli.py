@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import polars as pl
 
     from ecodata.dataset import Dataset
+    from ecodata.snapshot import SnapshotInfo
 
 FORMATS = ("table", "csv", "json")
 
@@ -136,7 +137,7 @@ def snapshots_command(ctx: click.Context) -> None:
     Example: ecodata --data-dir data snapshots
     """
     from ecodata.paths import DataPaths
-    from ecodata.snapshot import format_snapshots, list_snapshots
+    from ecodata.snapshot import list_snapshots
 
     settings = settings_from(ctx)
     click.echo(format_snapshots(list_snapshots(DataPaths(settings.data_dir))))
@@ -343,6 +344,25 @@ def format_frame(frame: pl.DataFrame, fmt: str = "table") -> str:
                        tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):
             return str(frame)
     raise ConfigError(f"unknown format {fmt!r}: use {', '.join(FORMATS)}")
+
+
+def format_snapshots(rows: list[SnapshotInfo]) -> str:
+    """``ecodata snapshots`` output: an aligned text table, or a hint when there is nothing."""
+    if not rows:
+        return "no snapshots yet: run 'ecodata fetch'"
+    header = ("endpoint", "date", "status", "records", "pages", "MB", "duplicates", "drift")
+    body = [
+        (r.endpoint, r.snapshot_date.isoformat(), r.status, f"{r.records:,}", str(r.pages),
+         f"{r.bytes / 1e6:.1f}", str(r.duplicates), "yes" if r.drift else "")
+        for r in rows
+    ]
+    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
+    numeric = {3, 4, 5, 6}
+    lines = []
+    for line in [header, *body]:
+        cells = [c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in enumerate(zip(line, widths, strict=True))]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
 
 
 def _json_text(name: str) -> pl.Expr:

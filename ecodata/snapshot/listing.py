@@ -1,4 +1,4 @@
-"""List raw snapshots, complete and unfinished, for ``ecodata snapshots``."""
+"""List raw snapshots, complete and unfinished (``ecodata snapshots``, ``Dataset.snapshots()``)."""
 
 from __future__ import annotations
 
@@ -64,21 +64,3 @@ def list_snapshots(paths: DataPaths) -> list[SnapshotInfo]:
     rows.sort(key=lambda r: (ENDPOINTS.index(r.endpoint), r.snapshot_date, r.status))
     return rows
 
-
-def format_snapshots(rows: list[SnapshotInfo]) -> str:
-    """``ecodata snapshots`` output: an aligned text table, or a hint when there is nothing."""
-    if not rows:
-        return "no snapshots yet: run 'ecodata fetch'"
-    header = ("endpoint", "date", "status", "records", "pages", "MB", "duplicates", "drift")
-    body = [
-        (r.endpoint, r.snapshot_date.isoformat(), r.status, f"{r.records:,}", str(r.pages),
-         f"{r.bytes / 1e6:.1f}", str(r.duplicates), "yes" if r.drift else "")
-        for r in rows
-    ]
-    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
-    numeric = {3, 4, 5, 6}
-    lines = []
-    for line in [header, *body]:
-        cells = [c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in enumerate(zip(line, widths, strict=True))]
-        lines.append("  ".join(cells).rstrip())
-    return "\n".join(lines)
