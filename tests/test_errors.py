@@ -69,7 +69,7 @@ def files(tmp_path):
     (["transform"], 5),
     (["sql", "select 'x'::int"], 7),
     (["price", "--tariff", "{dir}/tariff.json", "--cdr", "{dir}/cdr.json"], 8),
-    (["views", "--fx-rates", "{dir}/rates.csv"], 9),  # the kept rates cannot be written (see fixture below)
+    (["views", "--fx-rates", "{dir}/rates.csv"], 9),  # the kept rates cannot be written (see below)
 ])
 def test_exit_codes_are_reached_by_real_runs(files, args, code):
     (files / "data" / "fx_rates.csv.tmp").mkdir()  # a directory where the rates' staging file must go
