@@ -26,7 +26,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from ecodata.errors import ConfigError, ViewError
+from ecodata.errors import ConfigError, ValidationError, ViewError
 from ecodata.paths import DataPaths, parse_date
 from ecodata.pipeline import BuildReport, build_dataset
 from ecodata.pricing import comparison_query
@@ -119,10 +119,26 @@ class Dataset:
     # --- reading ----------------------------------------------------------------------------
 
     def table(self, name: str, date: dt.date | str | None = None) -> pl.LazyFrame:
-        """One partition of a table (the newest by default) as a LazyFrame with ``snapshot_date``."""
+        """One partition of a table (the newest by default) as a LazyFrame with ``snapshot_date``.
+
+        The partition's files are checked against the declared schema first (Parquet metadata
+        only), so a file of another layout (an older ecodata, a copy from elsewhere) is one
+        :class:`ValidationError` here rather than a polars error when the frame is collected.
+        """
         if isinstance(date, str):
             date = parse_date(date)
-        return scan_table(self.paths, name, date)
+        frame = scan_table(self.paths, name, date)
+        day = date if date is not None else self.paths.table_dates(name)[-1]
+        declared = table_schema(name).polars_schema
+        for file in sorted(self.paths.table_partition(name, day).glob("part-*.parquet")):
+            found = pl.read_parquet_schema(file)
+            if found != declared:
+                differ = next((f"column {c}: the file has {found.get(c, 'no such column')}, declared {t}"
+                               for c, t in declared.items() if found.get(c) != t),
+                              f"extra columns {', '.join(c for c in found if c not in declared)}")
+                raise ValidationError(f"table {name} for {day} does not fit its declared schema ({differ}): "
+                                      f"rebuild it with 'ecodata transform --date {day}'")
+        return frame
 
     def sql(self, query: str, params: Sequence[Any] | dict[str, Any] | None = None) -> duckdb.DuckDBPyRelation | None:
         """Run SQL against the views; ``?`` / ``$name`` placeholders take ``params`` (DuckDB binds them).

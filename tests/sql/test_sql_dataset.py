@@ -131,3 +131,22 @@ def test_build_is_the_daily_job_with_settings_from_the_environment(tmp_path, mon
 def test_build_without_a_token_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="no API token"):
         ecodata.build(Settings(data_dir=tmp_path))
+
+
+def test_a_partition_of_another_layout_is_a_validation_error(data, tmp_path):
+    import shutil
+
+    from ecodata.errors import ValidationError
+
+    copy = DataPaths(tmp_path / "data")
+    shutil.copytree(data.root, copy.root)
+    part = copy.table_partition("prices", D2) / "part-00000.parquet"
+    pl.read_parquet(part).with_columns(pl.col("element_count").cast(pl.Int64)).write_parquet(part)
+    with ecodata.open(copy.root) as ds:
+        assert ds.table("prices", D1).collect().height == 4
+        with pytest.raises(ValidationError) as caught:
+            ds.table("prices")
+    assert str(caught.value) == (
+        "table prices for 2026-03-02 does not fit its declared schema (column element_count: the file has Int64, "
+        "declared Int32): rebuild it with 'ecodata transform --date 2026-03-02'")
+    assert caught.value.exit_code == 6
