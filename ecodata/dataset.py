@@ -35,7 +35,7 @@ from ecodata.settings import Settings
 from ecodata.snapshot import list_snapshots
 from ecodata.sql import memory_connection, view_names
 from ecodata.tables.dictionary import dtype_name
-from ecodata.tables.reader import scan_table, table_file, table_schema
+from ecodata.tables.reader import scan_table, table_schema
 from ecodata.tables.schemas import ALL_TABLES
 
 _SNAPSHOTS_SCHEMA = pl.Schema({
@@ -111,8 +111,8 @@ class Dataset:
         rows: list[tuple[str, dt.date, int]] = []
         for name in ALL_TABLES:
             for date in self.paths.table_dates(name):
-                file = table_file(self.paths, name, date)
-                count = pl.scan_parquet(file).select(pl.len()).collect().item() if Path(file).is_file() else 0
+                files = sorted(self.paths.table_partition(name, date).glob("part-*.parquet"))
+                count = pl.scan_parquet(files).select(pl.len()).collect().item() if files else 0
                 rows.append((name, date, int(count)))
         return pl.DataFrame(rows, schema=_PARTITIONS_SCHEMA, orient="row").sort("snapshot_date", "table")
 
