@@ -30,7 +30,11 @@ from ecodata.errors import ConfigError, ValidationError, ViewError
 from ecodata.paths import DataPaths, parse_date
 from ecodata.pipeline import BuildReport, build_dataset
 from ecodata.pricing import comparison_query
-from ecodata.pricing.comparison import compare_vehicle_session, missing_vehicle_session_message, with_eur_per_100km
+from ecodata.pricing.comparison import (
+    compare_vehicle_session,
+    missing_vehicle_session_message,
+    with_eur_per_100km,
+)
 from ecodata.settings import Settings
 from ecodata.snapshot import list_snapshots
 from ecodata.sql import memory_connection, view_names
