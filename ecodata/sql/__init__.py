@@ -23,20 +23,29 @@ so the directory can be moved. DuckDB resolves them against ``file_search_path``
 
 from __future__ import annotations
 
+import os
 import re
+import uuid
 from importlib import resources
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from ecodata.errors import ConfigError, ViewError
+from ecodata.errors import ConfigError, StorageError, ViewError
 from ecodata.fx import load_rates, rates_sql
+from ecodata.lock import data_dir_lock
 from ecodata.paths import DataPaths
+from ecodata.settings import DEFAULT_LOCK_TIMEOUT_S
 from ecodata.sql.orphans import orphan_views
 from ecodata.tables.schemas import ALL_TABLES, TableSchema
 
 __all__ = ["connect", "create_views", "memory_connection", "view_names", "view_sql", "views_script"]
+
+# The storage format of ecodata.duckdb: the oldest DuckDB release whose format every later one
+# reads (1.0.0, format 64), so the DuckDB 1.x CLIs and BI tools open the file, not only the DuckDB
+# that wrote it (2.0 writes format 69 by default). A file of views loses nothing by it.
+STORAGE_VERSION = "v1.0.0"
 
 _VIEWS_PACKAGE = "ecodata.sql"
 _VIEWS_DIR = "views"
@@ -188,30 +197,64 @@ def _point_at(con: duckdb.DuckDBPyConnection, paths: DataPaths) -> None:
     con.execute(f"SET file_search_path = '{root}'")
 
 
-def write_views(paths: DataPaths, fx_rates_csv: Path | None = None) -> list[str]:
+def write_views(paths: DataPaths, fx_rates_csv: Path | None = None, *,
+                lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S) -> list[str]:
     """(Re)create ``<data>/ecodata.duckdb`` holding only the views; returns the view names.
 
     The data directory must exist: a mistyped ``--data-dir`` is an error, not a new directory.
+    Holds the data directory's write lock (:mod:`ecodata.lock`). The file is built under a
+    name of its own (``ecodata.duckdb.<pid>-<random>.tmp``) and renamed over the old one, so a
+    reader opens the old or the new file, never half of one; a failure (e.g. a full disk)
+    removes the temporary file and its ``.wal`` and leaves the old view file as it was. The
+    file is written in DuckDB's storage format ``STORAGE_VERSION`` so DuckDB 1.x tools (CLI,
+    BI connectors) open it too.
     """
     if not paths.root.is_dir():
         raise ConfigError(f"data directory {paths.root} does not exist: run 'ecodata build' first "
                           "or pass the right --data-dir")
-    target = paths.duckdb_path
-    staging = target.with_name(target.name + ".tmp")
-    staging.unlink(missing_ok=True)
-    try:
-        con = duckdb.connect(str(staging))
-    except duckdb.Error as exc:
-        raise ViewError(f"cannot create {staging}: {_first_line(exc)}") from None
+    with data_dir_lock(paths, "views", timeout_s=lock_timeout_s):
+        target = paths.duckdb_path
+        staging = target.with_name(f"{target.name}.{os.getpid()}-{uuid.uuid4().hex[:12]}.tmp")
+        try:
+            names = _write_view_file(staging, paths, fx_rates_csv)
+            os.replace(staging, target)
+        except OSError as exc:
+            raise StorageError(f"cannot write {target}: {exc.strerror or exc}; the previous view file "
+                               "is unchanged") from None
+        finally:
+            staging.unlink(missing_ok=True)
+            Path(f"{staging}.wal").unlink(missing_ok=True)
+    return names
+
+
+def _write_view_file(file: Path, paths: DataPaths, fx_rates_csv: Path | None) -> list[str]:
+    """Create the views in a new DuckDB file ``file`` (in format ``STORAGE_VERSION``)."""
+    con = duckdb.connect(":memory:")
     try:
         _point_at(con, paths)
+        location = str(file).replace("'", "''")
+        try:
+            con.execute(f"ATTACH '{location}' AS views_file (STORAGE_VERSION '{STORAGE_VERSION}')")
+            con.execute("USE views_file")
+        except duckdb.Error as exc:
+            raise _storage_or_view_error(exc, f"cannot create {file}") from None
         names = create_views(con, paths, fx_rates_csv)
-        con.execute("CHECKPOINT")
+        try:
+            con.execute("USE memory")
+            con.execute("DETACH views_file")  # checkpoints: the views are in the file, no .wal left
+        except duckdb.Error as exc:
+            raise _storage_or_view_error(exc, f"cannot write {file}") from None
     finally:
         con.close()
-    staging.replace(target)
-    Path(str(staging) + ".wal").unlink(missing_ok=True)
     return names
+
+
+def _storage_or_view_error(exc: duckdb.Error, what: str) -> Exception:
+    """A DuckDB failure to write a file: a StorageError for the operating system's (disk full...)."""
+    line = _first_line(exc)
+    if isinstance(exc, duckdb.IOException) or "No space left" in line:
+        return StorageError(f"{what}: {line}")
+    return ViewError(f"{what}: {line}")
 
 
 def connect(paths: DataPaths, *, read_only: bool = True) -> duckdb.DuckDBPyConnection:
