@@ -144,12 +144,12 @@ def _acquire(paths: DataPaths, key: Path, command: str, timeout_s: float,
             handle.close()
             raise BusyError(
                 f"the data directory {paths.root} is being written by {holder}; gave up after "
-                f"{waited:.0f} s: wait for it to finish, or give a longer --lock-timeout "
+                f"{waited:.1f} s: wait for it to finish, or give a longer --lock-timeout "
                 "(ECODATA_LOCK_TIMEOUT, seconds)"
             )
         if reminded is None or time.monotonic() - reminded >= _REMIND_S:
             notify(f"ecodata: waiting for {_holder(key)} to finish writing {paths.root} "
-                   f"(up to {timeout_s:.0f} s, --lock-timeout)")
+                   f"(up to {timeout_s:g} s, --lock-timeout)")
             reminded = time.monotonic()
         time.sleep(min(_POLL_S, max(0.0, timeout_s - waited)))
     _record_holder(handle, command)
