@@ -47,7 +47,7 @@ def hold(data: Path, tmp_path: Path, seconds: float) -> subprocess.Popen[bytes]:
     while not ready.exists():
         assert proc.poll() is None, "the lock holder died"
         assert time.monotonic() < deadline, "the lock holder did not start"
-        time.sleep(0.02)
+        time.sleep(0.05)
     return proc
 
 
@@ -208,7 +208,7 @@ def test_concurrent_views_writers_and_a_reader_never_meet_a_half_written_file(tm
     data = tmp_path / "data"
     data.mkdir()
     paths = DataPaths(data)
-    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(data), "3"], env=env(),
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(data), "2"], env=env(),
                                 stderr=subprocess.PIPE) for _ in range(2)]
     reads = 0
     while any(w.poll() is None for w in writers):
@@ -219,7 +219,7 @@ def test_concurrent_views_writers_and_a_reader_never_meet_a_half_written_file(tm
             finally:
                 con.close()
             reads += 1
-        time.sleep(0.02)
+        time.sleep(0.05)
     errors = [w.stderr.read().decode() for w in writers if w.stderr is not None]
     assert [w.returncode for w in writers] == [0, 0], errors
     assert reads > 0

@@ -1,0 +1,73 @@
+"""The view file opens in the DuckDB 1.x CLI (PyPI ``duckdb-cli``, a dev dependency), not only in
+the DuckDB that wrote it."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ecodata.paths import DataPaths
+from ecodata.pipeline import transform_date
+from ecodata.settings import Settings
+from ecodata.sql import STORAGE_VERSION
+from ecodata.tables.fixtures import write_raw_snapshot
+
+DAY = dt.date(2026, 4, 1)
+LOCATION = {"id": "L1", "address": "a", "city": "c", "country": "DEU",
+            "coordinates": {"latitude": "52.0", "longitude": "13.0"}, "last_updated": "2026-01-01T00:00:00Z",
+            "evses": [{"uid": "E1", "status": "AVAILABLE", "connectors": [
+                {"id": "1", "standard": "IEC_62196_T2_COMBO", "format": "CABLE", "power_type": "DC",
+                 "voltage": 400, "amperage": 375, "max_power": 150000}]}]}
+PRICE = {"id": "P1", "partner": "CPO", "partner_id": "cpo-1", "last_updated": "2026-01-01T00:00:00Z",
+         "product": {"id": "adhoc", "name": "adhoc", "type": "adhoc", "currency": "EUR"},
+         "elements": [{"price_components": [{"type": "ENERGY", "price_excl_vat": 0.5, "vat": 19, "step_size": 1}]}]}
+
+
+def write_day(paths: DataPaths) -> None:
+    write_raw_snapshot(paths, "locations", DAY, [LOCATION])
+    write_raw_snapshot(paths, "prices", DAY, [PRICE], api_version="prices")
+    write_raw_snapshot(paths, "connector_prices", DAY, [
+        {"location_id": "L1", "evse_uid": "E1", "connector_id": "1", "pricing_ids": ["P1"]}], api_version="prices")
+
+
+def duckdb_cli() -> str:
+    """The ``duckdb`` binary the duckdb-cli wheel installs next to this interpreter."""
+    found = shutil.which("duckdb", path=str(Path(sys.executable).parent)) or shutil.which("duckdb")
+    if found is None:
+        pytest.skip("no duckdb CLI: uv sync installs duckdb-cli with the dev group")
+    return found
+
+
+def test_the_duckdb_1_5_cli_answers_market_prices_from_the_data_directory(tmp_path):
+    cli = duckdb_cli()
+    version = subprocess.run([cli, "--version"], capture_output=True, text=True, check=True).stdout
+    assert version.startswith("v1.5."), version  # the 1.x line that cannot read DuckDB 2.0's default format
+    paths = DataPaths(tmp_path / "data")
+    write_day(paths)
+    transform_date(Settings(data_dir=paths.root), DAY)
+    result = subprocess.run([cli, "ecodata.duckdb", "-csv", "-c", "SELECT * FROM market_prices"],
+                            cwd=paths.root, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [(r["country_code"], r["power_class"], r["product_type"], r["currency"]) for r in rows] == [
+        ("DE", "HPC", "adhoc", "EUR")]
+    assert (rows[0]["energy_incl_vat_median"], rows[0]["connectors"], rows[0]["snapshot_date"]) == (
+        "0.595", "1", "2026-04-01")  # 0.5 + 19 % VAT
+
+
+def test_the_view_file_has_the_storage_format_of_duckdb_1_0(tmp_path):
+    from ecodata.sql import write_views
+
+    paths = DataPaths(tmp_path)
+    write_views(paths)
+    header = paths.duckdb_path.read_bytes()[:16]
+    assert STORAGE_VERSION == "v1.0.0"
+    assert header[8:12] == b"DUCK"
+    assert int.from_bytes(header[12:16], "little") == 64  # the format number DuckDB 1.0 .. 1.5 all read
