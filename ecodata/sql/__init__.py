@@ -18,11 +18,14 @@ File paths inside the views are RELATIVE to the data directory (``tables/<t>/sna
 so the directory can be moved. DuckDB resolves them against ``file_search_path`` (set by
 :func:`connect`) or else the process's working directory: with the plain DuckDB CLI, run
 ``cd data && duckdb ecodata.duckdb``. "Latest" is fixed when the views are created: re-run
-``ecodata views`` (``ecodata build`` does) after transforming a new date.
+``ecodata views`` (``ecodata build`` does) after transforming a new date. The tables that belong
+together (an endpoint's tables; session_costs with its inputs) show one date in their latest
+views, the newest on which all of them exist (:func:`latest_dates`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import uuid
@@ -37,7 +40,7 @@ from ecodata.fx import load_rates, rates_sql
 from ecodata.lock import data_dir_lock
 from ecodata.paths import DataPaths
 from ecodata.settings import DEFAULT_LOCK_TIMEOUT_S
-from ecodata.sql.orphans import orphan_views
+from ecodata.pricing import SESSION_COST_INPUTS
 from ecodata.tables.schemas import ALL_TABLES, TableSchema
 
 __all__ = ["connect", "create_views", "memory_connection", "view_names", "view_sql", "views_script"]
@@ -96,10 +99,55 @@ def _empty_table_sql(schema: TableSchema) -> str:
     return f"SELECT\n    {columns},\n    CAST(NULL AS DATE) AS snapshot_date\nWHERE false"
 
 
+def _groups() -> list[set[str]]:
+    """Tables whose latest views must show one snapshot date: each endpoint's tables, and
+    ``session_costs`` with its inputs; groups sharing a table are merged (one table has one latest
+    date). Tables in no group (``rejects``) stand alone."""
+    groups = [set(tables) for tables in ENDPOINT_TABLES.values()]
+    groups.append({"session_costs", *SESSION_COST_INPUTS})
+    merged: list[set[str]] = []
+    for group in groups:
+        overlapping = [m for m in merged if m & group]
+        for m in overlapping:
+            merged.remove(m)
+            group |= m
+        merged.append(group)
+    grouped = set().union(*merged)
+    return merged + [{name} for name in ALL_TABLES if name not in grouped]
+
+
+def latest_dates(paths: DataPaths) -> dict[str, dt.date]:
+    """The snapshot date each table's latest view shows (tables without files are left out).
+
+    One date per group (see :func:`_groups`): the newest date on which every table of the group
+    that has files at all has a partition, so ``connectors`` never shows a newer day than the
+    ``connector_prices`` and ``session_costs`` beside it. When the tables of a group share no date
+    (a directory built endpoint by endpoint on different days), each endpoint's tables show their
+    newest common date instead, and a table outside every endpoint (session_costs) its own newest.
+
+    Example: ``latest_dates(DataPaths(Path("data")))["connectors"]``.
+    """
+    dates = {name: set(paths.table_dates(name)) for name in ALL_TABLES}
+    latest: dict[str, dt.date] = {}
+    for group in _groups():
+        present = [name for name in sorted(group) if dates[name]]
+        common = set.intersection(*(dates[name] for name in present)) if present else set()
+        if common:
+            latest.update(dict.fromkeys(present, max(common)))
+            continue
+        for name in present:  # no common date: fall back to the endpoint's own tables
+            part = next((set(t) for t in ENDPOINT_TABLES.values() if name in t), {name})
+            shared = set.intersection(*(dates[t] for t in part if dates[t]))
+            latest[name] = max(shared) if shared else max(dates[name])
+    return latest
+
+
 def _table_view_sql(schema: TableSchema, paths: DataPaths | None, history: bool) -> str:
     """SQL of a table's latest or history view; relative paths, empty when no file exists."""
     name = schema.name
     dates = paths.table_dates(name) if paths is not None else []
+    if paths is not None and not history and dates:
+        dates = [latest_dates(paths)[name]]
     if paths is not None and not dates:
         return f"-- {name}: no snapshot written yet\n" + _empty_table_sql(schema)
     columns = ", ".join(c.name for c in schema.columns)

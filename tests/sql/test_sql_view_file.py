@@ -1,5 +1,5 @@
-"""The view file opens in the DuckDB 1.x CLI (PyPI ``duckdb-cli``, a dev dependency), not only in
-the DuckDB that wrote it."""
+"""The view file: opens in the DuckDB 1.x CLI (PyPI ``duckdb-cli``, a dev dependency), not only in
+the DuckDB that wrote it; its latest views show one date per group of tables."""
 
 from __future__ import annotations
 
@@ -71,3 +71,40 @@ def test_the_view_file_has_the_storage_format_of_duckdb_1_0(tmp_path):
     assert STORAGE_VERSION == "v1.0.0"
     assert header[8:12] == b"DUCK"
     assert int.from_bytes(header[12:16], "little") == 64  # the format number DuckDB 1.0 .. 1.5 all read
+
+
+def test_the_latest_views_show_one_date_for_tables_that_belong_together(tmp_path):
+    """Locations transformed on a newer day than the prices: the latest views stay on the day
+    with everything (main showed each table's own newest date: locations of day 2 beside the
+    connector_prices and session_costs of day 1)."""
+    from ecodata.sql import connect, latest_dates
+
+    paths = DataPaths(tmp_path / "data")
+    settings = Settings(data_dir=paths.root)
+    write_day(paths)
+    transform_date(settings, DAY)
+    later = DAY + dt.timedelta(days=1)
+    write_raw_snapshot(paths, "locations", later, [LOCATION])
+    write_raw_snapshot(paths, "tariffs", later, [{"id": "T1", "currency": "EUR", "elements": [], "last_updated":
+                                                  "2026-01-01T00:00:00Z"}])
+    report = transform_date(settings, later, ["locations", "tariffs"])
+    assert report.session_cost_lines[0].startswith("  session_costs: not computed")
+    assert paths.table_dates("connectors") == [DAY, later]
+    dates = latest_dates(paths)
+    assert {name: str(d) for name, d in dates.items()} == {
+        "locations": "2026-04-01", "evses": "2026-04-01", "connectors": "2026-04-01",
+        "connector_prices": "2026-04-01", "prices": "2026-04-01", "price_elements": "2026-04-01",
+        "price_components": "2026-04-01", "session_costs": "2026-04-01",
+        "tariffs": "2026-04-02", "tariff_elements": "2026-04-02", "tariff_components": "2026-04-02",
+        "rejects": "2026-04-02"}
+    con = connect(paths)
+    try:
+        shown = {name: con.execute(f"SELECT DISTINCT snapshot_date FROM {name}").fetchall()
+                 for name in ("locations", "connectors", "connector_prices", "session_costs", "tariffs")}
+        history = con.execute("SELECT count(DISTINCT snapshot_date) FROM connectors_history").fetchone()
+    finally:
+        con.close()
+    assert {name: [str(d) for (d,) in rows] for name, rows in shown.items()} == {
+        "locations": ["2026-04-01"], "connectors": ["2026-04-01"], "connector_prices": ["2026-04-01"],
+        "session_costs": ["2026-04-01"], "tariffs": ["2026-04-02"]}
+    assert history == (2,)
