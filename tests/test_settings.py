@@ -111,7 +111,8 @@ def test_a_token_file_that_cannot_be_sent_is_one_line_without_the_token(tmp_path
     result = run_cli(["--token-file", str(tmp_path / "tok"), "--data-dir", str(tmp_path / "d"), "fetch"])
     line = one_error_line(result)
     assert result.exit_code == 2
-    assert token not in line and token[:3] not in line
+    assert token not in line
+    assert token[:3] not in line
     assert f"the API token from the token file {tmp_path / 'tok'} has a" in line
     assert "character at position 3 (of" in line
 

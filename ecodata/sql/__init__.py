@@ -39,7 +39,6 @@ from ecodata.errors import ConfigError, StorageError, ViewError
 from ecodata.fx import load_rates, rates_sql
 from ecodata.lock import data_dir_lock
 from ecodata.paths import DataPaths
-from ecodata.settings import DEFAULT_LOCK_TIMEOUT_S
 from ecodata.pricing import SESSION_COST_INPUTS
 from ecodata.tables.schemas import ALL_TABLES, TableSchema
 
