@@ -29,6 +29,7 @@ from ecodata.settings import Settings
 from ecodata.snapshot.reader import scan_raw_chunks
 from ecodata.snapshot.schema import ENDPOINTS
 from ecodata.sql import write_views
+from ecodata.storage import storage_errors
 from ecodata.tables.checks import count_orphans
 from ecodata.tables.reader import scan_table
 from ecodata.tables.schemas import ALL_TABLES, REJECTS, SESSION_COSTS
@@ -221,8 +222,10 @@ def transform_date(
     """
     paths = DataPaths(settings.data_dir)
     with data_dir_lock(paths, "transform", timeout_s=settings.lock_timeout_s):
-        report = transform_snapshot(settings, date, endpoints, chunk_records=chunk_records)
-        costs = write_session_costs(settings, report.date)
+        which = f"the tables of {date}" if date else "the tables"
+        with storage_errors(paths.root, which, "no table file is left half-written"):
+            report = transform_snapshot(settings, date, endpoints, chunk_records=chunk_records)
+            costs = write_session_costs(settings, report.date)
         views = write_views(paths, settings.fx_rates_csv, lock_timeout_s=settings.lock_timeout_s)
     return TransformDateReport(report, costs, views)
 
@@ -253,6 +256,6 @@ def build_dataset(
             for line in fetched.lines():
                 exc.add_note(line)
             exc.add_note(f"fetch: the raw snapshot of {fetched.snapshot_date} is committed (a rerun reuses it); "
-                         "building the tables failed:")
+                         "a later step failed:")
             raise
     return BuildReport(fetched.lines(), done.transform, done.views, done.session_cost_lines)

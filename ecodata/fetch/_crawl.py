@@ -38,6 +38,7 @@ from ecodata.settings import Settings
 from ecodata.snapshot.manifest import Manifest, read_manifest
 from ecodata.snapshot.schema import ENDPOINTS
 from ecodata.snapshot.writer import RunInfo, StagedSnapshot, new_run_id, utc_now_iso, writer_lock
+from ecodata.storage import storage_errors
 
 log = logging.getLogger("ecodata.fetch")
 T = TypeVar("T")
@@ -334,6 +335,8 @@ def run_fetch(settings: Settings, endpoints: Sequence[str] | None = None, date: 
             sink.close()
 
     paths = DataPaths(settings.data_dir)
-    with data_dir_lock(paths, "fetch", timeout_s=settings.lock_timeout_s, create=True):
+    with data_dir_lock(paths, "fetch", timeout_s=settings.lock_timeout_s, create=True), \
+            storage_errors(paths.root, f"the raw snapshot of {date}",
+                           "no snapshot was committed, the pages stored so far are kept for the rerun to resume"):
         results = _run_coroutine(main())
     return FetchReport(date, results, time.monotonic() - started)

@@ -92,12 +92,16 @@ def write_json_atomic(path: Path, payload: bytes, *, durable: bool = True) -> No
     per-page checkpoints skip it, since an fsync per page would slow the crawl down.
     """
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(payload)
-        if durable:
-            fh.flush()
-            os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(payload)
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk leaves no half file behind
+        raise
 
 
 def parse_manifest(data: bytes) -> Manifest:

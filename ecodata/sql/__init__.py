@@ -230,6 +230,9 @@ def create_views(con: duckdb.DuckDBPyConnection, paths: DataPaths, fx_rates_csv:
         try:
             con.execute(f"CREATE OR REPLACE VIEW {name} AS\n{sql}")
         except duckdb.Error as exc:
+            if (reason := storage_failure(exc)) is not None:
+                raise StorageError(storage_message(paths.root, "the views", reason,
+                                                   "the previous view file is unchanged")) from None
             raise ViewError(f"cannot create view {name}: {_first_line(exc)}") from None
     return names
 
@@ -263,11 +266,9 @@ def write_views(paths: DataPaths, fx_rates_csv: Path | None = None, *,
         target = paths.duckdb_path
         staging = target.with_name(f"{target.name}.{os.getpid()}-{uuid.uuid4().hex[:12]}.tmp")
         try:
-            names = _write_view_file(staging, paths, fx_rates_csv)
-            os.replace(staging, target)
-        except OSError as exc:
-            raise StorageError(f"cannot write {target}: {exc.strerror or exc}; the previous view file "
-                               "is unchanged") from None
+            with storage_errors(paths.root, "the views", "the previous view file is unchanged"):
+                names = _write_view_file(staging, paths, fx_rates_csv)
+                os.replace(staging, target)
         finally:
             staging.unlink(missing_ok=True)
             Path(f"{staging}.wal").unlink(missing_ok=True)
@@ -297,11 +298,11 @@ def _write_view_file(file: Path, paths: DataPaths, fx_rates_csv: Path | None) ->
 
 
 def _storage_or_view_error(exc: duckdb.Error, what: str) -> Exception:
-    """A DuckDB failure to write a file: a StorageError for the operating system's (disk full...)."""
-    line = _first_line(exc)
-    if isinstance(exc, duckdb.IOException) or "No space left" in line:
-        return StorageError(f"{what}: {line}")
-    return ViewError(f"{what}: {line}")
+    """A DuckDB failure to write the file: the DuckDB error itself when it is the operating
+    system's (``storage_errors`` turns it into a StorageError line), else a ViewError."""
+    if storage_failure(exc) is not None:
+        return exc
+    return ViewError(f"{what}: {_first_line(exc)}")
 
 
 def connect(paths: DataPaths, *, read_only: bool = True) -> duckdb.DuckDBPyConnection:
