@@ -105,7 +105,7 @@ def test_build_says_what_its_fetch_did_before_a_later_steps_error(tmp_path, monk
                                     env={"ECODATA_TOKEN": "build-token", "ECODATA_BASE_URL": url, "CI": "1"})
     assert result.exit_code == 6
     lines = result.output.strip().splitlines()
-    assert lines[0].startswith("tariffs 2026-06-01: complete, ")
+    assert lines[0].startswith("tariffs 2026-06-01: fetched, ")
     assert lines[1].startswith("done in ")
     assert lines[2:] == [
         "fetch: the raw snapshot of 2026-06-01 is committed (a rerun reuses it); a later step failed:",

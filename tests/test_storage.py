@@ -14,7 +14,6 @@ import pytest
 from click.testing import CliRunner
 
 from ecodata.cli import cli
-from ecodata.errors import StorageError
 from ecodata.paths import DataPaths
 from ecodata.sql import write_views
 from ecodata.storage import storage_failure
@@ -30,7 +29,7 @@ def leftovers(root: Path) -> list[str]:
     bad = []
     for path in root.rglob("*"):
         rel = path.relative_to(root).as_posix()
-        if path.is_file() and (path.name.endswith((".tmp", ".wal")) or "/_staging/" in rel and rel.startswith("tables/")):
+        if path.is_file() and (path.name.endswith((".tmp", ".wal")) or ("/_staging/" in rel and rel.startswith("tables/"))):
             bad.append(rel)
         if path.is_dir() and rel.startswith("raw/") and path.name.startswith("snapshot_date=") \
                 and "_staging" not in rel and not (path / "_manifest.json").is_file():
