@@ -263,7 +263,12 @@ def run_demo(settings: Settings, *, scale: str = "demo", force: bool = False, pr
         say = (lambda text: err.print(text, soft_wrap=True)) if show else (lambda text: None)
     paths = DataPaths(settings.data_dir)
     with data_dir_lock(paths, "demo", timeout_s=settings.lock_timeout_s, create=True):
-        snapshots = _build_days(settings, paths, scale, force, show, say)
+        try:
+            snapshots = _build_days(settings, paths, scale, force, show, say)
+        except SnapshotDamagedError as exc:
+            # The fetch's advice (ecodata fetch --force) would go to the real API.
+            raise SnapshotError(f"{exc.problem}: download the demo's snapshots again with "
+                                "'ecodata demo --force'") from None
     return _report(settings, scale, snapshots, started)
 
 
@@ -297,12 +302,7 @@ def _build_days(settings: Settings, paths: DataPaths, scale: str, force: bool, s
                 + ("reusing the raw snapshot, rebuilding tables" if reuse else "fetch + transform + session costs"))
             run_settings = settings.with_(base_url=base_url, token=Secret(token))
             # force only replaces complete snapshots of other data; an interrupted run resumes.
-            try:
-                build = build_dataset(run_settings, date, force=state == "stale", progress=show)
-            except SnapshotDamagedError as exc:
-                # The fetch's advice (ecodata fetch --force) would go to the real API.
-                raise SnapshotError(f"{exc.problem}: download the demo's snapshots again with "
-                                    "'ecodata demo --force'") from None
+            build = build_dataset(run_settings, date, force=state == "stale", progress=show)
         elapsed = time.monotonic() - step
         say(f"snapshot {date}: done in {elapsed:.1f} s")
         snapshots.append(DemoSnapshot(date, day, reuse, build, elapsed))

@@ -7,9 +7,10 @@ naming the process and command that hold the lock. Readers take no lock: every f
 replaced atomically (a rename), so they see the old or the new version, never half of one.
 
 The lock is an ``flock`` on the file, so the kernel releases it when the holder ends, even by
-SIGKILL: a killed run never blocks the next one. The file itself stays (deleting it would let two
-processes lock two different inodes); it holds the holder's pid, command and start time, for the
-message. The lock is re-entrant within a thread (``build`` holds it and calls ``fetch`` and
+SIGKILL: a killed run never blocks the next one. The holder removes the file before it lets go
+(a writer that locked a removed file notices and opens the new one, as ``snapshot.writer``'s
+per-endpoint lock does), so a finished run leaves nothing behind; the file holds the holder's
+pid, command and start time, for the messages of those who wait. The lock is re-entrant within a thread (``build`` holds it and calls ``fetch`` and
 ``transform``, which take it again); another thread of the same process waits like another process.
 Where ``fcntl`` is missing (Windows) writers are not locked against each other.
 """
@@ -97,7 +98,7 @@ def data_dir_lock(paths: DataPaths, command: str, *, timeout_s: float = DEFAULT_
         with _held_guard:
             del _held[key]
         with contextlib.suppress(OSError):
-            handle.truncate(0)  # no stale holder note for the next writer's messages
+            key.unlink()  # while still holding the lock, so nobody locks the old file after us
         handle.close()  # closing the descriptor releases the flock
 
 
@@ -118,32 +119,28 @@ def _lock_path(paths: DataPaths, create: bool) -> Path:
 
 def _acquire(paths: DataPaths, key: Path, command: str, timeout_s: float,
              notify: Callable[[str], None]) -> IO[bytes]:
-    try:
-        handle = open(key, "a+b")  # noqa: SIM115 - held open while the lock is held
-    except NotADirectoryError:
-        raise StorageError(f"the data directory {paths.root} is a file, not a directory: "
-                           "pass another --data-dir (or ECODATA_DATA_DIR)") from None
-    except OSError as exc:
-        raise StorageError(f"cannot open the lock file {key}: {exc.strerror or exc}") from None
-    if fcntl is None:  # pragma: no cover - Windows
-        return handle
     started = time.monotonic()
     reminded: float | None = None
     while True:
+        handle = _open(paths, key)
+        if fcntl is None:  # pragma: no cover - Windows
+            return handle
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            break
         except BlockingIOError:
-            pass
+            handle.close()
         except OSError as exc:
             handle.close()
             raise StorageError(f"cannot lock {key}: {exc.strerror or exc}") from None
+        else:
+            if _same_file(handle, key):
+                break
+            handle.close()  # the holder removed the file between our open and our lock: open it again
+            continue
         waited = time.monotonic() - started
         if waited >= timeout_s:
-            holder = _holder(key)
-            handle.close()
             raise BusyError(
-                f"the data directory {paths.root} is being written by {holder}; gave up after "
+                f"the data directory {paths.root} is being written by {_holder(key)}; gave up after "
                 f"{waited:.1f} s: wait for it to finish, or give a longer --lock-timeout "
                 "(ECODATA_LOCK_TIMEOUT, seconds)"
             )
@@ -154,6 +151,24 @@ def _acquire(paths: DataPaths, key: Path, command: str, timeout_s: float,
         time.sleep(min(_POLL_S, max(0.0, timeout_s - waited)))
     _record_holder(handle, command)
     return handle
+
+
+def _open(paths: DataPaths, key: Path) -> IO[bytes]:
+    try:
+        return open(key, "a+b")  # held open (by the caller) while the lock is held
+    except NotADirectoryError:
+        raise StorageError(f"the data directory {paths.root} is a file, not a directory: "
+                           "pass another --data-dir (or ECODATA_DATA_DIR)") from None
+    except OSError as exc:
+        raise StorageError(f"cannot open the lock file {key}: {exc.strerror or exc}") from None
+
+
+def _same_file(handle: IO[bytes], key: Path) -> bool:
+    """Whether the locked descriptor is still the file at ``key`` (not one removed meanwhile)."""
+    try:
+        return os.fstat(handle.fileno()).st_ino == os.stat(key).st_ino
+    except FileNotFoundError:
+        return False
 
 
 def _record_holder(handle: IO[bytes], command: str) -> None:

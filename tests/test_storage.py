@@ -65,7 +65,7 @@ def test_a_full_disk_while_writing_the_views_is_one_line_and_leaves_the_old_file
     assert result.output == (f"ecodata: error: cannot write the views in {tmp_path}: {FULL}; the previous view "
                              "file is unchanged; free some space there and run the command again\n")
     assert paths.duckdb_path.read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["ecodata.duckdb", "ecodata.lock"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ecodata.duckdb"]
 
 
 def test_a_full_disk_while_writing_a_table_is_one_line_and_leaves_no_half_file(tmp_path, monkeypatch):
