@@ -5,7 +5,7 @@ from Python's own writes, a polars ``ComputeError`` ("underlying IO error: No sp
 device (os error 28)") from the Parquet sink, and a DuckDB ``IOException`` or "Failed to commit"
 error from the view file. :func:`storage_failure` recognises all three; :func:`storage_errors`
 turns them into a StorageError that says what could not be written and what to do. Whoever writes
-removes its half-written file first (see ``tables.build.write_table`` and ``sql.write_views``).
+removes its half-written file first (see ``tables.write`` and ``sql.write_views``).
 """
 
 from __future__ import annotations

@@ -40,7 +40,11 @@ from ecodata.fx import load_rates, rates_sql
 from ecodata.lock import data_dir_lock
 from ecodata.paths import DataPaths
 from ecodata.pricing import SESSION_COST_INPUTS
+from ecodata.settings import DEFAULT_LOCK_TIMEOUT_S
+from ecodata.sql.orphans import orphan_views
+from ecodata.storage import storage_errors, storage_failure, storage_message
 from ecodata.tables.schemas import ALL_TABLES, TableSchema
+from ecodata.transform import TRANSFORMS
 
 __all__ = ["connect", "create_views", "memory_connection", "view_names", "view_sql", "views_script"]
 
@@ -102,7 +106,7 @@ def _groups() -> list[set[str]]:
     """Tables whose latest views must show one snapshot date: each endpoint's tables, and
     ``session_costs`` with its inputs; groups sharing a table are merged (one table has one latest
     date). Tables in no group (``rejects``) stand alone."""
-    groups = [set(tables) for tables in ENDPOINT_TABLES.values()]
+    groups = [set(transform.tables) for transform in TRANSFORMS.values()]
     groups.append({"session_costs", *SESSION_COST_INPUTS})
     merged: list[set[str]] = []
     for group in groups:
@@ -135,7 +139,7 @@ def latest_dates(paths: DataPaths) -> dict[str, dt.date]:
             latest.update(dict.fromkeys(present, max(common)))
             continue
         for name in present:  # no common date: fall back to the endpoint's own tables
-            part = next((set(t) for t in ENDPOINT_TABLES.values() if name in t), {name})
+            part = next((set(t.tables) for t in TRANSFORMS.values() if name in t.tables), {name})
             shared = set.intersection(*(dates[t] for t in part if dates[t]))
             latest[name] = max(shared) if shared else max(dates[name])
     return latest
