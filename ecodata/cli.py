@@ -32,6 +32,8 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except EcodataError as exc:
+            for note in getattr(exc, "__notes__", ()):  # what did succeed before the failure
+                click.echo(note, err=True)
             click.echo(f"ecodata: error: {exc}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
@@ -53,10 +55,14 @@ def settings_from(ctx: click.Context, **overrides: Any) -> Settings:
 @click.option("--base-url", default=None, help="API base URL (default: $ECODATA_BASE_URL or the real API).")
 @click.option("--token-file", type=click.Path(path_type=Path), default=None,
               help="File holding the API token (default: $ECODATA_TOKEN or $ECODATA_TOKEN_FILE).")
+@click.option("--lock-timeout", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+              help="How long a writing command waits for another one writing the same data directory "
+                   "(default: $ECODATA_LOCK_TIMEOUT or 600).")
 @click.pass_context
-def cli(ctx: click.Context, data_dir: Path | None, base_url: str | None, token_file: Path | None) -> None:
+def cli(ctx: click.Context, data_dir: Path | None, base_url: str | None, token_file: Path | None,
+        lock_timeout: float | None) -> None:
     """ecodata: EV-charging location and price analytics from the Eco-Movement Data API."""
-    obj: dict[str, Any] = {"data_dir": data_dir, "base_url": base_url}
+    obj: dict[str, Any] = {"data_dir": data_dir, "base_url": base_url, "lock_timeout_s": lock_timeout}
     if token_file is not None:
         from ecodata.settings import read_token_file
 
@@ -123,7 +129,7 @@ def fetch_command(ctx: click.Context, endpoints: tuple[str, ...], date_text: str
     from ecodata.paths import parse_date
 
     settings = settings_from(ctx, concurrency=concurrency, locations_version=locations_version)
-    report = run_fetch(settings, endpoints or None, parse_date(date_text) if date_text else None,
+    report = run_fetch(settings, endpoints or None, parse_date(date_text) if date_text is not None else None,
                        force=force, progress=progress, page_limit=page_limit)
     for line in report.lines():
         click.echo(line)
@@ -216,7 +222,7 @@ def transform_command(ctx: click.Context, date_text: str | None, endpoints: tupl
     from ecodata.pipeline import transform_date
 
     settings = settings_from(ctx)
-    report = transform_date(settings, parse_date(date_text) if date_text else None, endpoints or None)
+    report = transform_date(settings, parse_date(date_text) if date_text is not None else None, endpoints or None)
     for line in report.lines():
         click.echo(line)
 
@@ -244,7 +250,7 @@ def views_command(ctx: click.Context, show_sql: bool, fx_rates: Path | None) -> 
     if show_sql:
         click.echo(views_script(paths, settings.fx_rates_csv))
         return
-    names = write_views(paths, settings.fx_rates_csv)
+    names = write_views(paths, settings.fx_rates_csv, lock_timeout_s=settings.lock_timeout_s)
     click.echo(f"{len(names)} views written to {paths.duckdb_path}")
 
 
@@ -292,7 +298,7 @@ def build_command(ctx: click.Context, date_text: str | None, endpoints: tuple[st
     from ecodata.pipeline import build_dataset
 
     settings = settings_from(ctx, fx_rates_csv=fx_rates)
-    report = build_dataset(settings, parse_date(date_text) if date_text else None, endpoints or None,
+    report = build_dataset(settings, parse_date(date_text) if date_text is not None else None, endpoints or None,
                            force=force, progress=progress)
     for line in report.lines():
         click.echo(line)
@@ -347,7 +353,8 @@ def format_frame(frame: pl.DataFrame, fmt: str = "table") -> str:
 
 
 def format_snapshots(rows: list[SnapshotInfo]) -> str:
-    """``ecodata snapshots`` output: an aligned text table, or a hint when there is nothing."""
+    """``ecodata snapshots`` output: an aligned text table, then one line per damaged snapshot
+    (what is wrong, what to run), or a hint when there is nothing."""
     if not rows:
         return "no snapshots yet: run 'ecodata fetch'"
     header = ("endpoint", "date", "status", "records", "pages", "MB", "duplicates", "drift")
@@ -362,6 +369,7 @@ def format_snapshots(rows: list[SnapshotInfo]) -> str:
     for line in [header, *body]:
         cells = [c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in enumerate(zip(line, widths, strict=True))]
         lines.append("  ".join(cells).rstrip())
+    lines += [r.problem for r in rows if r.problem]
     return "\n".join(lines)
 
 

@@ -39,7 +39,8 @@ import polars as pl
 from rich.console import Console
 from rich.table import Table
 
-from ecodata.errors import ConfigError, ViewError
+from ecodata.errors import ConfigError, SnapshotDamagedError, SnapshotError, ViewError
+from ecodata.lock import data_dir_lock
 from ecodata.paths import DataPaths
 from ecodata.pipeline import BuildReport, build_dataset
 from ecodata.pricing.sessions import ReferenceSession, load_sessions
@@ -258,7 +259,6 @@ def run_demo(settings: Settings, *, scale: str = "demo", force: bool = False, pr
     ``say`` replaces where the step lines go. The token, base URL and data directory the fetcher
     uses come from ``settings`` with the base URL and token replaced by the simulator's.
     """
-    from ecodata.simulator import SimulatedData, SimulatorConfig, serve_in_thread
 
     started = time.monotonic()
     show = _show_progress(settings, progress)
@@ -266,6 +266,21 @@ def run_demo(settings: Settings, *, scale: str = "demo", force: bool = False, pr
         err = Console(stderr=True, highlight=False)
         say = (lambda text: err.print(text, soft_wrap=True)) if show else (lambda text: None)
     paths = DataPaths(settings.data_dir)
+    with data_dir_lock(paths, "demo", timeout_s=settings.lock_timeout_s, create=True):
+        try:
+            snapshots = _build_days(settings, paths, scale, force, show, say)
+        except SnapshotDamagedError as exc:
+            # The fetch's advice (ecodata fetch --force) would go to the real API.
+            raise SnapshotError(f"{exc.problem}: download the demo's snapshots again with "
+                                "'ecodata demo --force'") from None
+    return _report(settings, scale, snapshots, started)
+
+
+def _build_days(settings: Settings, paths: DataPaths, scale: str, force: bool, show: bool,
+                say: Callable[[str], None]) -> list[DemoSnapshot]:
+    """Serve and build each demo day in turn (the caller holds the data directory's lock)."""
+    from ecodata.simulator import SimulatedData, SimulatorConfig, serve_in_thread
+
     token = secrets.token_urlsafe(24)
     snapshots: list[DemoSnapshot] = []
     first_date: dt.date | None = None
@@ -295,7 +310,7 @@ def run_demo(settings: Settings, *, scale: str = "demo", force: bool = False, pr
         elapsed = time.monotonic() - step
         say(f"snapshot {date}: done in {elapsed:.1f} s")
         snapshots.append(DemoSnapshot(date, day, reuse, build, elapsed))
-    return _report(settings, scale, snapshots, started)
+    return snapshots
 
 
 def _frame(relation: duckdb.DuckDBPyRelation | None) -> pl.DataFrame:

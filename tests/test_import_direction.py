@@ -4,7 +4,8 @@ Every ``import`` / ``from ... import`` of every module under ``ecodata/`` is che
 appears (module level, inside functions, under ``if TYPE_CHECKING``), so a function-level import
 cannot hide a loop. The intended order, left to right:
 
-    basics: errors, settings, paths, and the shared declaration modules endpoints (the
+    basics: errors, settings, paths, lock (the data directory's write lock), storage (failed
+            writes as one error), and the shared declaration modules endpoints (the
             endpoints and their keys), tables.schemas (every table's columns), snapshot.schema
             (the raw row) and restrictions (the tariff restriction fields); they import only basics
     snapshot < fetch < transform < tables < fx < pricing < sql < pipeline < dataset < demo < cli
@@ -30,7 +31,8 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "ecodata"
 
-BASICS = {"ecodata.errors", "ecodata.settings", "ecodata.paths", "ecodata.endpoints", "ecodata.tables.schemas",
+BASICS = {"ecodata.errors", "ecodata.settings", "ecodata.paths", "ecodata.lock", "ecodata.storage",
+          "ecodata.endpoints", "ecodata.tables.schemas",
           "ecodata.snapshot.schema", "ecodata.restrictions"}
 ORDER = ["snapshot", "fetch", "transform", "tables", "fx", "pricing", "sql", "pipeline", "dataset", "demo", "cli",
          "ecodata"]

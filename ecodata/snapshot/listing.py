@@ -9,6 +9,7 @@ from ecodata.endpoints import ENDPOINTS
 from ecodata.errors import SnapshotError
 from ecodata.paths import PARTITION_PREFIX, STAGING_DIR, DataPaths
 from ecodata.snapshot.manifest import read_manifest
+from ecodata.snapshot.reader import verify_snapshot
 from ecodata.snapshot.writer import read_staged_checkpoints
 
 
@@ -16,8 +17,9 @@ from ecodata.snapshot.writer import read_staged_checkpoints
 class SnapshotInfo:
     """One row of ``ecodata snapshots``.
 
-    ``status`` is ``complete`` (manifest present), ``incomplete`` (an unfinished run in staging:
-    counts are what it stored so far; ``ecodata fetch --date`` resumes it) or ``corrupt``.
+    ``status`` is ``complete`` (manifest present and every file it lists as it promises),
+    ``incomplete`` (an unfinished run in staging: counts are what it stored so far; ``ecodata
+    fetch --date`` resumes it) or ``damaged`` (``problem`` says what and what to run).
     """
 
     endpoint: str
@@ -29,6 +31,7 @@ class SnapshotInfo:
     duplicates: int
     drift: bool
     run_id: str
+    problem: str = ""
 
 
 def list_snapshots(paths: DataPaths) -> list[SnapshotInfo]:
@@ -44,11 +47,16 @@ def list_snapshots(paths: DataPaths) -> list[SnapshotInfo]:
         for date in paths.raw_dates(endpoint, complete_only=True):
             try:
                 m = read_manifest(paths, endpoint, date)
-            except SnapshotError:
-                rows.append(SnapshotInfo(endpoint, date, "corrupt", 0, 0, 0, 0, False, ""))
+            except SnapshotError as exc:
+                rows.append(SnapshotInfo(endpoint, date, "damaged", 0, 0, 0, 0, False, "", str(exc)))
                 continue
-            rows.append(SnapshotInfo(endpoint, date, m.status, m.records, m.pages, m.bytes, m.duplicates,
-                                     m.drift, m.run_id))
+            try:
+                verify_snapshot(paths, endpoint, date)
+                status, problem = m.status, ""
+            except SnapshotError as exc:
+                status, problem = "damaged", str(exc)
+            rows.append(SnapshotInfo(endpoint, date, status, m.records, m.pages, m.bytes, m.duplicates,
+                                     m.drift, m.run_id, problem))
         staging = paths.raw_dir(endpoint) / STAGING_DIR
         if staging.is_dir():
             for child in sorted(staging.iterdir()):

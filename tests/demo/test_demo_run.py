@@ -161,3 +161,22 @@ def test_next_steps_for_the_default_data_dir_need_no_option(demo_build, monkeypa
     assert steps["real API"].startswith("ECODATA_TOKEN_FILE=<file holding your licence token> uv run ecodata build")
     assert steps["DuckDB CLI"].startswith("cd data && duckdb ecodata.duckdb -c ")
     assert steps["notebooks"] == f"ECODATA_DATA_DIR={data.resolve()} uv run --with jupyterlab jupyter lab notebooks/"
+
+
+@pytest.mark.parametrize(("damaged", "problem"), [
+    ("part-00000.parquet", "part-00000.parquet: its SHA-256 differs from the manifest's, the file was changed"),
+    ("_manifest.json", "its _manifest.json is corrupt: not JSON: "),
+])
+def test_a_damaged_demo_snapshot_advises_the_demo_not_the_real_api(demo_build, tmp_path, damaged, problem):
+    data = tmp_path / "data"
+    shutil.copytree(demo_build[0], data)
+    file = DataPaths(data).raw_partition("prices", DATES[0]) / damaged
+    garbled = bytearray(file.read_bytes())
+    garbled[0 if damaged.endswith(".json") else 200] ^= 0xFF  # a data page: the Parquet footer stays intact
+    file.write_bytes(bytes(garbled))
+    result = CliRunner().invoke(cli, ["demo", "--data-dir", str(data), "--no-progress"], env={"CI": "1"})
+    assert result.exit_code == 5
+    line = result.output.strip()
+    assert line.startswith(f"ecodata: error: the prices snapshot for 2026-06-01 is damaged ({problem}")
+    assert line.endswith("): download the demo's snapshots again with 'ecodata demo --force'")
+    assert "\n" not in line
