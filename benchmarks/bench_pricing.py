@@ -46,10 +46,10 @@ from ecodata.pricing.vehicles import find_vehicle, load_vehicles, vehicle_sessio
 
 def simulator_tables(scale: str, seed: int) -> tuple[dict[str, pl.DataFrame], list[dict[str, Any]]]:
     """Ground truth -> raw-shaped rows -> ecodata.transform -> tables (and the price records)."""
-    from ecodata.simulator import Dataset
+    from ecodata.simulator import SimulatedData
     from ecodata.tables.fixtures import tables_from_records
 
-    ds = Dataset(scale=scale, seed=seed)
+    ds = SimulatedData(scale=scale, seed=seed)
     price_records = list(ds.iter_records("prices"))
     tables = tables_from_records({"locations": ds.iter_records("locations"),
                                   "connector_prices": ds.iter_records("connector_prices"),

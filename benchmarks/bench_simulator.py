@@ -160,10 +160,10 @@ def main() -> None:
         serve_ps, parse_ps = r.pages / r.serve_s, r.pages / r.parse_s
         print(f"{r.name:<26}{r.pages:>6}{r.records:>10}{mb:>8.1f}{serve_ps:>11.1f}{mb / r.serve_s:>11.1f}"
               f"{parse_ps:>11.1f}{mb / r.parse_s:>11.1f}{serve_ps / parse_ps:>7.2f}")
-    print("\ngeneration alone, in process (no HTTP, no read-ahead): Dataset.render of a page vs orjson.loads of it")
-    from ecodata.simulator import Dataset
+    print("\ngeneration alone, in process (no HTTP, no read-ahead): SimulatedData.render of a page vs orjson.loads of it")
+    from ecodata.simulator import SimulatedData
 
-    ds = Dataset(args.scale, args.seed)
+    ds = SimulatedData(args.scale, args.seed)
     print(f"{'endpoint':<26}{'pages':>6}{'render MB/s':>13}{'parse MB/s':>12}{'ratio':>7}")
     for name, endpoint, version, limit in (("locations 2.1.1", "locations", "2.1.1", 1000),
                                            ("locations 2.2", "locations", "2.2", 1000),
@@ -184,13 +184,13 @@ def main() -> None:
         print(f"{name:<26}{pages:>6}{nbytes / 1e6 / render_s:>13.1f}{nbytes / 1e6 / parse_s:>12.1f}"
               f"{parse_s / render_s:>7.2f}")
     if args.counts:
-        print("\nrow counts per scale (Dataset.totals(), ground truth)")
+        print("\nrow counts per scale (SimulatedData.totals(), ground truth)")
         keys = ("locations", "evses", "connectors", "pricing_ids", "prices", "price_elements", "price_components",
                 "tariffs", "tariff_elements", "tariff_components", "cpos", "msps", "countries")
         totals = {}
         for scale in ("demo", "bench", "europe"):
             t0 = time.perf_counter()
-            totals[scale] = Dataset(scale, args.seed).totals()
+            totals[scale] = SimulatedData(scale, args.seed).totals()
             totals[scale]["seconds"] = round(time.perf_counter() - t0)
         print(f"{'':<20}" + "".join(f"{s:>12}" for s in totals))
         for k in (*keys, "seconds"):

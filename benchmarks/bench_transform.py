@@ -2,7 +2,7 @@
 
     uv run python benchmarks/bench_transform.py [--scale bench] [--keep DIR] [--repeat 4]
 
-1. Build a raw snapshot (all four endpoints) from the simulator's ground truth ``Dataset``.
+1. Build a raw snapshot (all four endpoints) from the simulator's ground truth ``SimulatedData``.
 2. In separate child processes (so each peak RSS is its own):
    * ``decode``: polars only decoding the raw JSON of the same snapshot with the same explicit
      struct dtypes (``str.json_decode``), materialised; the floor any JSON-based transform pays;
@@ -41,10 +41,10 @@ def _peak_rss_mb() -> float:
 
 def make_raw(root: Path, scale: str) -> dict[str, int]:
     from ecodata.paths import DataPaths
-    from ecodata.simulator import Dataset
+    from ecodata.simulator import SimulatedData
     from ecodata.tables.fixtures import write_raw_snapshot
 
-    sim = Dataset(scale=scale, seed=0, day=0)
+    sim = SimulatedData(scale=scale, seed=0, day=0)
     paths = DataPaths(root)
     counts = {}
     for endpoint in ENDPOINTS:

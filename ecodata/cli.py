@@ -8,12 +8,21 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from ecodata.errors import EcodataError
+from ecodata.endpoints import ENDPOINTS
+from ecodata.errors import ConfigError, EcodataError
 from ecodata.settings import Settings
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from ecodata.dataset import Dataset
+    from ecodata.snapshot import SnapshotInfo
+
+FORMATS = ("table", "csv", "json")
 
 
 class _Group(click.Group):
@@ -23,6 +32,8 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except EcodataError as exc:
+            for note in getattr(exc, "__notes__", ()):  # what did succeed before the failure
+                click.echo(note, err=True)
             click.echo(f"ecodata: error: {exc}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
@@ -44,10 +55,14 @@ def settings_from(ctx: click.Context, **overrides: Any) -> Settings:
 @click.option("--base-url", default=None, help="API base URL (default: $ECODATA_BASE_URL or the real API).")
 @click.option("--token-file", type=click.Path(path_type=Path), default=None,
               help="File holding the API token (default: $ECODATA_TOKEN or $ECODATA_TOKEN_FILE).")
+@click.option("--lock-timeout", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+              help="How long a writing command waits for another one writing the same data directory "
+                   "(default: $ECODATA_LOCK_TIMEOUT or 600).")
 @click.pass_context
-def cli(ctx: click.Context, data_dir: Path | None, base_url: str | None, token_file: Path | None) -> None:
+def cli(ctx: click.Context, data_dir: Path | None, base_url: str | None, token_file: Path | None,
+        lock_timeout: float | None) -> None:
     """ecodata: EV-charging location and price analytics from the Eco-Movement Data API."""
-    obj: dict[str, Any] = {"data_dir": data_dir, "base_url": base_url}
+    obj: dict[str, Any] = {"data_dir": data_dir, "base_url": base_url, "lock_timeout_s": lock_timeout}
     if token_file is not None:
         from ecodata.settings import read_token_file
 
@@ -67,7 +82,8 @@ def cli(ctx: click.Context, data_dir: Path | None, base_url: str | None, token_f
 @click.option("--token", default="sim-token", show_default=True,
               help="Token clients must send as 'Authorization: Token <token>'.")
 @click.option("--faults", "faults_text", default="",
-              help="Faults as kind=rate pairs, e.g. 'http429=0.05,slow=0.02:1,drop=0.01,mutate=0.1'.")
+              help="Faults as comma-separated kind=rate pairs (probability per request), e.g. "
+                   "http429=0.05, slow=0.02:1, drop=0.01, mutate=0.1 (quote the list when it has spaces).")
 @click.option("--day", type=click.IntRange(min=0), default=0, show_default=True,
               help="Simulated day: the data evolves deterministically from day 0.")
 @click.option("--pricing-envelope", type=click.Choice(["status_code", "status"]), default="status_code",
@@ -89,7 +105,7 @@ def simulate_command(host: str, port: int, scale: str, seed: int, token: str, fa
 
 @cli.command("fetch")
 @click.option("--endpoint", "endpoints", multiple=True,
-              type=click.Choice(["locations", "connector_prices", "prices", "tariffs"]),
+              type=click.Choice(ENDPOINTS),
               help="Endpoint to download (repeatable; default: all four).")
 @click.option("--date", "date_text", default=None, help="Snapshot date YYYY-MM-DD (default: today, UTC).")
 @click.option("--concurrency", type=click.IntRange(min=1), default=None,
@@ -113,7 +129,7 @@ def fetch_command(ctx: click.Context, endpoints: tuple[str, ...], date_text: str
     from ecodata.paths import parse_date
 
     settings = settings_from(ctx, concurrency=concurrency, locations_version=locations_version)
-    report = run_fetch(settings, endpoints or None, parse_date(date_text) if date_text else None,
+    report = run_fetch(settings, endpoints or None, parse_date(date_text) if date_text is not None else None,
                        force=force, progress=progress, page_limit=page_limit)
     for line in report.lines():
         click.echo(line)
@@ -127,7 +143,7 @@ def snapshots_command(ctx: click.Context) -> None:
     Example: ecodata --data-dir data snapshots
     """
     from ecodata.paths import DataPaths
-    from ecodata.snapshot import format_snapshots, list_snapshots
+    from ecodata.snapshot import list_snapshots
 
     settings = settings_from(ctx)
     click.echo(format_snapshots(list_snapshots(DataPaths(settings.data_dir))))
@@ -158,7 +174,7 @@ def price_command(tariff_file: Path, cdr_file: Path, timezone: str | None) -> No
 @click.option("--country", "countries", multiple=True, help="2-letter country code, e.g. DE (repeatable).")
 @click.option("--power-class", "power_classes", multiple=True, type=click.Choice(["AC", "DC", "HPC"],
               case_sensitive=False), help="Connector power class (repeatable).")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",
               show_default=True, help="Output format.")
 @click.option("--vehicle", default=None, help="Vehicle session of this car, e.g. VW_ID3_PRO (adds EUR per 100 km).")
 @click.option("--soc", default="10-80", show_default=True, help="State-of-charge window of --vehicle, FROM-TO %.")
@@ -168,26 +184,31 @@ def compare_command(ctx: click.Context, sessions: tuple[str, ...], countries: tu
     """Compare reference-session costs across countries, power classes and products (EUR).
 
     Reads the session_cost_comparison view of the latest snapshot (built by `ecodata build`).
+    When nothing matches, one line says what the data holds (on stderr for csv and json).
 
     Example: ecodata compare --session HPC_10_80 --country DE --country NL --format csv
     Vehicle sessions (a [[session]] with vehicle = "VW_ID3_PRO", soc = "10-80" in ECODATA_SESSIONS_TOML):
     ecodata compare --vehicle VW_ID3_PRO --soc 10-80
     """
-    from ecodata.dataset import compare
+    from ecodata.dataset import open as open_dataset
 
     settings = settings_from(ctx)
-    report = compare(settings.data_dir, sessions=sessions, countries=countries, power_classes=power_classes,
-                     fmt=fmt, fx_rates_csv=settings.fx_rates_csv, vehicle=vehicle, soc=soc,
-                     vehicles_file=settings.vehicles_file)
-    click.echo(report.text)
-    if report.note:
-        click.echo(report.note, err=True)
+    with open_dataset(settings.data_dir) as dataset:
+        frame = dataset.compare(sessions=sessions, countries=countries, power_classes=power_classes,
+                                vehicle=vehicle, soc=soc, vehicles_file=settings.vehicles_file)
+        note = None if frame.height else _no_match_note(dataset, sessions, countries, power_classes)
+    if note is not None and fmt == "table":
+        click.echo(note)
+        return
+    click.echo(format_frame(frame, fmt))
+    if note is not None:
+        click.echo(note, err=True)
 
 
 @cli.command("transform")
 @click.option("--date", "date_text", default=None, help="Snapshot date YYYY-MM-DD (default: the newest raw snapshot).")
 @click.option("--endpoint", "endpoints", multiple=True,
-              type=click.Choice(["locations", "connector_prices", "prices", "tariffs"]),
+              type=click.Choice(ENDPOINTS),
               help="Endpoint to transform (repeatable; default: every endpoint with a snapshot that date).")
 @click.pass_context
 def transform_command(ctx: click.Context, date_text: str | None, endpoints: tuple[str, ...]) -> None:
@@ -201,7 +222,7 @@ def transform_command(ctx: click.Context, date_text: str | None, endpoints: tupl
     from ecodata.pipeline import transform_date
 
     settings = settings_from(ctx)
-    report = transform_date(settings, parse_date(date_text) if date_text else None, endpoints or None)
+    report = transform_date(settings, parse_date(date_text) if date_text is not None else None, endpoints or None)
     for line in report.lines():
         click.echo(line)
 
@@ -209,12 +230,15 @@ def transform_command(ctx: click.Context, date_text: str | None, endpoints: tupl
 @cli.command("views")
 @click.option("--sql", "show_sql", is_flag=True, help="Print the CREATE VIEW statements instead of running them.")
 @click.option("--fx-rates", type=click.Path(path_type=Path), default=None,
-              help="CSV of EUR reference rates (rate_date,currency,units_per_eur) replacing the shipped one.")
+              help="CSV of EUR reference rates (rate_date,currency,units_per_eur) to use from now on: "
+                   "kept as <data>/fx_rates.csv (default: the kept rates, else the shipped ones).")
 @click.pass_context
 def views_command(ctx: click.Context, show_sql: bool, fx_rates: Path | None) -> None:
     """(Re)create data/ecodata.duckdb: views over the tables, with paths relative to the data directory.
 
-    Open it with the DuckDB CLI from inside the data directory: cd data && duckdb ecodata.duckdb
+    Open it with the DuckDB CLI from inside the data directory: cd data && duckdb ecodata.duckdb.
+    Rates given with --fx-rates stay with the dataset: later views, transforms, ecodata sql,
+    compare and ecodata.open() use them (with --sql they are only printed, not kept).
 
     Example: ecodata views --sql
     """
@@ -226,36 +250,41 @@ def views_command(ctx: click.Context, show_sql: bool, fx_rates: Path | None) -> 
     if show_sql:
         click.echo(views_script(paths, settings.fx_rates_csv))
         return
-    names = write_views(paths, settings.fx_rates_csv)
+    names = write_views(paths, settings.fx_rates_csv, lock_timeout_s=settings.lock_timeout_s)
     click.echo(f"{len(names)} views written to {paths.duckdb_path}")
 
 
 @cli.command("sql")
 @click.argument("query")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
-              show_default=True, help="Output format.")
-@click.option("--fx-rates", type=click.Path(path_type=Path), default=None,
-              help="CSV of EUR reference rates replacing the shipped one.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",
+              show_default=True, help="Output format (csv writes nested values as JSON text).")
 @click.pass_context
-def sql_command(ctx: click.Context, query: str, fmt: str, fx_rates: Path | None) -> None:
+def sql_command(ctx: click.Context, query: str, fmt: str) -> None:
     """Run SQL against the views (tables, connector_prices_flat, market_prices, price_changes, ...).
+
+    A statement without a result (e.g. only a comment) prints nothing.
 
     Example: ecodata sql "SELECT * FROM market_prices WHERE country_code = 'DE'" --format csv
     """
-    from ecodata.dataset import run_sql
+    from ecodata.dataset import open as open_dataset
 
-    settings = settings_from(ctx, fx_rates_csv=fx_rates)
-    click.echo(run_sql(settings.data_dir, query, fmt, settings.fx_rates_csv))
+    if not query.strip():
+        raise ConfigError("the query is empty: give one, e.g. ecodata sql \"SELECT * FROM market_prices LIMIT 5\"")
+    settings = settings_from(ctx)
+    with open_dataset(settings.data_dir) as dataset:
+        relation = dataset.sql(query)
+        frame = None if relation is None else relation.pl()
+    click.echo("" if frame is None else format_frame(frame, fmt))
 
 
 @cli.command("build")
 @click.option("--date", "date_text", default=None, help="Snapshot date YYYY-MM-DD (default: today, UTC).")
 @click.option("--endpoint", "endpoints", multiple=True,
-              type=click.Choice(["locations", "connector_prices", "prices", "tariffs"]),
+              type=click.Choice(ENDPOINTS),
               help="Endpoint to build (repeatable; default: all four).")
 @click.option("--force", is_flag=True, help="Download again even if the date's snapshot is complete.")
 @click.option("--fx-rates", type=click.Path(path_type=Path), default=None,
-              help="CSV of EUR reference rates replacing the shipped one.")
+              help="CSV of EUR reference rates to use from now on (kept as <data>/fx_rates.csv).")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bars (default: only on an interactive terminal).")
 @click.pass_context
@@ -269,7 +298,7 @@ def build_command(ctx: click.Context, date_text: str | None, endpoints: tuple[st
     from ecodata.pipeline import build_dataset
 
     settings = settings_from(ctx, fx_rates_csv=fx_rates)
-    report = build_dataset(settings, parse_date(date_text) if date_text else None, endpoints or None,
+    report = build_dataset(settings, parse_date(date_text) if date_text is not None else None, endpoints or None,
                            force=force, progress=progress)
     for line in report.lines():
         click.echo(line)
@@ -297,6 +326,81 @@ def demo_command(ctx: click.Context, scale: str, data_dir: Path | None, force: b
 
     settings = settings_from(ctx, data_dir=data_dir)
     run_demo(settings, scale=scale, force=force, progress=progress).print()
+
+
+# --- output formatting (the library returns frames; text is made here) -------------------------
+
+
+def format_frame(frame: pl.DataFrame, fmt: str = "table") -> str:
+    """A frame as text: an aligned ``table``, ``csv`` (with header) or ``json`` (a list of rows).
+
+    CSV cells are flat, so nested values (lists, structs) become JSON text there; ``json``
+    keeps them nested.
+    """
+    import polars as pl
+
+    if fmt == "csv":
+        nested = [name for name, dtype in frame.schema.items() if dtype.is_nested()]
+        flat = frame.with_columns(_json_text(name) for name in nested) if nested else frame
+        return str(flat.write_csv()).rstrip("\n")
+    if fmt == "json":
+        return str(frame.write_json())
+    if fmt == "table":
+        with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=1000, fmt_str_lengths=80,
+                       tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):
+            return str(frame)
+    raise ConfigError(f"unknown format {fmt!r}: use {', '.join(FORMATS)}")
+
+
+def format_snapshots(rows: list[SnapshotInfo]) -> str:
+    """``ecodata snapshots`` output: an aligned text table, then one line per damaged snapshot
+    (what is wrong, what to run), or a hint when there is nothing."""
+    if not rows:
+        return "no snapshots yet: run 'ecodata fetch'"
+    header = ("endpoint", "date", "status", "records", "pages", "MB", "duplicates", "drift")
+    body = [
+        (r.endpoint, r.snapshot_date.isoformat(), r.status, f"{r.records:,}", str(r.pages),
+         f"{r.bytes / 1e6:.1f}", str(r.duplicates), "yes" if r.drift else "")
+        for r in rows
+    ]
+    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
+    numeric = {3, 4, 5, 6}
+    lines = []
+    for line in [header, *body]:
+        cells = [c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in enumerate(zip(line, widths, strict=True))]
+        lines.append("  ".join(cells).rstrip())
+    lines += [r.problem for r in rows if r.problem]
+    return "\n".join(lines)
+
+
+def _json_text(name: str) -> pl.Expr:
+    """Column ``name`` as the JSON ``write_json`` gives its values (null stays an empty cell)."""
+    import json
+
+    import polars as pl
+
+    prefix = len(json.dumps(name)) + 2  # {"name":
+    encoded = pl.struct(pl.col(name)).struct.json_encode().str.slice(prefix).str.head(-1)
+    return pl.when(pl.col(name).is_null()).then(None).otherwise(encoded).alias(name)
+
+
+def _no_match_note(dataset: Dataset, sessions: tuple[str, ...], countries: tuple[str, ...],
+                   power_classes: tuple[str, ...]) -> str:
+    """One line: the filters that matched nothing, and what the comparison does hold."""
+    relation = dataset.sql("SELECT DISTINCT country_code, power_class, session FROM session_cost_comparison")
+    have = relation.pl() if relation is not None else None
+    if have is None or have.height == 0:
+        return ("no rows: the latest snapshot has no session costs; run 'ecodata transform' "
+                "(or 'ecodata build') for it")
+    asked = [f"{what} {', '.join(v.upper() if what != 'session' else v for v in values)}"
+             for what, values in (("session", sessions), ("country", countries), ("power class", power_classes))
+             if values]
+
+    def listed(column: str) -> str:
+        return ", ".join(sorted(str(v) for v in have[column].unique().to_list() if v is not None)) or "none"
+
+    return (f"no rows match {'; '.join(asked) or 'the filters'}: the data has countries {listed('country_code')}; "
+            f"power classes {listed('power_class')}; sessions {listed('session')}")
 
 
 def main() -> None:

@@ -1,42 +1,71 @@
-"""``ecodata.open(data_dir)``: the tables as polars frames and the views as DuckDB SQL.
+"""``ecodata.open(data_dir)``: a dataset for notebooks and jobs; ``ecodata.build(...)`` makes one.
 
 Example::
 
     import ecodata, polars as pl
     ds = ecodata.open("data")
+    ds.tables(), ds.views(), ds.dates("prices"), ds.schema("connectors")
     hpc = ds.table("connectors").filter(pl.col("power_class") == "HPC").collect()
-    ds.sql("SELECT * FROM market_prices WHERE country_code = 'DE'").pl()
+    ds.sql("SELECT * FROM market_prices WHERE country_code = ?", params=["DE"]).pl()
+    ds.compare(sessions=["HPC_10_80"], countries=["DE", "NL"])
+
+Two kinds of dated things live in a data directory, and each has one name here: **raw
+snapshots** (what ``fetch`` downloaded, per endpoint: :meth:`Dataset.snapshots`, the same list
+as ``ecodata snapshots``) and **table partitions** (what ``transform`` wrote, per table:
+:meth:`Dataset.partitions` and :meth:`Dataset.dates`). Everything returns data (polars frames,
+DuckDB relations, lists); turning it into text is the command line's job.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import polars as pl
 
-from ecodata.errors import ConfigError, ViewError
+from ecodata.errors import ConfigError, ValidationError, ViewError
 from ecodata.paths import DataPaths, parse_date
+from ecodata.pipeline import BuildReport, build_dataset
 from ecodata.pricing import comparison_query
 from ecodata.pricing.comparison import (
     compare_vehicle_session,
     missing_vehicle_session_message,
     with_eur_per_100km,
 )
-from ecodata.sql import memory_connection
-from ecodata.tables.reader import scan_table, table_file
+from ecodata.settings import Settings
+from ecodata.snapshot import list_snapshots
+from ecodata.sql import memory_connection, view_names
+from ecodata.tables.dictionary import dtype_name
+from ecodata.tables.reader import scan_table, table_schema
 from ecodata.tables.schemas import ALL_TABLES
+
+_SNAPSHOTS_SCHEMA = pl.Schema({
+    "endpoint": pl.String(), "snapshot_date": pl.Date(), "status": pl.String(), "records": pl.Int64(),
+    "pages": pl.Int64(), "bytes": pl.Int64(), "duplicates": pl.Int64(), "drift": pl.Boolean(),
+    "run_id": pl.String(),
+})
+_PARTITIONS_SCHEMA = pl.Schema({"table": pl.String(), "snapshot_date": pl.Date(), "rows": pl.Int64()})
+_SCHEMA_SCHEMA = pl.Schema({"column": pl.String(), "type": pl.String(), "key": pl.Boolean(), "doc": pl.String()})
+_SNAPSHOT_DATE_DOC = "date of the snapshot the row belongs to (the hive partition)"
 
 
 class Dataset:
-    """One data directory: ``table()`` (lazy polars), ``sql()`` (DuckDB), ``snapshots()``."""
+    """One data directory built by ``ecodata build``: tables as polars, views as DuckDB SQL.
 
-    def __init__(self, data_dir: str | Path, *, fx_rates_csv: str | Path | None = None) -> None:
-        self.paths = DataPaths(Path(data_dir))
-        self.fx_rates_csv = Path(fx_rates_csv) if fx_rates_csv is not None else None
+    ``location`` is a directory path (``str`` or ``Path``). Queries run on an in-memory DuckDB
+    connection whose views are created fresh over the directory's tables, with the EUR rates kept
+    with the dataset; :meth:`close` (or a ``with`` block) releases it.
+    """
+
+    def __init__(self, location: str | Path) -> None:
+        text = str(location)
+        if "://" in text:
+            raise ConfigError(f"cannot open {text}: only a local data directory can be opened "
+                              "(give its path, e.g. ecodata.open('data'))")
+        self.paths = DataPaths(Path(location))
         self._con: duckdb.DuckDBPyConnection | None = None
         if not self.paths.root.is_dir():
             raise ConfigError(f"data directory {self.paths.root} does not exist: run 'ecodata build' first "
@@ -45,33 +74,124 @@ class Dataset:
     def __repr__(self) -> str:
         return f"Dataset({str(self.paths.root)!r})"
 
-    def table(self, name: str, date: dt.date | str | None = None) -> pl.LazyFrame:
-        """One snapshot of a table (the newest by default) as a LazyFrame with ``snapshot_date``."""
-        if isinstance(date, str):
-            date = parse_date(date)
-        return scan_table(self.paths, name, date)
+    # --- what is there ----------------------------------------------------------------------
 
-    def sql(self, query: str) -> duckdb.DuckDBPyRelation:
-        """Run SQL against the views (fresh, in memory); ``.pl()`` turns the result into polars."""
-        if self._con is None:
-            self._con = memory_connection(self.paths, self.fx_rates_csv)
-        try:
-            return self._con.sql(query)
-        except duckdb.Error as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ViewError(f"the query failed: {first}") from None
+    def tables(self) -> list[str]:
+        """The tables that have at least one partition, in declaration order."""
+        return [name for name in ALL_TABLES if self.paths.table_dates(name)]
+
+    def views(self) -> list[str]:
+        """Every view :meth:`sql` can query, in creation order (tables, ``*_history``, joined views)."""
+        return view_names()
+
+    def dates(self, table: str) -> list[dt.date]:
+        """The snapshot dates for which ``table`` has a partition, oldest first."""
+        table_schema(table)
+        return self.paths.table_dates(table)
+
+    def schema(self, table: str) -> pl.DataFrame:
+        """The columns of ``table`` as :meth:`table` returns them: name, type, part of the key, meaning.
+
+        Example: ``ds.schema("prices").filter(pl.col("key"))`` is the key of ``prices``.
+        """
+        declared = table_schema(table)
+        rows = [(c.name, dtype_name(c.dtype), c.name in declared.key, c.doc) for c in declared.columns]
+        rows.append(("snapshot_date", "date", False, _SNAPSHOT_DATE_DOC))
+        return pl.DataFrame(rows, schema=_SCHEMA_SCHEMA, orient="row")
 
     def snapshots(self) -> pl.DataFrame:
-        """One row per table and snapshot date with the row count (from Parquet metadata)."""
-        rows: list[tuple[dt.date, str, int]] = []
+        """Raw snapshots, one row per endpoint and date, as ``ecodata snapshots`` lists them.
+
+        ``status`` is ``complete``, ``incomplete`` (an unfinished run in staging) or ``corrupt``;
+        ``bytes`` is the size of the Parquet parts, ``drift`` whether the server's data moved
+        during the crawl.
+        """
+        rows = [(s.endpoint, s.snapshot_date, s.status, s.records, s.pages, s.bytes, s.duplicates, s.drift,
+                 s.run_id) for s in list_snapshots(self.paths)]
+        return pl.DataFrame(rows, schema=_SNAPSHOTS_SCHEMA, orient="row")
+
+    def partitions(self) -> pl.DataFrame:
+        """Table partitions, one row per table and snapshot date, with the row count (Parquet metadata)."""
+        rows: list[tuple[str, dt.date, int]] = []
         for name in ALL_TABLES:
             for date in self.paths.table_dates(name):
-                file = table_file(self.paths, name, date)
-                count = pl.scan_parquet(file).select(pl.len()).collect().item() if Path(file).is_file() else 0
-                rows.append((date, name, int(count)))
-        return pl.DataFrame(
-            rows, schema={"snapshot_date": pl.Date(), "table": pl.String(), "rows": pl.Int64()}, orient="row"
-        ).sort("snapshot_date", "table")
+                files = sorted(self.paths.table_partition(name, date).glob("part-*.parquet"))
+                count = pl.scan_parquet(files).select(pl.len()).collect().item() if files else 0
+                rows.append((name, date, int(count)))
+        return pl.DataFrame(rows, schema=_PARTITIONS_SCHEMA, orient="row").sort("snapshot_date", "table")
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def table(self, name: str, date: dt.date | str | None = None) -> pl.LazyFrame:
+        """One partition of a table (the newest by default) as a LazyFrame with ``snapshot_date``.
+
+        The partition's files are checked against the declared schema first (Parquet metadata
+        only), so a file of another layout (an older ecodata, a copy from elsewhere) is one
+        :class:`ValidationError` here rather than a polars error when the frame is collected.
+        """
+        if isinstance(date, str):
+            date = parse_date(date)
+        frame = scan_table(self.paths, name, date)
+        day = date if date is not None else self.paths.table_dates(name)[-1]
+        declared = table_schema(name).polars_schema
+        for file in sorted(self.paths.table_partition(name, day).glob("part-*.parquet")):
+            found = pl.read_parquet_schema(file)
+            if found != declared:
+                differ = next((f"column {c}: the file has {found.get(c, 'no such column')}, declared {t}"
+                               for c, t in declared.items() if found.get(c) != t),
+                              f"extra columns {', '.join(c for c in found if c not in declared)}")
+                raise ValidationError(f"table {name} for {day} does not fit its declared schema ({differ}): "
+                                      f"rebuild it with 'ecodata transform --date {day}'")
+        return frame
+
+    def sql(self, query: str, params: Sequence[Any] | dict[str, Any] | None = None) -> duckdb.DuckDBPyRelation | None:
+        """Run SQL against the views; ``?`` / ``$name`` placeholders take ``params`` (DuckDB binds them).
+
+        The query runs now, so an error in it (a bad cast, a missing view) is a :class:`ViewError`
+        here and not later. The result is a DuckDB relation over the computed rows: ``.pl()``,
+        ``.fetchall()``, ``.arrow()`` (and ``.df()`` with pandas installed). Only
+        a query of nothing but comments returns None.
+
+        Example: ``ds.sql("SELECT * FROM prices WHERE currency = $c", params={"c": "GBP"}).pl()``.
+        """
+        con = self._connection()
+        try:
+            relation = con.sql(query, params=params)
+            return None if relation is None else con.from_arrow(relation.to_arrow_table())
+        except duckdb.Error as exc:
+            raise ViewError(f"the query failed: {_first_line(exc)}") from None
+
+    def compare(self, *, sessions: Sequence[str] = (), countries: Sequence[str] = (),
+                power_classes: Sequence[str] = (), vehicle: str | None = None, soc: str = "10-80",
+                vehicles_file: str | Path | None = None) -> pl.DataFrame:
+        """Reference-session costs across markets: ``session_cost_comparison`` filtered (``ecodata compare``).
+
+        Sessions are checked against those priced when the data was built; countries (2-letter
+        codes) and power classes (AC, DC, HPC) are case-insensitive. No match is an empty frame.
+        ``vehicle``/``soc`` add the vehicle session ``<VEHICLE>_<FROM>_<TO>`` (priced when a
+        sessions TOML names it) and its ``eur_per_100km_median`` at the vehicle's consumption
+        (``vehicles_file``, else the shipped vehicles).
+
+        Example: ``ds.compare(sessions=["HPC_10_80"], countries=["DE", "NL"])``.
+        """
+        car = None
+        if vehicle is not None:
+            car = compare_vehicle_session(vehicle, soc, Path(vehicles_file) if vehicles_file is not None else None)
+            sessions = (*sessions, car.name)
+        query, params = comparison_query(sessions, countries, power_classes)
+        if sessions:
+            # the sessions that were priced when the data was built (session_costs), not today's TOML
+            known = set(self._rows("SELECT DISTINCT session FROM session_costs")["session"].to_list())
+            if car is not None and car.name not in known:
+                raise ConfigError(missing_vehicle_session_message(car))
+            unknown = [s for s in sessions if s not in known]
+            if unknown:
+                raise ConfigError(f"unknown session(s) {', '.join(unknown)}: the data has "
+                                  f"{', '.join(sorted(known)) or 'no session costs (run ecodata build)'}")
+        frame = self._rows(query, params)
+        return with_eur_per_100km(frame, car) if car is not None else frame
+
+    # --- lifetime ---------------------------------------------------------------------------
 
     def close(self) -> None:
         """Close the DuckDB connection, if one was opened."""
@@ -85,101 +205,47 @@ class Dataset:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            self._con = memory_connection(self.paths)
+        return self._con
 
-def open(data_dir: str | Path = "data", *, fx_rates_csv: str | Path | None = None) -> Dataset:
-    """Open a data directory built by ``ecodata build`` (or fetch + transform)."""
-    return Dataset(data_dir, fx_rates_csv=fx_rates_csv)
-
-
-def format_relation(relation: duckdb.DuckDBPyRelation, fmt: str = "table") -> str:
-    """A query result as text: an aligned ``table``, ``csv`` (with header) or ``json`` (list of rows)."""
-    return format_frame(relation.pl(), fmt)
-
-
-def format_frame(frame: pl.DataFrame, fmt: str = "table") -> str:
-    """A frame as text, as :func:`format_relation` formats a query result."""
-    if fmt == "csv":
-        return str(frame.write_csv()).rstrip("\n")
-    if fmt == "json":
-        return str(frame.write_json())
-    if fmt == "table":
-        with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=1000, fmt_str_lengths=80,
-                       tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):
-            return str(frame)
-    raise ConfigError(f"unknown format {fmt!r}: use table, csv or json")
+    def _rows(self, query: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
+        relation = self.sql(query, params)
+        if relation is None:  # pragma: no cover - every caller passes a SELECT
+            raise ViewError(f"the query returned no result: {query}")
+        frame: pl.DataFrame = relation.pl()
+        return frame
 
 
-def run_sql(data_dir: str | Path, query: str, fmt: str = "table", fx_rates_csv: Path | None = None) -> str:
-    """Run one SQL query against the views of ``data_dir`` and format the result (``ecodata sql``).
+def open(location: str | Path = "data") -> Dataset:
+    """Open a data directory built by ``ecodata build`` (or fetch + transform).
 
-    A statement without a result (e.g. only a comment) prints nothing.
+    Example: ``with ecodata.open("data") as ds: ds.sql("SELECT count(*) FROM prices").fetchall()``.
     """
-    if not query.strip():
-        raise ConfigError("the query is empty: give one, e.g. ecodata sql \"SELECT * FROM market_prices LIMIT 5\"")
-    with open(data_dir, fx_rates_csv=fx_rates_csv) as dataset:
-        relation: duckdb.DuckDBPyRelation | None = dataset.sql(query)
-        return "" if relation is None else format_relation(relation, fmt)
+    return Dataset(location)
 
 
+def build(settings: Settings | None = None, *, date: dt.date | str | None = None,
+          endpoints: Sequence[str] | None = None, force: bool = False,
+          progress: bool | None = False) -> BuildReport:
+    """The daily job from Python: fetch + transform + session costs + views (``ecodata build``).
 
-@dataclass(frozen=True)
-class Report:
-    """A report's text (for stdout) and an optional note (for stderr: ``csv``/``json`` stay parseable)."""
+    ``settings`` defaults to ``Settings.from_env()`` (``ECODATA_TOKEN``, ``ECODATA_DATA_DIR``, ...);
+    ``date`` to today (UTC). Failures raise :class:`ecodata.EcodataError` subclasses, whose
+    ``exit_code`` is the command line's. Progress bars are off unless asked for.
 
-    text: str
-    note: str | None = None
+    Example::
 
-
-def compare(data_dir: str | Path, *, sessions: Sequence[str] = (), countries: Sequence[str] = (),
-            power_classes: Sequence[str] = (), fmt: str = "table", fx_rates_csv: Path | None = None,
-            vehicle: str | None = None, soc: str = "10-80", vehicles_file: Path | None = None) -> Report:
-    """The cross-market session-cost report (``ecodata compare``) as text: ``table``, ``csv`` or ``json``.
-
-    Filters the ``session_cost_comparison`` view with :func:`ecodata.pricing.comparison_query`.
-    When no row matches, the note says which countries, power classes and sessions the data has
-    (the ``table`` format prints only that line). Example:
-    ``compare("data", sessions=["HPC_10_80"], countries=["DE", "NL"], fmt="csv").text``.
-    ``vehicle``/``soc`` add the vehicle session ``<VEHICLE>_<FROM>_<TO>`` (built from a sessions
-    TOML) and its ``eur_per_100km_median`` at the vehicle's consumption (``vehicles_file``, else
-    the shipped vehicles).
+        report = ecodata.build(ecodata.Settings.from_env(data_dir="/srv/ecodata/data"))
+        print("\\n".join(report.lines()))
+        ds = ecodata.open("/srv/ecodata/data")
     """
-    car = compare_vehicle_session(vehicle, soc, vehicles_file) if vehicle is not None else None
-    if car is not None:
-        sessions = (*sessions, car.name)
-    query = comparison_query(sessions, countries, power_classes)
-    with open(data_dir, fx_rates_csv=fx_rates_csv) as dataset:
-        if sessions:
-            # the sessions that were priced when the data was built (session_costs), not today's TOML
-            known = set(dataset.sql("SELECT DISTINCT session FROM session_costs").pl()["session"].to_list())
-            if car is not None and car.name not in known:
-                raise ConfigError(missing_vehicle_session_message(car))
-            unknown = [s for s in sessions if s not in known]
-            if unknown:
-                raise ConfigError(f"unknown session(s) {', '.join(unknown)}: the data has "
-                                  f"{', '.join(sorted(known)) or 'no session costs (run ecodata build)'}")
-        frame = dataset.sql(query).pl()
-        if car is not None:
-            frame = with_eur_per_100km(frame, car)
-        text = format_frame(frame, fmt)
-        if frame.height:
-            return Report(text)
-        note = _no_match_note(dataset, sessions, countries, power_classes)
-    return Report(note if fmt == "table" else text, None if fmt == "table" else note)
+    chosen = settings if settings is not None else Settings.from_env()
+    day = parse_date(date) if isinstance(date, str) else date
+    return build_dataset(chosen, day, endpoints, force=force, progress=progress)
 
 
-def _no_match_note(dataset: Dataset, sessions: Sequence[str], countries: Sequence[str],
-                   power_classes: Sequence[str]) -> str:
-    """One line: the filters that matched nothing, and what the comparison does hold."""
-    have = dataset.sql("SELECT DISTINCT country_code, power_class, session FROM session_cost_comparison").pl()
-    if have.height == 0:
-        return ("no rows: the latest snapshot has no session costs; run 'ecodata transform' "
-                "(or 'ecodata build') for it")
-    asked = [f"{what} {', '.join(v.upper() if what != 'session' else v for v in values)}"
-             for what, values in (("session", sessions), ("country", countries), ("power class", power_classes))
-             if values]
-
-    def listed(column: str) -> str:
-        return ", ".join(sorted(str(v) for v in have[column].unique().to_list() if v is not None)) or "none"
-
-    return (f"no rows match {'; '.join(asked) or 'the filters'}: the data has countries {listed('country_code')}; "
-            f"power classes {listed('power_class')}; sessions {listed('session')}")
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

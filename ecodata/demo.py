@@ -33,19 +33,23 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import polars as pl
 from rich.console import Console
 from rich.table import Table
 
-from ecodata.errors import ConfigError
+from ecodata.errors import ConfigError, SnapshotDamagedError, SnapshotError, ViewError
+from ecodata.lock import data_dir_lock
 from ecodata.paths import DataPaths
 from ecodata.pipeline import BuildReport, build_dataset
 from ecodata.pricing.sessions import ReferenceSession, load_sessions
 from ecodata.settings import Secret, Settings
 from ecodata.snapshot.schema import ENDPOINTS
 from ecodata.tables.schemas import ALL_TABLES
+
+if TYPE_CHECKING:
+    import duckdb
 
 DEMO_SEED = 0
 DEMO_DAYS = (0, 1)
@@ -255,7 +259,6 @@ def run_demo(settings: Settings, *, scale: str = "demo", force: bool = False, pr
     ``say`` replaces where the step lines go. The token, base URL and data directory the fetcher
     uses come from ``settings`` with the base URL and token replaced by the simulator's.
     """
-    from ecodata.simulator import Dataset, SimulatorConfig, serve_in_thread
 
     started = time.monotonic()
     show = _show_progress(settings, progress)
@@ -263,12 +266,27 @@ def run_demo(settings: Settings, *, scale: str = "demo", force: bool = False, pr
         err = Console(stderr=True, highlight=False)
         say = (lambda text: err.print(text, soft_wrap=True)) if show else (lambda text: None)
     paths = DataPaths(settings.data_dir)
+    with data_dir_lock(paths, "demo", timeout_s=settings.lock_timeout_s, create=True):
+        try:
+            snapshots = _build_days(settings, paths, scale, force, show, say)
+        except SnapshotDamagedError as exc:
+            # The fetch's advice (ecodata fetch --force) would go to the real API.
+            raise SnapshotError(f"{exc.problem}: download the demo's snapshots again with "
+                                "'ecodata demo --force'") from None
+    return _report(settings, scale, snapshots, started)
+
+
+def _build_days(settings: Settings, paths: DataPaths, scale: str, force: bool, show: bool,
+                say: Callable[[str], None]) -> list[DemoSnapshot]:
+    """Serve and build each demo day in turn (the caller holds the data directory's lock)."""
+    from ecodata.simulator import SimulatedData, SimulatorConfig, serve_in_thread
+
     token = secrets.token_urlsafe(24)
     snapshots: list[DemoSnapshot] = []
     first_date: dt.date | None = None
     for day in DEMO_DAYS:
         step = time.monotonic()
-        truth = Dataset(scale=scale, seed=DEMO_SEED, day=day)
+        truth = SimulatedData(scale=scale, seed=DEMO_SEED, day=day)
         date = dt.datetime.fromtimestamp(truth.now_epoch, dt.UTC).date()
         if first_date is None:
             first_date = date
@@ -292,20 +310,23 @@ def run_demo(settings: Settings, *, scale: str = "demo", force: bool = False, pr
         elapsed = time.monotonic() - step
         say(f"snapshot {date}: done in {elapsed:.1f} s")
         snapshots.append(DemoSnapshot(date, day, reuse, build, elapsed))
-    return _report(settings, scale, snapshots, started)
+    return snapshots
+
+
+def _frame(relation: duckdb.DuckDBPyRelation | None) -> pl.DataFrame:
+    """A report query's rows (each of them is a SELECT, so it always has a result)."""
+    if relation is None:  # pragma: no cover - the report's queries are SELECTs
+        raise ViewError("a demo report query returned no result")
+    frame: pl.DataFrame = relation.pl()
+    return frame
 
 
 def _report(settings: Settings, scale: str, snapshots: list[DemoSnapshot], started: float) -> DemoReport:
     from ecodata.dataset import open as open_dataset
 
-    dataset = open_dataset(settings.data_dir, fx_rates_csv=settings.fx_rates_csv)
-    try:
-        counts = dataset.sql(_COUNTS_QUERY).pl().row(0, named=True)
-        changes = {str(kind): int(n) for kind, n in dataset.sql(_CHANGES_QUERY).fetchall()}
-        market = dataset.sql(_MARKET_QUERY).pl()
-        sessions = dataset.sql(_SESSION_QUERY).pl()
-    finally:
-        dataset.close()
+    with open_dataset(settings.data_dir) as dataset:
+        counts, changes, market, sessions = (
+            _frame(dataset.sql(query)) for query in (_COUNTS_QUERY, _CHANGES_QUERY, _MARKET_QUERY, _SESSION_QUERY))
     notes = []
     session = next((s for s in load_sessions(settings.sessions_toml)
                     if s.name == REPORT_SESSION and isinstance(s, ReferenceSession)), None)
@@ -313,6 +334,7 @@ def _report(settings: Settings, scale: str, snapshots: list[DemoSnapshot], start
         notes.append("(your ECODATA_TOKEN was not used: the demo gives the simulator a throwaway token)")
     return DemoReport(
         data_dir=settings.data_dir, scale=scale, snapshots=snapshots,
-        counts={k: int(v) for k, v in counts.items()}, changes=changes, market_prices=market,
+        counts={k: int(v) for k, v in counts.row(0, named=True).items()},
+        changes={str(kind): int(n) for kind, n in changes.iter_rows()}, market_prices=market,
         session_costs=sessions, elapsed_s=time.monotonic() - started, notes=notes, session=session,
     )

@@ -12,6 +12,7 @@ Messages say what failed, why, and what to do. They never contain the API token.
     │   ├── PaginationError    the server's paging is inconsistent (repeated cursor, drift...)
     │   └── RetryExhausted     a retryable failure persisted past the retry budget
     ├── SnapshotError          a raw snapshot is missing, incomplete or corrupt
+    │   └── SnapshotDamagedError  a committed snapshot differs from what its manifest promises
     ├── ValidationError        data does not fit a table's schema or keys ("data is wrong")
     ├── ViewError              DuckDB views cannot be created or queried
     ├── PricingError           a tariff or session cannot be priced
@@ -75,6 +76,21 @@ class SnapshotError(EcodataError):
     """A raw snapshot is missing, incomplete or corrupt."""
 
     exit_code = 5
+
+
+class SnapshotDamagedError(SnapshotError):
+    """A committed raw snapshot's files differ from its manifest (garbled, truncated, extra, missing).
+
+    ``problem`` says what is wrong without the advice, so a caller with its own way of getting
+    the data again (the demo) can give its own; ``str()`` adds the fetch command to run.
+    """
+
+    def __init__(self, endpoint: str, date: object, problem: str) -> None:
+        self.endpoint = endpoint
+        self.date = date
+        self.problem = problem
+        super().__init__(f"{problem}: download it again with "
+                         f"'ecodata fetch --endpoint {endpoint} --date {date} --force'")
 
 
 class ValidationError(EcodataError):

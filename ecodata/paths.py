@@ -4,6 +4,8 @@
     <data>/raw/<endpoint>/_staging/snapshot_date=YYYY-MM-DD/...      (an unfinished run)
     <data>/tables/<table>/snapshot_date=YYYY-MM-DD/part-NNNNN.parquet
     <data>/ecodata.duckdb                                             (views only)
+    <data>/fx_rates.csv                        (the EUR rates the user chose; absent = shipped rates)
+    <data>/ecodata.lock                                               (the one writer's lock)
 
 A partition is visible to readers only once its ``_manifest.json`` exists.
 """
@@ -24,11 +26,30 @@ _PARTITION_RE = re.compile(r"^snapshot_date=(\d{4}-\d{2}-\d{2})$")
 
 
 def parse_date(text: str) -> dt.date:
-    """Parse a YYYY-MM-DD snapshot date or raise a ConfigError that says the expected form."""
+    """Parse a YYYY-MM-DD snapshot date or raise a ConfigError that says the expected form.
+
+    An empty text is refused too (``--date ''`` from a script whose variable is unset must not
+    silently mean today).
+    """
+    if not text.strip():
+        raise ConfigError("empty date: give a date as YYYY-MM-DD, e.g. 2026-11-21, or leave --date out")
     try:
-        return dt.date.fromisoformat(text)
+        return dt.date.fromisoformat(text.strip())
     except ValueError:
         raise ConfigError(f"invalid date {text!r}: use YYYY-MM-DD, e.g. 2026-11-21") from None
+
+
+def check_snapshot_date(date: dt.date, *, today: dt.date | None = None) -> dt.date:
+    """``date`` when it can be a snapshot date, else a ConfigError: no date after tomorrow (UTC).
+
+    Tomorrow is allowed (a job in a time zone ahead of UTC). A later date would become the
+    "latest" snapshot for good and hide every real one behind it.
+    """
+    today = today or dt.datetime.now(dt.UTC).date()
+    if date > today + dt.timedelta(days=1):
+        raise ConfigError(f"snapshot date {date} is in the future (today is {today}, UTC): "
+                          "give today's date or an earlier one")
+    return date
 
 
 def part_name(index: int) -> str:
@@ -53,6 +74,16 @@ class DataPaths:
     @property
     def duckdb_path(self) -> Path:
         return self.root / "ecodata.duckdb"
+
+    @property
+    def fx_rates_path(self) -> Path:
+        """The EUR reference rates kept with this dataset (``views --fx-rates`` copies them here)."""
+        return self.root / "fx_rates.csv"
+
+    @property
+    def lock_path(self) -> Path:
+        """The lock file every writing command holds (see :mod:`ecodata.lock`)."""
+        return self.root / "ecodata.lock"
 
     def raw_dir(self, endpoint: str) -> Path:
         return self.raw_root / endpoint

@@ -20,14 +20,16 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from ecodata.errors import ConfigError, SnapshotError
+from ecodata.errors import ConfigError, EcodataError, SnapshotError
 from ecodata.fetch import run_fetch
-from ecodata.paths import DataPaths
+from ecodata.lock import data_dir_lock
+from ecodata.paths import DataPaths, check_snapshot_date
 from ecodata.pricing import SESSION_COST_INPUTS, session_costs_frame
 from ecodata.settings import Settings
 from ecodata.snapshot.reader import scan_raw_chunks
 from ecodata.snapshot.schema import ENDPOINTS
 from ecodata.sql import write_views
+from ecodata.storage import storage_errors
 from ecodata.tables.checks import count_orphans
 from ecodata.tables.reader import scan_table
 from ecodata.tables.schemas import ALL_TABLES, REJECTS, SESSION_COSTS
@@ -218,9 +220,13 @@ def transform_date(
         report = transform_date(Settings.from_env(data_dir="data"))
         print("\\n".join(report.lines()))
     """
-    report = transform_snapshot(settings, date, endpoints, chunk_records=chunk_records)
-    costs = write_session_costs(settings, report.date)
-    views = write_views(DataPaths(settings.data_dir), settings.fx_rates_csv)
+    paths = DataPaths(settings.data_dir)
+    with data_dir_lock(paths, "transform", timeout_s=settings.lock_timeout_s):
+        which = f"the tables of {date}" if date else "the tables"
+        with storage_errors(paths.root, which, "no table file is left half-written"):
+            report = transform_snapshot(settings, date, endpoints, chunk_records=chunk_records)
+            costs = write_session_costs(settings, report.date)
+        views = write_views(paths, settings.fx_rates_csv, lock_timeout_s=settings.lock_timeout_s)
     return TransformDateReport(report, costs, views)
 
 
@@ -236,6 +242,20 @@ def build_dataset(
 
     Example: ``build_dataset(Settings.from_env(), endpoints=["prices", "connector_prices"])``.
     """
-    fetched = run_fetch(settings, endpoints, date, force=force, progress=progress)
-    done = transform_date(settings, fetched.snapshot_date, endpoints)
+    if date is not None:
+        check_snapshot_date(date)  # refused before the data directory is created or locked
+    settings.require_token()
+    settings.require_concurrency()
+    with data_dir_lock(DataPaths(settings.data_dir), "build", timeout_s=settings.lock_timeout_s, create=True):
+        fetched = run_fetch(settings, endpoints, date, force=force, progress=progress)
+        try:
+            done = transform_date(settings, fetched.snapshot_date, endpoints)
+        except EcodataError as exc:
+            # The error line alone would hide that the download worked: say so first (the CLI
+            # prints an error's notes before its line), and that a rerun will reuse it.
+            for line in fetched.lines():
+                exc.add_note(line)
+            exc.add_note(f"fetch: the raw snapshot of {fetched.snapshot_date} is committed (a rerun reuses it); "
+                         "a later step failed:")
+            raise
     return BuildReport(fetched.lines(), done.transform, done.views, done.session_cost_lines)

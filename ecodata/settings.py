@@ -16,6 +16,7 @@ from ecodata.errors import ConfigError, EcodataError
 
 DEFAULT_BASE_URL = "https://api.eco-movement.com"
 DEFAULT_DATA_DIR = Path("data")
+DEFAULT_LOCK_TIMEOUT_S = 600.0
 ENV_PREFIX = "ECODATA_"
 
 
@@ -66,6 +67,7 @@ class Settings:
     fx_rates_csv: Path | None = None
     sessions_toml: Path | None = None        # reference / vehicle sessions (ECODATA_SESSIONS_TOML)
     vehicles_file: Path | None = None        # vehicles table, TOML or CSV (ECODATA_VEHICLES_FILE)
+    lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S  # how long a writer waits for another one
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -80,21 +82,25 @@ class Settings:
         if data_dir := env.get(ENV_PREFIX + "DATA_DIR"):
             values["data_dir"] = Path(data_dir)
         if token := env.get(ENV_PREFIX + "TOKEN"):
-            values["token"] = Secret(token.strip())
+            values["token"] = make_token(token, "ECODATA_TOKEN")
         elif token_file := env.get(ENV_PREFIX + "TOKEN_FILE"):
             values["token"] = read_token_file(Path(token_file))
         for key in ("sessions_toml", "vehicles_file"):
             if file := env.get(ENV_PREFIX + key.upper()):
                 values[key] = Path(file)
         if conc := env.get(ENV_PREFIX + "CONCURRENCY"):
-            values["concurrency"] = _positive_int(conc, ENV_PREFIX + "CONCURRENCY")
+            # Checked by require_concurrency() where requests are made: a bad value must not
+            # stop commands that make none (snapshots, sql, views...).
+            values["concurrency"] = _whole_number(conc, ENV_PREFIX + "CONCURRENCY")
+        if (wait := env.get(ENV_PREFIX + "LOCK_TIMEOUT", "").strip()):
+            values["lock_timeout_s"] = _seconds(wait, ENV_PREFIX + "LOCK_TIMEOUT")
         if env.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
             values["progress"] = False  # CI logs: no progress bars, even on a pseudo-terminal
         for key, value in overrides.items():
             if value is None:
                 continue
             if key == "token" and isinstance(value, str):
-                value = Secret(value.strip())
+                value = make_token(value, "the token option")
             if key in ("data_dir", "fx_rates_csv", "sessions_toml", "vehicles_file"):
                 value = Path(value)
             values[key] = value
@@ -107,8 +113,9 @@ class Settings:
         return replace(self, **changes)
 
     def validate(self) -> None:
-        if self.concurrency < 1:
-            raise ConfigError(f"concurrency must be at least 1, got {self.concurrency}")
+        """Checks every command needs; :meth:`require_token`/:meth:`require_concurrency` check the rest."""
+        if self.lock_timeout_s < 0:
+            raise ConfigError(f"lock timeout must be 0 seconds or more, got {self.lock_timeout_s}")
         if self.locations_version not in ("2.1.1", "2.2"):
             raise ConfigError(f"locations version must be 2.1.1 or 2.2, got {self.locations_version!r}")
         if not self.base_url.startswith(("http://", "https://")):
@@ -121,6 +128,27 @@ class Settings:
                 "no API token: set ECODATA_TOKEN (or ECODATA_TOKEN_FILE) or pass --token-file"
             )
         return self.token
+
+    def require_concurrency(self) -> int:
+        """The requests in flight at once, or a ConfigError when it is below 1 (for the fetch)."""
+        if self.concurrency < 1:
+            raise ConfigError(f"concurrency must be at least 1, got {self.concurrency}: set "
+                              "ECODATA_CONCURRENCY or --concurrency to 1 or more (default 4)")
+        return self.concurrency
+
+
+def make_token(value: str, source: str) -> Secret:
+    """``value`` stripped, as a Secret; a ConfigError without the token when it cannot be sent.
+
+    HTTP headers carry ASCII only: a token with other characters (a typo, a smart quote) would fail deep in the HTTP client with a traceback. ``source`` names where the token came from, for the message.
+    """
+    token = value.strip().removeprefix("\ufeff").strip()
+    for position, char in enumerate(token, start=1):
+        if not " " <= char <= "~":
+            kind = "a control character" if char.isascii() else "a non-ASCII character"
+            raise ConfigError(f"the API token from {source} has {kind} at position {position} "
+                              f"(of {len(token)}); API tokens are plain ASCII: copy the token again")
+    return Secret(token)
 
 
 def read_text_file(path: Path, what: str, error: type[EcodataError] = ConfigError) -> str:
@@ -151,18 +179,25 @@ def read_packaged_or_file(package: str, name: str, path: Path | None, what: str)
 
 def read_token_file(path: Path) -> Secret:
     """Read a token from a file (first line, stripped) without ever echoing it."""
-    text = read_text_file(path, "token")
+    text = read_text_file(path, "token").removeprefix("\ufeff")
     token = text.strip().splitlines()[0].strip() if text.strip() else ""
     if not token:
         raise ConfigError(f"the token file {path} is empty")
-    return Secret(token)
+    return make_token(token, f"the token file {path}")
 
 
-def _positive_int(text: str, name: str) -> int:
+def _whole_number(text: str, name: str) -> int:
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
         raise ConfigError(f"{name} must be a whole number, got {text!r}") from None
-    if value < 1:
-        raise ConfigError(f"{name} must be at least 1, got {value}")
+
+
+def _seconds(text: str, name: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or value == float("inf"):
+        raise ConfigError(f"{name} must be a number of seconds (0 or more), got {text!r}")
     return value

@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 from ecodata.tables.dictionary import END, START, render_data_dictionary
@@ -16,7 +17,11 @@ def test_readme_data_dictionary_is_current() -> None:
 
 def test_every_table_and_column_is_documented() -> None:
     text = README.read_text(encoding="utf-8")
+    section = text[text.index(START) : text.index(END)]
     for table in ALL_TABLES.values():
-        assert f"### `{table.name}`" in text
-        for column in table.columns:
-            assert f"| `{column.name}` |" in text
+        assert len(table.doc.split()) >= 3, f"table {table.name} has no description"
+        body = section.split(f"### `{table.name}`\n", 1)[1].split("\n### ", 1)[0]
+        rows = re.findall(r"^\| `([^`]+)` \| ([^|]+) \| (.*) \|$", body, flags=re.MULTILINE)
+        assert [name for name, _, _ in rows] == table.column_names, table.name
+        undocumented = [name for name, _, meaning in rows if not meaning.strip()]
+        assert undocumented == [], f"{table.name}: columns without a meaning: {undocumented}"

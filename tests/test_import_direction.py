@@ -4,10 +4,11 @@ Every ``import`` / ``from ... import`` of every module under ``ecodata/`` is che
 appears (module level, inside functions, under ``if TYPE_CHECKING``), so a function-level import
 cannot hide a loop. The intended order, left to right:
 
-    basics: errors, settings, paths, and the two shared declaration modules
-            tables.schemas (every table's columns) and snapshot.schema (the raw row); they import
-            only basics
-    snapshot < fetch < transform < tables < fx < pricing < sql < dataset < pipeline < demo < cli
+    basics: errors, settings, paths, lock (the data directory's write lock), storage (failed
+            writes as one error), and the shared declaration modules endpoints (the
+            endpoints and their keys), tables.schemas (every table's columns), snapshot.schema
+            (the raw row) and restrictions (the tariff restriction fields); they import only basics
+    snapshot < fetch < transform < tables < fx < pricing < sql < pipeline < dataset < demo < cli
             < ecodata (the package's public __init__)
 
 * ``transform`` builds frames of the declared tables (``tables.schemas``, a basic); ``tables`` is
@@ -17,8 +18,8 @@ cannot hide a loop. The intended order, left to right:
 * ``fx`` (EUR reference rates) is read by pricing and by the SQL views.
 * ``pricing`` reads written tables through ``tables.reader``; it imports neither ``sql`` nor
   ``dataset``. ``dataset`` (``ecodata.open``, ``compare``) queries the views.
-* ``pipeline`` orchestrates fetch -> transform -> session costs -> views; ``demo`` and ``cli``
-  call it.
+* ``pipeline`` orchestrates fetch -> transform -> session costs -> views; ``dataset`` (whose
+  ``build`` is the public front door of the daily job), ``demo`` and ``cli`` call it.
 * ``simulator`` is isolated: it imports only basics, and only ``demo`` and ``cli`` (which bring
   the simulator and the pipeline together) import it.
 """
@@ -30,9 +31,10 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "ecodata"
 
-BASICS = {"ecodata.errors", "ecodata.settings", "ecodata.paths", "ecodata.tables.schemas",
-          "ecodata.snapshot.schema"}
-ORDER = ["snapshot", "fetch", "transform", "tables", "fx", "pricing", "sql", "dataset", "pipeline", "demo", "cli",
+BASICS = {"ecodata.errors", "ecodata.settings", "ecodata.paths", "ecodata.lock", "ecodata.storage",
+          "ecodata.endpoints", "ecodata.tables.schemas",
+          "ecodata.snapshot.schema", "ecodata.restrictions"}
+ORDER = ["snapshot", "fetch", "transform", "tables", "fx", "pricing", "sql", "pipeline", "dataset", "demo", "cli",
          "ecodata"]
 SIMULATOR_USERS = {"demo", "cli"}
 

@@ -89,3 +89,24 @@ def test_transforming_one_endpoint_again_refreshes_that_dates_session_costs(tran
     assert_frame_equal(after, pl.concat(session_costs_frame(settings, DAY)).sort(KEY))
     assert after.select(KEY).equals(before.select(KEY))
     assert (after["energy_cost_excl_vat"] > before["energy_cost_excl_vat"]).all()
+
+
+def test_build_says_what_its_fetch_did_before_a_later_steps_error(tmp_path, monkeypatch):
+    from ecodata.errors import ValidationError
+    from ecodata.simulator import SimulatorConfig, serve_in_thread
+
+    def broken(*_args, **_kwargs):
+        raise ValidationError("the tariffs table does not fit")
+
+    monkeypatch.setattr("ecodata.pipeline.transform_snapshot", broken)
+    with serve_in_thread(SimulatorConfig(scale="demo", token="build-token")) as url:
+        result = CliRunner().invoke(cli, ["--data-dir", str(tmp_path), "build", "--endpoint", "tariffs",
+                                          "--date", "2026-06-01"],
+                                    env={"ECODATA_TOKEN": "build-token", "ECODATA_BASE_URL": url, "CI": "1"})
+    assert result.exit_code == 6
+    lines = result.output.strip().splitlines()
+    assert lines[0].startswith("tariffs 2026-06-01: fetched, ")
+    assert lines[1].startswith("done in ")
+    assert lines[2:] == [
+        "fetch: the raw snapshot of 2026-06-01 is committed (a rerun reuses it); a later step failed:",
+        "ecodata: error: the tariffs table does not fit"]

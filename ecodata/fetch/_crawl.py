@@ -36,7 +36,8 @@ from ecodata.fetch._endpoints import EndpointSpec, endpoint_spec
 from ecodata.fetch._paginate import CursorPaginator, DonePage, OffsetPaginator, PageRequest
 from ecodata.fetch._progress import ProgressSink, make_progress
 from ecodata.fetch._store import PageTarget, StoreOutcome, decode_and_store
-from ecodata.paths import DataPaths
+from ecodata.lock import data_dir_lock
+from ecodata.paths import DataPaths, check_snapshot_date
 from ecodata.settings import Settings
 from ecodata.snapshot.manifest import Manifest, read_manifest
 from ecodata.snapshot.schema import ENDPOINTS
@@ -49,6 +50,7 @@ from ecodata.snapshot.writer import (
     utc_now_iso,
     writer_lock,
 )
+from ecodata.storage import storage_errors
 
 log = logging.getLogger("ecodata.fetch")
 T = TypeVar("T")
@@ -464,7 +466,8 @@ def run_fetch(settings: Settings, endpoints: Sequence[str] | None = None, date: 
     specs = [endpoint_spec(name, settings.locations_version) for name in names]
     if page_limit is not None and page_limit < 1:
         raise ConfigError(f"page limit must be at least 1, got {page_limit}")
-    date = date or dt.datetime.now(dt.UTC).date()
+    date = check_snapshot_date(date or dt.datetime.now(dt.UTC).date())
+    settings.require_concurrency()
     policy = retry or RetryPolicy(max_attempts=max(1, settings.max_retries))
     show = progress if progress is not None else settings.progress
     started = time.monotonic()
@@ -481,8 +484,12 @@ def run_fetch(settings: Settings, endpoints: Sequence[str] | None = None, date: 
         finally:
             sink.close()
 
-    # The worker threads that store pages need pyarrow; loading it here, while the first requests
-    # are on the wire, keeps the import off the first page's path.
-    threading.Thread(target=_load_writer_libraries, name="ecodata-import", daemon=True).start()
-    results = _run_coroutine(main())
+    paths = DataPaths(settings.data_dir)
+    with data_dir_lock(paths, "fetch", timeout_s=settings.lock_timeout_s, create=True), \
+            storage_errors(paths.root, f"the raw snapshot of {date}",
+                           "no snapshot was committed, the pages stored so far are kept for the rerun to resume"):
+        # The worker threads that store pages need pyarrow; loading it here, while the first requests
+        # are on the wire, keeps the import off the first page's path.
+        threading.Thread(target=_load_writer_libraries, name="ecodata-import", daemon=True).start()
+        results = _run_coroutine(main())
     return FetchReport(date, results, time.monotonic() - started)

@@ -2,7 +2,7 @@
 
 ``session_costs_frame`` reads the written tables (through :func:`ecodata.tables.reader.scan_table`)
 and yields the cost frames; :mod:`ecodata.pipeline` hands them to ``ecodata.tables.write`` (the only
-writer). ``comparison_query`` is the SQL that :func:`ecodata.dataset.compare` runs against the
+writer). ``comparison_query`` is the SQL that :meth:`ecodata.Dataset.compare` runs against the
 ``session_cost_comparison`` view: pricing itself never imports the SQL layer (to its right).
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 import polars as pl
 
 from ecodata.errors import ConfigError
-from ecodata.fx import load_rates
+from ecodata.fx import dataset_rates, load_rates
 from ecodata.paths import DataPaths
 from ecodata.pricing.sessions import POWER_CLASSES, load_sessions
 from ecodata.pricing.vectorised import CHUNK_ROWS, DEFAULT_KWH_PER_MONTH, session_costs_chunks
@@ -40,22 +40,30 @@ def session_costs_frame(settings: Settings, date: dt.date, *, kwh_per_month: Dec
     The build writes them one by one (bounded memory); ``pl.concat`` gives the whole table.
     Sessions come from ``settings.sessions_toml`` (else the shipped defaults; vehicle sessions
     look their car up in ``settings.vehicles_file``, else the shipped vehicles), EUR rates from
-    ``settings.fx_rates_csv`` (else the shipped table); sessions start on ``date``.
+    ``settings.fx_rates_csv``, else the rates kept with the data directory, else the shipped
+    table (the same rates the views get); sessions start on ``date``.
     """
     paths = DataPaths(settings.data_dir)
     tables = {name: scan_table(paths, name, date) for name in SESSION_COST_INPUTS}
     sessions = load_sessions(settings.sessions_toml, vehicles=settings.vehicles_file)
     return session_costs_chunks(tables, day=date, sessions=sessions,
-                                rates=load_rates(settings.fx_rates_csv), kwh_per_month=kwh_per_month,
+                                rates=load_rates(settings.fx_rates_csv or dataset_rates(paths)),
+                                kwh_per_month=kwh_per_month,
                                 chunk_rows=chunk_rows)
 
 
 def comparison_query(sessions: Sequence[str] = (), countries: Sequence[str] = (),
-                     power_classes: Sequence[str] = ()) -> str:
-    """The SQL ``compare`` runs: the view filtered by session, country and power class."""
-    where = []
+                     power_classes: Sequence[str] = ()) -> tuple[str, list[str]]:
+    """The SQL ``compare`` runs and its DuckDB parameters: the view filtered by session, country
+    and power class. Values are validated, then bound as ``?`` parameters, never spliced in.
+
+    Example: ``comparison_query(["HPC_10_80"], ["de"])`` is
+    ``("SELECT * FROM session_cost_comparison\nWHERE session IN (?) AND country_code IN (?)", ["HPC_10_80", "DE"])``.
+    """
+    where: list[str] = []
+    params: list[str] = []
     for column, values, check in (
-        ("session", sessions, _NAME),
+        ("session", list(sessions), _NAME),
         ("country_code", [c.upper() for c in countries], re.compile(r"^[A-Z]{2}$")),
         ("power_class", [p.upper() for p in power_classes], None),
     ):
@@ -66,10 +74,10 @@ def comparison_query(sessions: Sequence[str] = (), countries: Sequence[str] = ()
                 hint = {"session": "a session name such as HPC_10_80", "country_code": "a 2-letter country code",
                         "power_class": "AC, DC or HPC"}[column]
                 raise ConfigError(f"invalid {column.replace('_code', '')} {v!r}: use {hint}")
-        where.append(f"{column} IN ({', '.join(repr(v) for v in values)})")
+        where.append(f"{column} IN ({', '.join('?' for _ in values)})")
+        params += values
     clause = f"\nWHERE {' AND '.join(where)}" if where else ""
-    return f"SELECT * FROM session_cost_comparison{clause}"
-
+    return f"SELECT * FROM session_cost_comparison{clause}", params
 
 
 def compare_vehicle_session(vehicle: str, soc: str, vehicles_file: Path | None = None) -> VehicleSession:

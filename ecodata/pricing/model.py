@@ -26,12 +26,13 @@ is refused.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ecodata.errors import PricingError
+from ecodata.restrictions import RESTRICTION_FIELDS, Kind
 
 DIMENSIONS = ("ENERGY", "FLAT", "TIME", "PARKING_TIME")
 # SESSION_TIME is a GIREVE IOP extension (price per hour of charging plus parking); accepted by
@@ -44,6 +45,9 @@ RESERVATION_TYPES = ("RESERVATION", "RESERVATION_EXPIRES")
 @dataclass(frozen=True)
 class Restrictions:
     """One TariffRestrictions object (OCPI keys plus Eco-Movement's extras), typed.
+
+    One attribute per field of ``ecodata.restrictions.RESTRICTION_FIELDS``, in its order (a test
+    holds the two together); the parser fills them from that declaration.
 
     Times of day are seconds after local midnight; ``end_time`` 00:00 is kept as 0 and read as
     "end of day" by the engine.
@@ -217,37 +221,23 @@ def _parse_restriction_object(r: Any, where: str) -> Restrictions | None:
         raise PricingError(f"{where} must be an object, a list of objects or null")
     if all(v is None for v in r.values()):
         return None
-    dow = r.get("day_of_week")
-    days: frozenset[str] | None = None
-    if dow is not None:
-        if isinstance(dow, str):
-            dow = [dow]
-        if not isinstance(dow, list) or any(d not in WEEKDAYS for d in dow):
-            raise PricingError(f"{where}.day_of_week must list days MONDAY..SUNDAY, got {dow!r}")
-        days = frozenset(dow) if dow else None
-    reservation = r.get("reservation")
+    return Restrictions(**{f.key: _PARSE_KIND[f.kind](r.get(f.key), f"{where}.{f.key}") for f in RESTRICTION_FIELDS})
+
+
+def _opt_days(dow: Any, where: str) -> frozenset[str] | None:
+    if dow is None:
+        return None
+    if isinstance(dow, str):
+        dow = [dow]
+    if not isinstance(dow, list) or any(d not in WEEKDAYS for d in dow):
+        raise PricingError(f"{where} must list days MONDAY..SUNDAY, got {dow!r}")
+    return frozenset(dow) if dow else None
+
+
+def _opt_reservation(reservation: Any, where: str) -> str | None:
     if reservation is not None and reservation not in RESERVATION_TYPES:
-        raise PricingError(f"{where}.reservation must be RESERVATION or RESERVATION_EXPIRES, got {reservation!r}")
-    return Restrictions(
-        start_time=_opt_tod(r.get("start_time"), f"{where}.start_time"),
-        end_time=_opt_tod(r.get("end_time"), f"{where}.end_time"),
-        start_date=_opt_date(r.get("start_date"), f"{where}.start_date"),
-        end_date=_opt_date(r.get("end_date"), f"{where}.end_date"),
-        min_kwh=_opt_decimal(r.get("min_kwh"), f"{where}.min_kwh"),
-        max_kwh=_opt_decimal(r.get("max_kwh"), f"{where}.max_kwh"),
-        min_current=_opt_decimal(r.get("min_current"), f"{where}.min_current"),
-        max_current=_opt_decimal(r.get("max_current"), f"{where}.max_current"),
-        min_power=_opt_decimal(r.get("min_power"), f"{where}.min_power"),
-        max_power=_opt_decimal(r.get("max_power"), f"{where}.max_power"),
-        min_duration=_opt_int(r.get("min_duration"), f"{where}.min_duration"),
-        max_duration=_opt_int(r.get("max_duration"), f"{where}.max_duration"),
-        day_of_week=days,
-        reservation=reservation,
-        overstay_duration=_opt_int(r.get("overstay_duration"), f"{where}.overstay_duration"),
-        min_price=_opt_excl(r.get("min_price"), f"{where}.min_price"),
-        max_price=_opt_excl(r.get("max_price"), f"{where}.max_price"),
-        emsp_contract_date=_opt_date(r.get("emsp_contract_date"), f"{where}.emsp_contract_date"),
-    )
+        raise PricingError(f"{where} must be RESERVATION or RESERVATION_EXPIRES, got {reservation!r}")
+    return None if reservation is None else str(reservation)
 
 
 def _parse_bound(raw: Any, where: str) -> PriceBound | None:
@@ -333,6 +323,14 @@ def _opt_date(value: Any, where: str) -> dt.date | None:
         return dt.date.fromisoformat(str(value))
     except ValueError:
         raise PricingError(f"{where} must be a date YYYY-MM-DD, got {value!r}") from None
+
+
+# How a restriction value of each kind is parsed (``ecodata.restrictions`` declares the fields;
+# ``Restrictions`` above spells them out for the type checker, in the same order).
+_PARSE_KIND: dict[Kind, Callable[[Any, str], Any]] = {
+    "time": _opt_tod, "date": _opt_date, "quantity": _opt_decimal, "seconds": _opt_int,
+    "weekdays": _opt_days, "reservation": _opt_reservation, "price": _opt_excl,
+}
 
 
 def parse_datetime(value: Any, where: str) -> dt.datetime:

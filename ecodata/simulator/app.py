@@ -45,7 +45,7 @@ import orjson
 
 from ecodata.simulator._rng import key, uuid_from
 from ecodata.simulator.config import SimulatorConfig
-from ecodata.simulator.data import Dataset
+from ecodata.simulator.data import SimulatedData
 from ecodata.simulator.faults import Decision, FaultEngine
 from ecodata.simulator.mutation import GAP, View
 
@@ -91,9 +91,9 @@ def _uncursor(text: str) -> int:
 class SimulatorApp:
     """The ASGI application; see the module docstring for its behaviour."""
 
-    def __init__(self, config: SimulatorConfig, dataset: Dataset | None = None) -> None:
+    def __init__(self, config: SimulatorConfig, dataset: SimulatedData | None = None) -> None:
         self.config = config
-        self.dataset = dataset or Dataset(config.scale, config.seed, config.day)
+        self.dataset = dataset or SimulatedData(config.scale, config.seed, config.day)
         if (self.dataset.scale, self.dataset.seed, self.dataset.day) != (config.scale, config.seed, config.day):
             raise ValueError("the dataset does not match the config's scale, seed and day")
         fault_seed = config.seed if config.fault_seed is None else config.fault_seed
@@ -427,7 +427,7 @@ def _updated(endpoint: str, raw: bytes, n: int, now: str) -> bytes:
     return orjson.dumps(rec)
 
 
-def create_app(config: SimulatorConfig, dataset: Dataset | None = None) -> SimulatorApp:
+def create_app(config: SimulatorConfig, dataset: SimulatedData | None = None) -> SimulatorApp:
     """The simulator as an ASGI app, e.g. for ``httpx.ASGITransport(app=create_app(config))``."""
     return SimulatorApp(config, dataset)
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from ecodata.restrictions import OCPI_2_1_1_KEYS
 from ecodata.simulator._rng import Rng, compact, cumulative, key, mix, uuid_from
 from ecodata.simulator.config import ScaleParams
 from ecodata.simulator.geo import (
@@ -684,16 +685,13 @@ def _build_elements(seed: int, bk: tuple[int, ...], c: Country) -> list[dict[str
     return elements
 
 
-_OCPI_KEYS = ("start_time", "end_time", "start_date", "end_date", "min_kwh", "max_kwh", "min_power", "max_power",
-              "min_duration", "max_duration", "day_of_week")
-
-
 def _tariff_elements(elements: list[dict[str, Any]], style: int, with_vat: bool,
                      c: Country) -> tuple[bytes, bytes]:
     """Turn price elements into raw OCPI tariff elements, in the CPO's restriction style.
 
-    Eco-Movement's own restriction keys (overstay_duration, min/max_price, emsp_contract_date)
-    are not OCPI and are dropped here, as a CPO's own tariff would not carry them.
+    Only the OCPI 2.1.1 restriction keys are kept (``ecodata.restrictions``): Eco-Movement's own
+    (overstay_duration, min/max_price, emsp_contract_date) are dropped, as a CPO's own tariff would
+    not carry them, and a full restriction object (styles 1 and 3) lists every 2.1.1 key.
     """
     out: list[dict[str, Any]] = []
     main = None
@@ -707,9 +705,9 @@ def _tariff_elements(elements: list[dict[str, Any]], style: int, with_vat: bool,
             if comp["type"] == "ENERGY" and el["restrictions"] is None:
                 main = comp["price_excl_vat"]
         te: dict[str, Any] = {"price_components": comps}
-        restr = {k: v for k, v in (el["restrictions"] or {}).items() if k in _OCPI_KEYS}
+        restr = {k: v for k, v in (el["restrictions"] or {}).items() if k in OCPI_2_1_1_KEYS}
         if style in (1, 3):
-            full: dict[str, Any] = dict.fromkeys(_OCPI_KEYS)
+            full: dict[str, Any] = dict.fromkeys(OCPI_2_1_1_KEYS)
             full.update(restr)
             if not restr and style == 3:
                 full["min_duration"], full["max_duration"] = 0, 86400

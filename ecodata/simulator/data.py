@@ -8,7 +8,7 @@ endpoint is produced in O(1) from its position. Record JSON is assembled from ca
 
 Example::
 
-    ds = Dataset(scale="demo", seed=0)
+    ds = SimulatedData(scale="demo", seed=0)
     ds.count("locations")                     # 1000
     ds.record("connector_prices", 0)          # {"location_id": ..., "pricing_ids": [...], ...}
     ds.totals()["connectors"]
@@ -148,7 +148,7 @@ def _ac_conn(power: tuple[int, int, int], cable: bool) -> tuple[str, str, str, i
                  "AC_3_PHASE" if phases == 3 else "AC_1_PHASE", 230, amps, watts)
 
 
-class Dataset:
+class SimulatedData:
     """Deterministic simulated Eco-Movement data for (scale, seed, day); see the module docstring."""
 
     def __init__(self, scale: str = "demo", seed: int = 0, day: int = 0) -> None:

@@ -13,7 +13,7 @@ import uvicorn
 from ecodata.errors import ConfigError
 from ecodata.simulator.app import ConnectionDropped, SimulatorApp, create_app
 from ecodata.simulator.config import SimulatorConfig
-from ecodata.simulator.data import Dataset
+from ecodata.simulator.data import SimulatedData
 
 
 class _HideDrops(logging.Filter):
@@ -59,7 +59,7 @@ def _server(app: SimulatorApp, log_level: str) -> uvicorn.Server:
 
 @contextlib.contextmanager
 def serve_in_thread(config: SimulatorConfig, host: str = "127.0.0.1", port: int = 0,
-                    dataset: Dataset | None = None) -> Iterator[str]:
+                    dataset: SimulatedData | None = None) -> Iterator[str]:
     """Serve the simulator on a loopback port in a background thread; yield its base URL.
 
     Example::

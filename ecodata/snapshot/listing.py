@@ -1,14 +1,15 @@
-"""List raw snapshots, complete and unfinished, for ``ecodata snapshots``."""
+"""List raw snapshots, complete and unfinished (``ecodata snapshots``, ``Dataset.snapshots()``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
+from ecodata.endpoints import ENDPOINTS
 from ecodata.errors import SnapshotError
 from ecodata.paths import PARTITION_PREFIX, STAGING_DIR, DataPaths
 from ecodata.snapshot.manifest import read_manifest
-from ecodata.snapshot.schema import ENDPOINTS
+from ecodata.snapshot.reader import verify_snapshot
 from ecodata.snapshot.writer import read_staged_checkpoints
 
 
@@ -16,8 +17,9 @@ from ecodata.snapshot.writer import read_staged_checkpoints
 class SnapshotInfo:
     """One row of ``ecodata snapshots``.
 
-    ``status`` is ``complete`` (manifest present), ``incomplete`` (an unfinished run in staging:
-    counts are what it stored so far; ``ecodata fetch --date`` resumes it) or ``corrupt``.
+    ``status`` is ``complete`` (manifest present and every file it lists as it promises),
+    ``incomplete`` (an unfinished run in staging: counts are what it stored so far; ``ecodata
+    fetch --date`` resumes it) or ``damaged`` (``problem`` says what and what to run).
     """
 
     endpoint: str
@@ -29,6 +31,7 @@ class SnapshotInfo:
     duplicates: int
     drift: bool
     run_id: str
+    problem: str = ""
 
 
 def list_snapshots(paths: DataPaths) -> list[SnapshotInfo]:
@@ -44,11 +47,16 @@ def list_snapshots(paths: DataPaths) -> list[SnapshotInfo]:
         for date in paths.raw_dates(endpoint, complete_only=True):
             try:
                 m = read_manifest(paths, endpoint, date)
-            except SnapshotError:
-                rows.append(SnapshotInfo(endpoint, date, "corrupt", 0, 0, 0, 0, False, ""))
+            except SnapshotError as exc:
+                rows.append(SnapshotInfo(endpoint, date, "damaged", 0, 0, 0, 0, False, "", str(exc)))
                 continue
-            rows.append(SnapshotInfo(endpoint, date, m.status, m.records, m.pages, m.bytes, m.duplicates,
-                                     m.drift, m.run_id))
+            try:
+                verify_snapshot(paths, endpoint, date)
+                status, problem = m.status, ""
+            except SnapshotError as exc:
+                status, problem = "damaged", str(exc)
+            rows.append(SnapshotInfo(endpoint, date, status, m.records, m.pages, m.bytes, m.duplicates,
+                                     m.drift, m.run_id, problem))
         staging = paths.raw_dir(endpoint) / STAGING_DIR
         if staging.is_dir():
             for child in sorted(staging.iterdir()):
@@ -64,21 +72,3 @@ def list_snapshots(paths: DataPaths) -> list[SnapshotInfo]:
     rows.sort(key=lambda r: (ENDPOINTS.index(r.endpoint), r.snapshot_date, r.status))
     return rows
 
-
-def format_snapshots(rows: list[SnapshotInfo]) -> str:
-    """``ecodata snapshots`` output: an aligned text table, or a hint when there is nothing."""
-    if not rows:
-        return "no snapshots yet: run 'ecodata fetch'"
-    header = ("endpoint", "date", "status", "records", "pages", "MB", "duplicates", "drift")
-    body = [
-        (r.endpoint, r.snapshot_date.isoformat(), r.status, f"{r.records:,}", str(r.pages),
-         f"{r.bytes / 1e6:.1f}", str(r.duplicates), "yes" if r.drift else "")
-        for r in rows
-    ]
-    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
-    numeric = {3, 4, 5, 6}
-    lines = []
-    for line in [header, *body]:
-        cells = [c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in enumerate(zip(line, widths, strict=True))]
-        lines.append("  ".join(cells).rstrip())
-    return "\n".join(lines)

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from ecodata.errors import SnapshotError
+from ecodata.errors import SnapshotDamagedError, SnapshotError
 from ecodata.paths import DataPaths
 
 MANIFEST_FORMAT = 1
@@ -92,30 +92,70 @@ def write_json_atomic(path: Path, payload: bytes, *, durable: bool = True) -> No
     per-page checkpoints skip it, since an fsync per page would slow the crawl down.
     """
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(payload)
-        if durable:
-            fh.flush()
-            os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(payload)
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk leaves no half file behind
+        raise
+
+
+def parse_manifest(data: bytes) -> Manifest:
+    """A manifest from its JSON, or a ValueError saying what is wrong with it.
+
+    The fields readers rely on (records and the files with their rows, sizes and checksums) are
+    checked for their types, so a hand-edited or garbled manifest cannot pass as a promise.
+    """
+    try:
+        raw = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(f"not JSON: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ValueError(f"a JSON {type(raw).__name__}, not an object")
+    files = raw.get("files", [])
+    if not isinstance(files, list) or not all(isinstance(f, dict) for f in files):
+        raise ValueError("'files' is not a list of objects")
+    for f in files:
+        for name, kind in (("name", str), ("rows", int), ("bytes", int), ("sha256", str)):
+            if not isinstance(f.get(name), kind) or isinstance(f.get(name), bool):
+                raise ValueError(f"a file entry has no valid {name!r}")
+    if not isinstance(raw.get("records"), int):
+        raise ValueError("no valid 'records'")
+    try:
+        return Manifest.from_dict(raw)
+    except (TypeError, KeyError, AttributeError) as exc:
+        raise ValueError(str(exc)) from None
 
 
 def load_manifest(path: Path) -> Manifest:
     """Parse a manifest file, or a SnapshotError naming the file."""
     try:
-        return Manifest.from_dict(orjson.loads(path.read_bytes()))
+        return parse_manifest(path.read_bytes())
     except FileNotFoundError:
         raise SnapshotError(f"no manifest at {path}: the snapshot is incomplete; run 'ecodata fetch'") from None
-    except (orjson.JSONDecodeError, TypeError, KeyError, AttributeError) as exc:
+    except ValueError as exc:
         raise SnapshotError(f"the manifest {path} is corrupt ({exc}); run 'ecodata fetch --force'") from None
 
 
 def read_manifest(paths: DataPaths, endpoint: str, date: dt.date) -> Manifest:
     """The manifest of the complete ``endpoint`` snapshot of ``date``.
 
+    A corrupt one is a :class:`SnapshotDamagedError` that says what to run.
+
     Example::
 
         m = read_manifest(DataPaths(Path("data")), "prices", dt.date(2026, 11, 21))
         print(m.records, m.duplicates, [f.name for f in m.files])
     """
-    return load_manifest(paths.raw_manifest(endpoint, date))
+    path = paths.raw_manifest(endpoint, date)
+    try:
+        return parse_manifest(path.read_bytes())
+    except FileNotFoundError:
+        raise SnapshotError(f"no manifest at {path}: the snapshot is incomplete; run 'ecodata fetch'") from None
+    except ValueError as exc:
+        raise SnapshotDamagedError(endpoint, date, f"the {endpoint} snapshot for {date} is damaged "
+                                   f"(its {path.name} is corrupt: {exc})") from None

@@ -1,8 +1,13 @@
-"""Read committed raw snapshots. Partitions without a manifest are invisible."""
+"""Read committed raw snapshots. Partitions without a manifest are invisible.
+
+A snapshot is trusted only as far as its manifest vouches for it: only the files it lists are
+read, after their sizes, SHA-256 and row counts are checked (:func:`verify_snapshot`).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +16,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ecodata.errors import SnapshotError
+from ecodata.errors import SnapshotDamagedError, SnapshotError
 from ecodata.paths import DataPaths
 from ecodata.snapshot.manifest import read_manifest
 from ecodata.snapshot.schema import RAW_SCHEMA
@@ -53,8 +58,9 @@ class RawChunk:
 def raw_files(paths: DataPaths, endpoint: str, date: dt.date | None = None) -> list[RawFile]:
     """The data files of one complete raw snapshot in record order (``date=None``: the latest).
 
-    Each file's Parquet footer is read here, so a damaged file (truncated copy, full disk) is a
-    SnapshotError saying what to run, not a polars error later. An endpoint that served no
+    Only the files the manifest lists are read, and only once they are what the manifest
+    promises (see :func:`verify_snapshot`): a damaged snapshot is a SnapshotDamagedError saying
+    which file and what to run, not a polars or zstd error later. An endpoint that served no
     records has no files.
     """
     if date is None:
@@ -63,29 +69,53 @@ def raw_files(paths: DataPaths, endpoint: str, date: dt.date | None = None) -> l
         raise SnapshotError(
             f"no complete {endpoint} snapshot for {date}: run 'ecodata fetch --date {date}' first"
         )
-    files = sorted(paths.raw_partition(endpoint, date).glob("part-*.parquet"))
-    if not files:
-        # An endpoint that served no records (e.g. a licence without tariffs) commits a manifest
-        # with no data files: that is an empty snapshot, not a broken one.
-        if read_manifest(paths, endpoint, date).records == 0:
-            return []
-        raise SnapshotError(
-            f"the {endpoint} snapshot for {date} has a manifest but no data files: "
-            f"download it again with 'ecodata fetch --endpoint {endpoint} --date {date} --force'"
-        )
+    return verify_snapshot(paths, endpoint, date)
+
+
+def verify_snapshot(paths: DataPaths, endpoint: str, date: dt.date) -> list[RawFile]:
+    """Check a committed snapshot against its manifest; its files in record order when it holds.
+
+    Checked: the manifest parses; every file it lists exists with its size and SHA-256 (a page
+    garbled with its footer intact passes every Parquet check but this one); its Parquet footer
+    holds the listed rows; the rows add up to the manifest's ``records``. Files the manifest does
+    not list (a part copied in by hand) are not part of the snapshot and are never read. Reads
+    every byte once (hashing runs at disk speed; the transform reads the files anyway).
+    """
+    manifest = read_manifest(paths, endpoint, date)
+    partition = paths.raw_partition(endpoint, date)
+
+    def damaged(why: str) -> SnapshotDamagedError:
+        return SnapshotDamagedError(endpoint, date, f"the {endpoint} snapshot for {date} is damaged ({why})")
+
+    if not manifest.files and manifest.records:
+        raise damaged(f"its manifest lists no data files but {manifest.records:,} records")
     out = []
-    for file in files:
+    for listed in manifest.files:
+        file = partition / listed.name
+        if Path(listed.name).name != listed.name or not listed.name.endswith(".parquet"):
+            raise damaged(f"its manifest lists a file named {listed.name!r}")
         try:
+            size = file.stat().st_size
+            if size != listed.bytes:
+                raise damaged(f"{listed.name}: {size:,} bytes, the manifest says {listed.bytes:,}")
+            with open(file, "rb") as fh:
+                digest = hashlib.file_digest(fh, "sha256").hexdigest()
+            if digest != listed.sha256:
+                raise damaged(f"{listed.name}: its SHA-256 differs from the manifest's, the file was changed")
             meta = pq.read_metadata(file)
+        except FileNotFoundError:
+            raise damaged(f"{listed.name} is missing") from None
         except (OSError, pa.ArrowException) as exc:
             why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise SnapshotError(
-                f"the {endpoint} snapshot for {date} is damaged ({file.name}: {why}): "
-                f"download it again with 'ecodata fetch --endpoint {endpoint} --date {date} --force'"
-            ) from None
-        size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
-        out.append(RawFile(file, meta.num_rows, size))
-    return out
+            raise damaged(f"{listed.name}: {why}") from None
+        if meta.num_rows != listed.rows:
+            raise damaged(f"{listed.name}: {meta.num_rows:,} rows, the manifest says {listed.rows:,}")
+        uncompressed = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+        out.append(RawFile(file, meta.num_rows, uncompressed))
+    rows = sum(f.records for f in out)
+    if rows != manifest.records:
+        raise damaged(f"its files hold {rows:,} records, the manifest says {manifest.records:,}")
+    return [f for f in out if f.records]
 
 
 def _scan(files: list[RawFile]) -> pl.LazyFrame:

@@ -7,9 +7,11 @@ unknown ones included.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import orjson
+from ecodata.endpoints import ENDPOINT_KEYS, ENDPOINTS, key_part, record_key
+
+__all__ = ["ENDPOINTS", "ENDPOINT_KEYS", "key_part", "record_key"]  # and RAW_SCHEMA, built on first use
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -37,31 +39,3 @@ def __getattr__(name: str) -> pa.Schema:
         schema = globals()["RAW_SCHEMA"] = _raw_schema()
         return schema
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-# Natural key fields per endpoint; the record_key column joins them with "|".
-ENDPOINT_KEYS: dict[str, tuple[str, ...]] = {
-    "locations": ("id",),
-    "connector_prices": ("location_id", "evse_uid", "connector_id"),
-    "prices": ("id",),
-    "tariffs": ("id",),
-}
-
-
-def key_part(value: Any) -> str:
-    """One key field as text: strings as is, null/missing as "", anything else as its JSON."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    return orjson.dumps(value).decode()
-
-
-def record_key(record: Any, fields: tuple[str, ...]) -> str:
-    """The natural key of a decoded record: its key fields as text joined by ``|``."""
-    if not isinstance(record, dict):
-        return ""
-    return "|".join(key_part(record.get(name)) for name in fields)
-
-
-ENDPOINTS: tuple[str, ...] = tuple(ENDPOINT_KEYS)

@@ -196,9 +196,13 @@ def _write_parquet(table: pa.Table, path: Path) -> tuple[int, str]:
     data = sink.getvalue()
     digest = hashlib.sha256(memoryview(data)).hexdigest()
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(memoryview(data))
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(memoryview(data))
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk leaves no half file behind
+        raise
     return data.size, digest
 
 

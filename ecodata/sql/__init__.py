@@ -6,6 +6,8 @@ Views, in creation order:
   (every snapshot), generated from ``ecodata.tables.schemas``; a table without any file yet gets an
   empty view with the declared columns, so dependent views still work;
 * ``fx_rates``: the euro reference rates (shipped or the user's CSV), embedded as ``VALUES``;
+* the orphans views (``connector_price_orphans``), generated from the references the schemas
+  declare (``sql/orphans.py``);
 * every ``views/<name>.sql`` file of this package, ordered so that a view comes after the views it
   names. Other parts of ecodata add a view by adding a file there. A ``<name>_history.sql`` file
   without a ``<name>.sql`` twin also defines ``<name>``: the same query over the latest views
@@ -16,24 +18,40 @@ File paths inside the views are RELATIVE to the data directory (``tables/<t>/sna
 so the directory can be moved. DuckDB resolves them against ``file_search_path`` (set by
 :func:`connect`) or else the process's working directory: with the plain DuckDB CLI, run
 ``cd data && duckdb ecodata.duckdb``. "Latest" is fixed when the views are created: re-run
-``ecodata views`` (``ecodata build`` does) after transforming a new date.
+``ecodata views`` (``ecodata build`` does) after transforming a new date. The tables that belong
+together (an endpoint's tables; session_costs with its inputs) show one date in their latest
+views, the newest on which all of them exist (:func:`latest_dates`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 import re
+import uuid
 from importlib import resources
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from ecodata.errors import ConfigError, ViewError
-from ecodata.fx import load_rates, rates_sql
+from ecodata.errors import ConfigError, StorageError, ViewError
+from ecodata.fx import dataset_rates, keep_rates, load_rates, rates_sql
+from ecodata.lock import data_dir_lock
 from ecodata.paths import DataPaths
+from ecodata.pricing import SESSION_COST_INPUTS
+from ecodata.settings import DEFAULT_LOCK_TIMEOUT_S
+from ecodata.sql.orphans import orphan_views
+from ecodata.storage import storage_errors, storage_failure, storage_message
 from ecodata.tables.schemas import ALL_TABLES, TableSchema
+from ecodata.transform import TRANSFORMS
 
 __all__ = ["connect", "create_views", "memory_connection", "view_names", "view_sql", "views_script"]
+
+# The storage format of ecodata.duckdb: the oldest DuckDB release whose format every later one
+# reads (1.0.0, format 64), so the DuckDB 1.x CLIs and BI tools open the file, not only the DuckDB
+# that wrote it (2.0 writes format 69 by default). A file of views loses nothing by it.
+STORAGE_VERSION = "v1.0.0"
 
 _VIEWS_PACKAGE = "ecodata.sql"
 _VIEWS_DIR = "views"
@@ -47,6 +65,10 @@ def _sql_files() -> dict[str, str]:
         for item in folder.iterdir()
         if item.name.endswith(".sql")
     }
+    generated = orphan_views()
+    if clash := sorted(set(generated) & set(files)):
+        raise RuntimeError(f"views/{clash[0]}.sql would replace a view generated from the schemas")
+    files.update(generated)
     views = set(ALL_TABLES) | {name.removesuffix("_history") for name in files}
     history_ref = re.compile(rf"\b({'|'.join(sorted(map(re.escape, views)))})_history\b")
     for name, sql in list(files.items()):
@@ -80,10 +102,55 @@ def _empty_table_sql(schema: TableSchema) -> str:
     return f"SELECT\n    {columns},\n    CAST(NULL AS DATE) AS snapshot_date\nWHERE false"
 
 
+def _groups() -> list[set[str]]:
+    """Tables whose latest views must show one snapshot date: each endpoint's tables, and
+    ``session_costs`` with its inputs; groups sharing a table are merged (one table has one latest
+    date). Tables in no group (``rejects``) stand alone."""
+    groups = [set(transform.tables) for transform in TRANSFORMS.values()]
+    groups.append({"session_costs", *SESSION_COST_INPUTS})
+    merged: list[set[str]] = []
+    for group in groups:
+        overlapping = [m for m in merged if m & group]
+        for m in overlapping:
+            merged.remove(m)
+            group |= m
+        merged.append(group)
+    grouped = set().union(*merged)
+    return merged + [{name} for name in ALL_TABLES if name not in grouped]
+
+
+def latest_dates(paths: DataPaths) -> dict[str, dt.date]:
+    """The snapshot date each table's latest view shows (tables without files are left out).
+
+    One date per group (see :func:`_groups`): the newest date on which every table of the group
+    that has files at all has a partition, so ``connectors`` never shows a newer day than the
+    ``connector_prices`` and ``session_costs`` beside it. When the tables of a group share no date
+    (a directory built endpoint by endpoint on different days), each endpoint's tables show their
+    newest common date instead, and a table outside every endpoint (session_costs) its own newest.
+
+    Example: ``latest_dates(DataPaths(Path("data")))["connectors"]``.
+    """
+    dates = {name: set(paths.table_dates(name)) for name in ALL_TABLES}
+    latest: dict[str, dt.date] = {}
+    for group in _groups():
+        present = [name for name in sorted(group) if dates[name]]
+        common = set.intersection(*(dates[name] for name in present)) if present else set()
+        if common:
+            latest.update(dict.fromkeys(present, max(common)))
+            continue
+        for name in present:  # no common date: fall back to the endpoint's own tables
+            part = next((set(t.tables) for t in TRANSFORMS.values() if name in t.tables), {name})
+            shared = set.intersection(*(dates[t] for t in part if dates[t]))
+            latest[name] = max(shared) if shared else max(dates[name])
+    return latest
+
+
 def _table_view_sql(schema: TableSchema, paths: DataPaths | None, history: bool) -> str:
     """SQL of a table's latest or history view; relative paths, empty when no file exists."""
     name = schema.name
     dates = paths.table_dates(name) if paths is not None else []
+    if paths is not None and not history and dates:
+        dates = [latest_dates(paths)[name]]
     if paths is not None and not dates:
         return f"-- {name}: no snapshot written yet\n" + _empty_table_sql(schema)
     columns = ", ".join(c.name for c in schema.columns)
@@ -135,7 +202,8 @@ def _code(sql: str) -> str:
 
 
 def view_sql(name: str, paths: DataPaths | None = None, fx_rates_csv: Path | None = None) -> str:
-    """The SELECT behind one view. With ``paths``, table views reflect the files that exist there.
+    """The SELECT behind one view. With ``paths``, table views reflect the files that exist there
+    and ``fx_rates`` holds the rates kept with that directory unless ``fx_rates_csv`` is given.
 
     Example: ``print(view_sql("market_prices"))``.
     """
@@ -145,6 +213,8 @@ def view_sql(name: str, paths: DataPaths | None = None, fx_rates_csv: Path | Non
         if name == f"{table.name}_history":
             return _table_view_sql(table, paths, history=True)
     if name == "fx_rates":
+        if fx_rates_csv is None and paths is not None:
+            fx_rates_csv = dataset_rates(paths)
         return rates_sql(load_rates(fx_rates_csv))
     files = _sql_files()
     if name not in files:
@@ -167,6 +237,9 @@ def create_views(con: duckdb.DuckDBPyConnection, paths: DataPaths, fx_rates_csv:
         try:
             con.execute(f"CREATE OR REPLACE VIEW {name} AS\n{sql}")
         except duckdb.Error as exc:
+            if (reason := storage_failure(exc)) is not None:
+                raise StorageError(storage_message(paths.root, "the views", reason,
+                                                   "the previous view file is unchanged")) from None
             raise ViewError(f"cannot create view {name}: {_first_line(exc)}") from None
     return names
 
@@ -181,30 +254,65 @@ def _point_at(con: duckdb.DuckDBPyConnection, paths: DataPaths) -> None:
     con.execute(f"SET file_search_path = '{root}'")
 
 
-def write_views(paths: DataPaths, fx_rates_csv: Path | None = None) -> list[str]:
+def write_views(paths: DataPaths, fx_rates_csv: Path | None = None, *,
+                lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S) -> list[str]:
     """(Re)create ``<data>/ecodata.duckdb`` holding only the views; returns the view names.
 
     The data directory must exist: a mistyped ``--data-dir`` is an error, not a new directory.
+    ``fx_rates_csv`` (validated) becomes the rates kept with the directory; without it the
+    views use the kept rates (else the shipped ones).
+    Holds the data directory's write lock (:mod:`ecodata.lock`). The file is built under a
+    name of its own (``ecodata.duckdb.<pid>-<random>.tmp``) and renamed over the old one, so a
+    reader opens the old or the new file, never half of one; a failure (e.g. a full disk)
+    removes the temporary file and its ``.wal`` and leaves the old view file as it was. The
+    file is written in DuckDB's storage format ``STORAGE_VERSION`` so DuckDB 1.x tools (CLI,
+    BI connectors) open it too.
     """
     if not paths.root.is_dir():
         raise ConfigError(f"data directory {paths.root} does not exist: run 'ecodata build' first "
                           "or pass the right --data-dir")
-    target = paths.duckdb_path
-    staging = target.with_name(target.name + ".tmp")
-    staging.unlink(missing_ok=True)
-    try:
-        con = duckdb.connect(str(staging))
-    except duckdb.Error as exc:
-        raise ViewError(f"cannot create {staging}: {_first_line(exc)}") from None
+    with data_dir_lock(paths, "views", timeout_s=lock_timeout_s):
+        fx_rates_csv = keep_rates(paths, fx_rates_csv)
+        target = paths.duckdb_path
+        staging = target.with_name(f"{target.name}.{os.getpid()}-{uuid.uuid4().hex[:12]}.tmp")
+        try:
+            with storage_errors(paths.root, "the views", "the previous view file is unchanged"):
+                names = _write_view_file(staging, paths, fx_rates_csv)
+                os.replace(staging, target)
+        finally:
+            staging.unlink(missing_ok=True)
+            Path(f"{staging}.wal").unlink(missing_ok=True)
+    return names
+
+
+def _write_view_file(file: Path, paths: DataPaths, fx_rates_csv: Path | None) -> list[str]:
+    """Create the views in a new DuckDB file ``file`` (in format ``STORAGE_VERSION``)."""
+    con = duckdb.connect(":memory:")
     try:
         _point_at(con, paths)
+        location = str(file).replace("'", "''")
+        try:
+            con.execute(f"ATTACH '{location}' AS views_file (STORAGE_VERSION '{STORAGE_VERSION}')")
+            con.execute("USE views_file")
+        except duckdb.Error as exc:
+            raise _storage_or_view_error(exc, f"cannot create {file}") from None
         names = create_views(con, paths, fx_rates_csv)
-        con.execute("CHECKPOINT")
+        try:
+            con.execute("USE memory")
+            con.execute("DETACH views_file")  # checkpoints: the views are in the file, no .wal left
+        except duckdb.Error as exc:
+            raise _storage_or_view_error(exc, f"cannot write {file}") from None
     finally:
         con.close()
-    staging.replace(target)
-    Path(str(staging) + ".wal").unlink(missing_ok=True)
     return names
+
+
+def _storage_or_view_error(exc: duckdb.Error, what: str) -> Exception:
+    """A DuckDB failure to write the file: the DuckDB error itself when it is the operating
+    system's (``storage_errors`` turns it into a StorageError line), else a ViewError."""
+    if storage_failure(exc) is not None:
+        return exc
+    return ViewError(f"{what}: {_first_line(exc)}")
 
 
 def connect(paths: DataPaths, *, read_only: bool = True) -> duckdb.DuckDBPyConnection:

@@ -19,7 +19,8 @@ START = "<!-- data-dictionary:start -->"
 END = "<!-- data-dictionary:end -->"
 
 
-def _dtype_name(dtype: Any) -> str:
+def dtype_name(dtype: Any) -> str:
+    """A dtype as the data dictionary writes it: ``decimal(18,6)``, ``timestamp[us, UTC]``, ``list<string>``."""
     if isinstance(dtype, type):
         dtype = dtype()
     if isinstance(dtype, pl.Decimal):
@@ -27,7 +28,7 @@ def _dtype_name(dtype: Any) -> str:
     if isinstance(dtype, pl.Datetime):
         return f"timestamp[{dtype.time_unit}, {dtype.time_zone}]" if dtype.time_zone else "timestamp"
     if isinstance(dtype, pl.List):
-        return f"list<{_dtype_name(dtype.inner)}>"
+        return f"list<{dtype_name(dtype.inner)}>"
     return {
         pl.String: "string", pl.Int32: "int32", pl.Int64: "int64", pl.Float64: "float64",
         pl.Boolean: "bool", pl.Date: "date", pl.Time: "time",
@@ -44,7 +45,7 @@ def render_table(table: TableSchema) -> str:
         "| column | type | meaning |",
         "|---|---|---|",
     ]
-    lines += [f"| `{c.name}` | {_dtype_name(c.dtype)} | {c.doc.replace('|', '/')} |" for c in table.columns]
+    lines += [f"| `{c.name}` | {dtype_name(c.dtype)} | {c.doc.replace('|', '/')} |" for c in table.columns]
     return "\n".join(lines)
 
 

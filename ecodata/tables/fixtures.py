@@ -107,7 +107,7 @@ def tables_from_records(records: Mapping[str, Iterable[dict[str, Any]]]) -> dict
     """The tables ``ecodata.transform`` makes from records per endpoint, in memory (no files).
 
     For tests and benchmarks that need tables but not a data directory; rejects are left out.
-    Example: ``tables_from_records({"prices": Dataset("demo").iter_records("prices")})``.
+    Example: ``tables_from_records({"prices": SimulatedData("demo").iter_records("prices")})``.
     """
     tables: dict[str, pl.DataFrame] = {}
     for endpoint, rows in records.items():

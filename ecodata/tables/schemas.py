@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from ecodata.restrictions import RESTRICTION_FIELDS, Kind
+
 # Exact money and quantity types, declared once.
 PRICE = pl.Decimal(18, 6)          # a unit price or amount as the API gives it (excl. VAT)
 PRICE_INCL = pl.Decimal(30, 12)    # excl * (1 + vat/100), computed exactly
@@ -83,27 +85,17 @@ _S = pl.String()
 _LS = pl.List(pl.String())
 
 
+# The Polars dtype of each kind of restriction field (``ecodata.restrictions`` declares the fields).
+_RESTRICTION_DTYPES: dict[Kind, pl.DataType] = {
+    "time": pl.Time(), "date": pl.Date(), "quantity": QUANTITY, "seconds": pl.Int64(),
+    "weekdays": _LS, "reservation": _S, "price": PRICE,
+}
+
+
 def _restriction_columns() -> tuple[Column, ...]:
-    """Every OCPI TariffRestrictions field, plus Eco-Movement's own, as typed columns."""
+    """Every declared restriction field as a typed column, plus the restriction object as JSON."""
     return (
-        _c("start_time", pl.Time(), "local time of day from which the element applies (inclusive)"),
-        _c("end_time", pl.Time(), "local time of day until which it applies (exclusive); before start_time = wraps midnight; 00:00 = end of day"),
-        _c("start_date", pl.Date(), "local date from which it applies (inclusive)"),
-        _c("end_date", pl.Date(), "local date until which it applies (exclusive)"),
-        _c("min_kwh", QUANTITY, "applies once the session's energy is at least this (kWh)"),
-        _c("max_kwh", QUANTITY, "applies while the session's energy is below this (kWh)"),
-        _c("min_current_a", QUANTITY, "applies while the charging current is at least this (A)"),
-        _c("max_current_a", QUANTITY, "applies while the charging current is below this (A)"),
-        _c("min_power_kw", QUANTITY, "applies while the charging power is at least this (kW)"),
-        _c("max_power_kw", QUANTITY, "applies while the charging power is below this (kW)"),
-        _c("min_duration_s", pl.Int64(), "applies once the session has lasted at least this (seconds)"),
-        _c("max_duration_s", pl.Int64(), "applies while the session has lasted less than this (seconds)"),
-        _c("day_of_week", _LS, "local weekdays on which it applies (MONDAY..SUNDAY); null = every day"),
-        _c("reservation", _S, "RESERVATION or RESERVATION_EXPIRES: the element prices a reservation"),
-        _c("overstay_duration_s", pl.Int64(), "Eco-Movement: applies once the car has stayed this long after charging ended (seconds)"),
-        _c("restriction_min_price", PRICE, "Eco-Movement: minimum cost excl. VAT of this element's components in a session"),
-        _c("restriction_max_price", PRICE, "Eco-Movement: maximum cost excl. VAT of this element's components in a session"),
-        _c("emsp_contract_date", pl.Date(), "Eco-Movement: applies to eMSP contracts concluded on or after this date"),
+        *(_c(f.column, _RESTRICTION_DTYPES[f.kind], f.doc) for f in RESTRICTION_FIELDS),
         _c("restrictions_json", _S, "the restriction object as read (JSON of the known OCPI and Eco-Movement keys, values as text); null when nothing is restricted; the raw snapshot keeps the record verbatim, unknown keys included"),
     )
 

@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 import polars as pl
 
+from ecodata.restrictions import RESTRICTION_FIELDS
 from ecodata.tables.schemas import ALL_TABLES, PRICE_INCL, REJECTS, TableSchema
 from ecodata.transform._conform import REJECT, conform
 from ecodata.transform._decode import ERROR
@@ -20,41 +21,21 @@ ROW = "_row"
 _S = pl.String()
 _LS = pl.List(pl.String())
 
-# OCPI TariffRestrictions plus Eco-Movement's extras; every leaf decoded as text (see _decode).
+# Every declared restriction key (ecodata.restrictions), each leaf decoded as text (see _decode).
 RESTRICTION_JSON: dict[str, pl.DataType] = {
-    "start_time": _S, "end_time": _S, "start_date": _S, "end_date": _S,
-    "min_kwh": _S, "max_kwh": _S, "min_current": _S, "max_current": _S,
-    "min_power": _S, "max_power": _S, "min_duration": _S, "max_duration": _S,
-    "day_of_week": _LS, "reservation": _S, "overstay_duration": _S,
-    "min_price": _S, "max_price": _S, "emsp_contract_date": _S,
+    f.key: _LS if f.kind == "weekdays" else _S for f in RESTRICTION_FIELDS
 }
 RESTRICTION = pl.Struct(RESTRICTION_JSON)
 
-# JSON restriction key -> table column (schemas.py names every restriction column once).
-RESTRICTION_COLUMNS: dict[str, str] = {
-    "start_time": "start_time", "end_time": "end_time", "start_date": "start_date",
-    "end_date": "end_date", "min_kwh": "min_kwh", "max_kwh": "max_kwh",
-    "min_current": "min_current_a", "max_current": "max_current_a",
-    "min_power": "min_power_kw", "max_power": "max_power_kw",
-    "min_duration": "min_duration_s", "max_duration": "max_duration_s",
-    "day_of_week": "day_of_week", "reservation": "reservation",
-    "overstay_duration": "overstay_duration_s", "min_price": "restriction_min_price",
-    "max_price": "restriction_max_price", "emsp_contract_date": "emsp_contract_date",
-}
-
 # min_price/max_price inside restrictions may come as an OCPI Price object instead of a number.
 PRICE_OBJECT = pl.Struct({"excl_vat": _S, "incl_vat": _S})
-RESTRICTION_PRICE_OBJECTS = pl.Struct(
-    {**RESTRICTION_JSON, "min_price": PRICE_OBJECT, "max_price": PRICE_OBJECT}
-)
+_PRICE_KEYS = tuple(f.key for f in RESTRICTION_FIELDS if f.kind == "price")
+RESTRICTION_PRICE_OBJECTS = pl.Struct({**RESTRICTION_JSON, **dict.fromkeys(_PRICE_KEYS, PRICE_OBJECT)})
 
 
 def restriction_price_objects_to_text(restrictions: pl.Expr) -> pl.Expr:
-    """Normalise restrictions whose min/max_price are ``{excl_vat, incl_vat}`` objects to excl. VAT text."""
-    return restrictions.struct.with_fields(
-        pl.field("min_price").struct.field("excl_vat").alias("min_price"),
-        pl.field("max_price").struct.field("excl_vat").alias("max_price"),
-    )
+    """Normalise restrictions whose prices (min/max_price) are ``{excl_vat, incl_vat}`` objects to excl. VAT text."""
+    return restrictions.struct.with_fields(*(pl.field(k).struct.field("excl_vat").alias(k) for k in _PRICE_KEYS))
 
 
 def with_row_ids(raw: pl.LazyFrame, offset: int = 0) -> pl.LazyFrame:
@@ -64,7 +45,7 @@ def with_row_ids(raw: pl.LazyFrame, offset: int = 0) -> pl.LazyFrame:
 
 def restriction_columns(restrictions: pl.Expr) -> list[pl.Expr]:
     """One text (or list) column per restriction field, named as in the tables, plus the JSON."""
-    columns = [restrictions.struct.field(key).alias(col) for key, col in RESTRICTION_COLUMNS.items()]
+    columns = [restrictions.struct.field(f.key).alias(f.column) for f in RESTRICTION_FIELDS]
     columns.append(
         pl.when(restriction_is_set(restrictions)).then(restrictions.struct.json_encode()).alias("restrictions_json")
     )

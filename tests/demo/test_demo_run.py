@@ -5,6 +5,7 @@ import re
 import shutil
 from pathlib import Path
 
+import polars as pl
 import pytest
 from click.testing import CliRunner
 
@@ -13,8 +14,9 @@ from ecodata.cli import cli
 from ecodata.demo import run_demo
 from ecodata.errors import ConfigError
 from ecodata.paths import DataPaths
+from ecodata.pricing.sessions import load_sessions
 from ecodata.settings import Settings
-from ecodata.simulator import Dataset
+from ecodata.simulator import SimulatedData
 from ecodata.snapshot import read_manifest
 from ecodata.snapshot.schema import ENDPOINTS
 from ecodata.tables.schemas import ALL_TABLES
@@ -37,13 +39,21 @@ def test_two_snapshot_dates_from_simulator_days_0_and_1(demo_build):
 
 
 def test_latest_snapshot_matches_the_day_1_ground_truth(demo_build):
-    _, report = demo_build
-    truth = Dataset(scale="demo", seed=0, day=1).totals()
+    data, report = demo_build
+    truth = SimulatedData(scale="demo", seed=0, day=1).totals()
+    # session costs: one row per (connector, price) pair of the latest date per session fitting its power class
+    ds = ecodata.open(data)
+    classes = pl.DataFrame([(s.name, c) for s in load_sessions() for c in s.power_classes],
+                           schema=["session", "power_class"], orient="row")
+    pairs = (ds.table("connector_prices").join(ds.table("prices").select("price_id"), on="price_id")
+             .join(ds.table("connectors").select("location_id", "evse_uid", "connector_id", "power_class"),
+                   on=["location_id", "evse_uid", "connector_id"])
+             .join(classes.lazy(), on="power_class").select(pl.len()).collect().item())
     assert report.counts == {
         "locations": truth["locations"], "connectors": truth["connectors"], "prices": truth["prices"],
-        "connector_prices": truth["pricing_ids"], "session_costs": report.counts["session_costs"], "rejects": 0,
+        "connector_prices": truth["pricing_ids"], "session_costs": pairs, "rejects": 0,
     }
-    assert report.counts["session_costs"] > truth["connectors"]
+    assert pairs > truth["connectors"]
 
 
 def test_views_answer(demo_build):
@@ -137,7 +147,7 @@ def test_a_complete_snapshot_of_other_data_is_downloaded_again(demo_build, tmp_p
     assert [s.reused for s in again.snapshots] == [True, False]
     refreshed = read_manifest(paths, "prices", DATES[1])
     assert refreshed.run_id != old_run
-    assert refreshed.records == Dataset(scale="demo", seed=0, day=1).count("prices")
+    assert refreshed.records == SimulatedData(scale="demo", seed=0, day=1).count("prices")
     assert again.counts == report.counts
     assert again.changes == report.changes
 
@@ -151,3 +161,22 @@ def test_next_steps_for_the_default_data_dir_need_no_option(demo_build, monkeypa
     assert steps["real API"].startswith("ECODATA_TOKEN_FILE=<file holding your licence token> uv run ecodata build")
     assert steps["DuckDB CLI"].startswith("cd data && duckdb ecodata.duckdb -c ")
     assert steps["notebooks"] == f"ECODATA_DATA_DIR={data.resolve()} uv run --with jupyterlab jupyter lab notebooks/"
+
+
+@pytest.mark.parametrize(("damaged", "problem"), [
+    ("part-00000.parquet", "part-00000.parquet: its SHA-256 differs from the manifest's, the file was changed"),
+    ("_manifest.json", "its _manifest.json is corrupt: not JSON: "),
+])
+def test_a_damaged_demo_snapshot_advises_the_demo_not_the_real_api(demo_build, tmp_path, damaged, problem):
+    data = tmp_path / "data"
+    shutil.copytree(demo_build[0], data)
+    file = DataPaths(data).raw_partition("prices", DATES[0]) / damaged
+    garbled = bytearray(file.read_bytes())
+    garbled[0 if damaged.endswith(".json") else 200] ^= 0xFF  # a data page: the Parquet footer stays intact
+    file.write_bytes(bytes(garbled))
+    result = CliRunner().invoke(cli, ["demo", "--data-dir", str(data), "--no-progress"], env={"CI": "1"})
+    assert result.exit_code == 5
+    line = result.output.strip()
+    assert line.startswith(f"ecodata: error: the prices snapshot for 2026-06-01 is damaged ({problem}")
+    assert line.endswith("): download the demo's snapshots again with 'ecodata demo --force'")
+    assert "\n" not in line

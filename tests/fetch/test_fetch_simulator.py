@@ -19,7 +19,7 @@ from ecodata.cli import cli
 from ecodata.fetch import FetchReport, run_fetch
 from ecodata.paths import DataPaths
 from ecodata.settings import Secret, Settings
-from ecodata.simulator import Dataset, FaultSpec, SimulatorConfig, create_app
+from ecodata.simulator import FaultSpec, SimulatedData, SimulatorConfig, create_app
 from ecodata.snapshot import list_snapshots, read_manifest
 from ecodata.snapshot.reader import scan_raw
 from ecodata.snapshot.schema import ENDPOINT_KEYS, ENDPOINTS
@@ -31,15 +31,15 @@ ISSUE_FAULTS = "http429=0.05,http503=0.05,drop=0.02,truncate=0.02,ocpi3000=0.02,
 
 
 @pytest.fixture(scope="module")
-def truth() -> Dataset:
-    return Dataset("demo", 0, 0)
+def truth() -> SimulatedData:
+    return SimulatedData("demo", 0, 0)
 
 
 def settings_for(base_url: str, data_dir: Path, **changes: object) -> Settings:
     return Settings(base_url=base_url, token=Secret(TOKEN), data_dir=data_dir).with_(**changes)
 
 
-def assert_equals_truth(data_dir: Path, truth: Dataset, endpoints: tuple[str, ...] = ENDPOINTS,
+def assert_equals_truth(data_dir: Path, truth: SimulatedData, endpoints: tuple[str, ...] = ENDPOINTS,
                         version: str = "2.1.1") -> None:
     for endpoint in endpoints:
         frame = scan_raw(DataPaths(data_dir), endpoint, DATE).collect().sort("page", "page_index")
@@ -58,7 +58,7 @@ def clean_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, FetchRepo
     return data_dir, report
 
 
-def test_clean_run_equals_ground_truth(clean_run: tuple[Path, FetchReport], truth: Dataset) -> None:
+def test_clean_run_equals_ground_truth(clean_run: tuple[Path, FetchReport], truth: SimulatedData) -> None:
     data_dir, report = clean_run
     assert_equals_truth(data_dir, truth)
     for endpoint in ENDPOINTS:
@@ -74,7 +74,7 @@ def test_clean_run_equals_ground_truth(clean_run: tuple[Path, FetchReport], trut
             assert TOKEN.encode() not in path.read_bytes(), path
 
 
-def test_raw_columns(clean_run: tuple[Path, FetchReport], truth: Dataset) -> None:
+def test_raw_columns(clean_run: tuple[Path, FetchReport], truth: SimulatedData) -> None:
     data_dir, _ = clean_run
     frame = scan_raw(DataPaths(data_dir), "connector_prices", DATE).collect().sort("page", "page_index")
     first = truth.record("connector_prices", 0)
@@ -89,7 +89,7 @@ def test_raw_columns(clean_run: tuple[Path, FetchReport], truth: Dataset) -> Non
     assert any(u.endswith("/api/ocpi/cpo/2.1.1/locations?offset=0&limit=100") for u in locations["request_url"])
 
 
-def test_snapshots_command_lists_the_run(clean_run: tuple[Path, FetchReport], truth: Dataset) -> None:
+def test_snapshots_command_lists_the_run(clean_run: tuple[Path, FetchReport], truth: SimulatedData) -> None:
     data_dir, _ = clean_run
     result = CliRunner().invoke(cli, ["--data-dir", str(data_dir), "snapshots"])
     assert result.exit_code == 0
@@ -99,7 +99,7 @@ def test_snapshots_command_lists_the_run(clean_run: tuple[Path, FetchReport], tr
                                     "10"]
 
 
-def test_locations_2_2(tmp_path: Path, truth: Dataset) -> None:
+def test_locations_2_2(tmp_path: Path, truth: SimulatedData) -> None:
     with serve(create_app(SimulatorConfig(scale="demo", seed=0, token=TOKEN))) as url:
         run_fetch(settings_for(url, tmp_path, locations_version="2.2"), ["locations"], DATE,
                   page_limit=250, progress=False)
@@ -107,7 +107,7 @@ def test_locations_2_2(tmp_path: Path, truth: Dataset) -> None:
     assert read_manifest(DataPaths(tmp_path), "locations", DATE).api_version == "2.2"
 
 
-def test_faulty_server_run_equals_ground_truth(tmp_path: Path, truth: Dataset) -> None:
+def test_faulty_server_run_equals_ground_truth(tmp_path: Path, truth: SimulatedData) -> None:
     config = SimulatorConfig(scale="demo", seed=0, token=TOKEN, faults=FaultSpec.parse(ISSUE_FAULTS))
     with serve(create_app(config)) as url:
         report = run_fetch(settings_for(url, tmp_path), None, DATE, page_limit=PAGE_LIMIT, progress=False)
@@ -116,13 +116,13 @@ def test_faulty_server_run_equals_ground_truth(tmp_path: Path, truth: Dataset) -
     assert all(r.duplicates == 0 for r in report.endpoints)
 
 
-def test_mutating_server(tmp_path: Path, truth: Dataset) -> None:
+def test_mutating_server(tmp_path: Path, truth: SimulatedData) -> None:
     app = create_app(SimulatorConfig(scale="demo", seed=3, token=TOKEN, faults=FaultSpec.parse("mutate=0.5")))
     with serve(app) as url:
         report = run_fetch(settings_for(url, tmp_path, concurrency=2), None, DATE, page_limit=PAGE_LIMIT,
                            progress=False)
     paths = DataPaths(tmp_path)
-    base = Dataset("demo", 3, 0)
+    base = SimulatedData("demo", 3, 0)
     for endpoint in ("prices", "connector_prices"):  # keyset: nothing that existed throughout is lost
         keys = set(scan_raw(paths, endpoint, DATE).collect()["record_key"])
         deleted = set(app.view(endpoint).deleted)
@@ -151,7 +151,7 @@ def _env(token: str) -> dict[str, str]:
     return env
 
 
-def test_sigkill_then_rerun_completes_without_refetching(tmp_path: Path, truth: Dataset) -> None:
+def test_sigkill_then_rerun_completes_without_refetching(tmp_path: Path, truth: SimulatedData) -> None:
     counting = CountingApp(create_app(SimulatorConfig(scale="demo", seed=0, token=TOKEN,
                                                       faults=FaultSpec.parse("slow=0.2:0.05"))))
     limit, concurrency = 40, 3

@@ -106,10 +106,10 @@ def site_tables(connectors: list[dict], links: list[tuple[str, str]]) -> dict[st
 def simulator_tables(scale: str = "demo", seed: int = 0) -> tuple[dict[str, pl.DataFrame], list[dict]]:
     """The simulator's ground truth through ecodata.transform: (tables, price records)."""
 
-    from ecodata.simulator import Dataset
+    from ecodata.simulator import SimulatedData
     from ecodata.tables.fixtures import tables_from_records
 
-    ds = Dataset(scale=scale, seed=seed)
+    ds = SimulatedData(scale=scale, seed=seed)
     price_records = list(ds.iter_records("prices"))
     tables = tables_from_records({"locations": ds.iter_records("locations"),
                                   "connector_prices": ds.iter_records("connector_prices"),

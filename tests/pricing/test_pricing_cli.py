@@ -7,10 +7,11 @@ from click.testing import CliRunner
 from pricing_frames import price_tables, site_tables
 
 from ecodata.cli import cli
+from ecodata.errors import ConfigError
 from ecodata.paths import DataPaths
 from ecodata.pricing import comparison_query, session_costs_frame
 from ecodata.settings import Settings
-from ecodata.sql import write_views
+from ecodata.sql import connect, write_views
 from ecodata.tables.schemas import ALL_TABLES
 from ecodata.tables.write import write_table
 
@@ -193,16 +194,25 @@ def test_comparison_never_joins_costs_of_an_older_snapshot(data_dir, tmp_path):
     write_views(paths)  # tables of the later date, session_costs only of DAY (as a bare transform used to leave it)
     result = CliRunner().invoke(cli, ["--data-dir", str(root), "compare", "--format", "csv"])
     assert result.exit_code == 0, result.output
-    assert len(result.stdout.strip().splitlines()) == 1
-    assert result.stderr == ("no rows: the latest snapshot has no session costs; "
-                             "run 'ecodata transform' (or 'ecodata build') for it\n")
+    # The latest views show one date for session_costs and its inputs: DAY, the newest date on
+    # which all of them exist, so the comparison is DAY's, never DAY's costs over later tables.
+    con = connect(paths)
+    try:
+        assert con.execute("SELECT DISTINCT snapshot_date FROM connectors").fetchall() == [(DAY,)]
+    finally:
+        con.close()
+    alone = CliRunner().invoke(cli, ["--data-dir", str(data_dir), "compare", "--format", "csv"])
+    assert (result.stdout, result.stderr) == (alone.stdout, alone.stderr)
+    assert len(result.stdout.strip().splitlines()) > 1
 
 
-def test_comparison_query_quotes_only_validated_values():
-    assert comparison_query(["AC_SHOP"], ["de"], ["ac"]) == (
+def test_comparison_query_binds_validated_values_as_parameters():
+    assert comparison_query(["AC_SHOP", "AC_LONG"], ["de"], ["ac"]) == (
         "SELECT * FROM session_cost_comparison\n"
-        "WHERE session IN ('AC_SHOP') AND country_code IN ('DE') AND power_class IN ('AC')")
-    with pytest.raises(Exception, match="invalid country"):
+        "WHERE session IN (?, ?) AND country_code IN (?) AND power_class IN (?)",
+        ["AC_SHOP", "AC_LONG", "DE", "AC"])
+    assert comparison_query() == ("SELECT * FROM session_cost_comparison", [])
+    with pytest.raises(ConfigError, match="invalid country"):
         comparison_query([], ["D'E"], [])
 
 

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from ecodata.simulator import Dataset
+from ecodata.simulator import SimulatedData
 
 
 @pytest.fixture(scope="session")
-def demo_truth() -> Dataset:
-    return Dataset("demo", 0, 0)
+def demo_truth() -> SimulatedData:
+    return SimulatedData("demo", 0, 0)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import httpx
+import pytest
 from click.testing import CliRunner
 
 from ecodata.cli import cli
@@ -55,3 +56,12 @@ def test_simulate_serves_until_ctrl_c_and_exits_cleanly() -> None:
     assert proc.returncode == 0, err
     assert "Traceback" not in err
     assert token not in first + out + err
+
+
+@pytest.mark.parametrize("width", [60, 80, 100, 120])
+def test_simulate_help_never_breaks_a_fault_rate(width):
+    result = CliRunner().invoke(cli, ["simulate", "--help"], terminal_width=width)
+    assert result.exit_code == 0
+    assert re.search(r"[\d.]\n\s*[\d.]", result.output) is None  # no number split across lines
+    text = " ".join(result.output.split())
+    assert "e.g. http429=0.05, slow=0.02:1, drop=0.01, mutate=0.1 (quote the list" in text

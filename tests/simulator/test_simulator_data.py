@@ -13,7 +13,8 @@ import pytest
 from simulator_client import run
 
 from ecodata.errors import ConfigError
-from ecodata.simulator import Dataset, SimulatorConfig, create_app
+from ecodata.restrictions import OCPI_2_1_1_KEYS, RESTRICTION_FIELDS
+from ecodata.simulator import SimulatedData, SimulatorConfig, create_app
 from ecodata.simulator.geo import BY_CODE
 
 try:
@@ -21,39 +22,45 @@ try:
 except OSError:
     LIBC = None
 
-OCPI_RESTRICTIONS = {"start_time", "end_time", "start_date", "end_date", "min_kwh", "max_kwh", "min_power",
-                     "max_power", "min_duration", "max_duration", "day_of_week"}
-EM_RESTRICTIONS = {"overstay_duration", "min_price", "max_price", "emsp_contract_date"}
+OCPI_RESTRICTIONS = set(OCPI_2_1_1_KEYS)
+EM_RESTRICTIONS = {f.key for f in RESTRICTION_FIELDS if f.since == "eco-movement"}
 
 
 @pytest.fixture(scope="module")
-def bench() -> Dataset:
-    return Dataset("bench", 0, 0)
+def bench() -> SimulatedData:
+    return SimulatedData("bench", 0, 0)
 
 
 @pytest.fixture(scope="module")
-def bench_prices(bench: Dataset) -> list[dict[str, Any]]:
+def bench_prices(bench: SimulatedData) -> list[dict[str, Any]]:
     return list(bench.iter_records("prices", chunk=5000))
 
 
-def test_row_counts_follow_market_realism_section_5(demo_truth: Dataset, bench: Dataset) -> None:
-    demo, big = demo_truth.totals(), bench.totals()
+def test_demo_row_counts_follow_market_realism_section_5(demo_truth: SimulatedData) -> None:
+    demo = demo_truth.totals()
     assert demo["locations"] == 1000
     assert 2400 <= demo["evses"] <= 2900
     assert 2700 <= demo["connectors"] <= 3300
     assert 18_000 <= demo["pricing_ids"] <= 24_000
     assert 300 <= demo["prices"] <= 500
     assert (demo["countries"], demo["cpos"], demo["msps"]) == (6, 40, 25)
+    assert demo["connector_prices"] == demo_truth.count("connector_prices") == demo["connectors"]
+
+
+@pytest.mark.bench_scale
+def test_bench_row_counts_follow_market_realism_section_5(bench: SimulatedData) -> None:
+    big = bench.totals()
     assert big["locations"] == 100_000
     assert 240_000 <= big["evses"] <= 280_000
     assert 280_000 <= big["connectors"] <= 320_000
     assert 3_000_000 <= big["pricing_ids"] <= 3_600_000
     assert 17_000 <= big["prices"] <= 23_000
     assert (big["countries"], big["cpos"], big["msps"]) == (13, 1200, 150)
-    assert demo["connector_prices"] == demo_truth.count("connector_prices") == demo["connectors"]
+    assert big["connector_prices"] == bench.count("connector_prices") == big["connectors"]
 
 
-def test_country_and_power_class_shares(bench: Dataset) -> None:
+@pytest.mark.bench_scale
+def test_country_and_power_class_shares(bench: SimulatedData) -> None:
     n = bench.count("locations")
     infos = [bench.site_info(p) for p in range(0, n, 5)]
     countries = Counter(i["country"] for i in infos)
@@ -76,7 +83,8 @@ def test_country_and_power_class_shares(bench: Dataset) -> None:
     assert access["Private"] > 0
 
 
-def test_every_connector_lists_one_ad_hoc_price_and_k_msp_prices(bench: Dataset, bench_prices: list[dict[str, Any]]) -> None:
+@pytest.mark.bench_scale
+def test_every_connector_lists_one_ad_hoc_price_and_k_msp_prices(bench: SimulatedData, bench_prices: list[dict[str, Any]]) -> None:
     types = {p["id"]: p["product"]["type"] for p in bench_prices}
     currency = {p["id"]: p["product"]["currency"] for p in bench_prices}
     ks: dict[str, list[int]] = {"core": [], "nordic": [], "south": []}
@@ -97,7 +105,8 @@ def test_every_connector_lists_one_ad_hoc_price_and_k_msp_prices(bench: Dataset,
     assert 9 <= statistics.mean(ks["core"] + ks["nordic"] + ks["south"]) <= 13
 
 
-def test_prices_are_plausible_per_country(bench: Dataset, bench_prices: list[dict[str, Any]]) -> None:
+@pytest.mark.bench_scale
+def test_prices_are_plausible_per_country(bench: SimulatedData, bench_prices: list[dict[str, Any]]) -> None:
     by_currency = {c.currency: c for c in bench.catalog.countries}
     adhoc_kwh: dict[tuple[str, str], list[float]] = {}
     restriction_keys: set[str] = set()
@@ -140,7 +149,7 @@ def test_prices_are_plausible_per_country(bench: Dataset, bench_prices: list[dic
     assert by_currency["GBP"].code2 == "GB"
 
 
-def test_tariffs_match_connectors_and_show_the_list_restrictions_quirk(demo_truth: Dataset) -> None:
+def test_tariffs_match_connectors_and_show_the_list_restrictions_quirk(demo_truth: SimulatedData) -> None:
     tariffs = list(demo_truth.iter_records("tariffs"))
     ids = {t["id"] for t in tariffs}
     assert all(re.fullmatch(r"[0-9a-f]{32}", i) for i in ids)
@@ -166,7 +175,7 @@ def test_tariffs_match_connectors_and_show_the_list_restrictions_quirk(demo_trut
     assert len(referenced) > len(ids) / 3
 
 
-def test_location_attributes(demo_truth: Dataset) -> None:
+def test_location_attributes(demo_truth: SimulatedData) -> None:
     locations = list(demo_truth.iter_records("locations"))
     no_power = 0
     for loc in locations:
@@ -194,8 +203,8 @@ def test_location_attributes(demo_truth: Dataset) -> None:
     assert any(loc["opening_times"].get("regular_hours") for loc in locations)
 
 
-def test_day_one_changes_some_prices_and_locations(demo_truth: Dataset) -> None:
-    day1 = Dataset("demo", 0, 1)
+def test_day_one_changes_some_prices_and_locations(demo_truth: SimulatedData) -> None:
+    day1 = SimulatedData("demo", 0, 1)
     ids0 = {r["id"] for r in demo_truth.iter_records("locations")}
     ids1 = {r["id"] for r in day1.iter_records("locations")}
     assert len(ids1 - ids0) == 5  # 0.5 % new locations per day
@@ -210,19 +219,20 @@ def test_day_one_changes_some_prices_and_locations(demo_truth: Dataset) -> None:
     different = sum(rows0[k] != rows1[k] for k in common)
     assert 0.02 * len(common) < different < 0.6 * len(common)
     assert day1.timestamp == "2026-06-02T08:00:00"
-    assert Dataset("demo", 0, 1).catalog.price_ids == day1.catalog.price_ids
+    assert SimulatedData("demo", 0, 1).catalog.price_ids == day1.catalog.price_ids
 
 
-def test_unknown_scale_and_endpoint_are_config_errors(demo_truth: Dataset) -> None:
+def test_unknown_scale_and_endpoint_are_config_errors(demo_truth: SimulatedData) -> None:
     with pytest.raises(ConfigError, match="unknown scale 'huge'"):
-        Dataset("huge")
+        SimulatedData("huge")
     with pytest.raises(ConfigError, match="unknown endpoint 'sessions'"):
         demo_truth.count("sessions")
     with pytest.raises(ConfigError, match="unknown pricing envelope"):
         SimulatorConfig(pricing_envelope="xml")
 
 
-def test_memory_stays_flat_while_bench_scale_is_crawled(bench: Dataset) -> None:
+@pytest.mark.bench_scale
+def test_memory_stays_flat_while_bench_scale_is_crawled(bench: SimulatedData) -> None:
     app = create_app(SimulatorConfig(scale="bench"), dataset=bench)
     # (path, limit, pages in the warm-up, pages in total): the warm-up fills the bounded render caches
     # and lets the allocator reach its working size with pages of the largest size
@@ -255,7 +265,7 @@ def test_memory_stays_flat_while_bench_scale_is_crawled(bench: Dataset) -> None:
     assert growth < 10_000_000  # ...while the process did not grow with it
 
 
-def test_connector_rows_list_the_site_pricing_set(demo_truth: Dataset) -> None:
+def test_connector_rows_list_the_site_pricing_set(demo_truth: SimulatedData) -> None:
     cat = demo_truth.catalog
     for pos in range(demo_truth.count("locations")):
         info = demo_truth.site_info(pos)
@@ -265,8 +275,9 @@ def test_connector_rows_list_the_site_pricing_set(demo_truth: Dataset) -> None:
         assert row["product_ids"] == [cat.product(i)[0] for i in info["price_indices"]]
 
 
-def test_daily_change_rates_at_bench_scale(bench: Dataset) -> None:
-    day1 = Dataset("bench", 0, 1)
+@pytest.mark.bench_scale
+def test_daily_change_rates_at_bench_scale(bench: SimulatedData) -> None:
+    day1 = SimulatedData("bench", 0, 1)
     n = len(bench.catalog.price_ids)
     changed = sum(a != b for a, b in zip(bench.catalog.price_ids, day1.catalog.price_ids, strict=True))
     sd = (n * 0.02 * 0.98) ** 0.5

@@ -16,7 +16,7 @@ from simulator_client import (
     run,
 )
 
-from ecodata.simulator import Dataset, FaultSpec, SimulatorConfig, create_app, serve_in_thread
+from ecodata.simulator import FaultSpec, SimulatedData, SimulatorConfig, create_app, serve_in_thread
 from ecodata.simulator.geo import COUNTRIES
 from ecodata.simulator.mutation import GAP
 
@@ -36,7 +36,7 @@ def app() -> Any:
     ("connector_prices", "2.1.1", 400),
 ])
 def test_link_crawl_returns_every_record_once_and_exactly_the_ground_truth(
-        app: Any, demo_truth: Dataset, endpoint: str, version: str, limit: int) -> None:
+        app: Any, demo_truth: SimulatedData, endpoint: str, version: str, limit: int) -> None:
     crawl = run(lambda c: crawl_by_link(c, ROUTES[(endpoint, version)], limit), app)
     total = demo_truth.count(endpoint)
     assert set(crawl.totals) == {total}
@@ -50,7 +50,7 @@ def test_link_crawl_returns_every_record_once_and_exactly_the_ground_truth(
 
 
 @pytest.mark.parametrize(("endpoint", "limit"), [("prices", 37), ("connector_prices", 1000)])
-def test_keyset_crawl_returns_every_record_once(app: Any, demo_truth: Dataset, endpoint: str, limit: int) -> None:
+def test_keyset_crawl_returns_every_record_once(app: Any, demo_truth: SimulatedData, endpoint: str, limit: int) -> None:
     crawl = run(lambda c: crawl_by_cursor(c, ROUTES[(endpoint, "2.1.1")], limit, offset_noise=True), app)
     total = demo_truth.count(endpoint)
     assert len(crawl.records) == total
@@ -84,7 +84,7 @@ def test_limit_above_the_maximum_is_capped_and_default_is_the_maximum(app: Any) 
     assert len(orjson.loads(default.content)["data"]) == int(default.headers["x-total-count"])
 
 
-def test_single_objects_and_per_location_connector_prices(app: Any, demo_truth: Dataset) -> None:
+def test_single_objects_and_per_location_connector_prices(app: Any, demo_truth: SimulatedData) -> None:
     location = demo_truth.record("locations", 3)
     price = demo_truth.record("prices", 11)
 
@@ -102,7 +102,7 @@ def test_single_objects_and_per_location_connector_prices(app: Any, demo_truth: 
     assert orjson.loads(rows.content)["data"] == [demo_truth.record("connector_prices", p) for p in range(start, stop)]
 
 
-def test_locations_versions_share_data_with_version_specific_shapes(demo_truth: Dataset) -> None:
+def test_locations_versions_share_data_with_version_specific_shapes(demo_truth: SimulatedData) -> None:
     for position in range(0, 1000, 50):
         v211 = demo_truth.record("locations", position, "2.1.1")
         v22 = demo_truth.record("locations", position, "2.2")
@@ -167,7 +167,7 @@ def test_bearer_and_base64_tokens_are_accepted_and_the_token_never_echoes(app: A
     assert b"sim-token" not in wrong.content
 
 
-def test_status_envelope_style_on_pricing_routes(demo_truth: Dataset) -> None:
+def test_status_envelope_style_on_pricing_routes(demo_truth: SimulatedData) -> None:
     app = create_app(SimulatorConfig(pricing_envelope="status"))
 
     async def go(c: httpx.AsyncClient) -> list[httpx.Response]:
@@ -205,7 +205,7 @@ def _identity(endpoint: str, record: dict[str, Any]) -> tuple[str, ...]:
 
 
 @pytest.mark.parametrize(("endpoint", "limit"), [("connector_prices", 150), ("prices", 20)])
-def test_keyset_misses_nothing_under_mutate_while_offset_drifts(demo_truth: Dataset, endpoint: str, limit: int) -> None:
+def test_keyset_misses_nothing_under_mutate_while_offset_drifts(demo_truth: SimulatedData, endpoint: str, limit: int) -> None:
     path = ROUTES[(endpoint, "2.1.1")]
     start_keys = {_identity(endpoint, r) for r in demo_truth.iter_records(endpoint)}
 
@@ -268,7 +268,7 @@ def test_real_http_server_serves_and_drops_connections() -> None:
         httpx.get(base_url + "/prices", headers=AUTH, timeout=2)
 
 
-def test_read_ahead_serves_the_same_pages_and_renders_each_range_once(demo_truth: Dataset) -> None:
+def test_read_ahead_serves_the_same_pages_and_renders_each_range_once(demo_truth: SimulatedData) -> None:
     app = create_app(SimulatorConfig())
     calls: list[tuple[str, int, int, str]] = []
     render = app.dataset.render
@@ -298,7 +298,7 @@ def test_read_ahead_serves_the_same_pages_and_renders_each_range_once(demo_truth
     assert len(first_crawls) == len(set(first_crawls))  # a sequential crawl renders every range once
 
 
-def test_read_ahead_serves_a_client_whose_pages_overlap_by_one_record(demo_truth: Dataset) -> None:
+def test_read_ahead_serves_a_client_whose_pages_overlap_by_one_record(demo_truth: SimulatedData) -> None:
     app = create_app(SimulatorConfig())
     calls: list[tuple[str, int, int]] = []
     render = app.dataset.render

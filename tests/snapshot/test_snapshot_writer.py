@@ -14,11 +14,12 @@ from hypothesis import strategies as st
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fetch"))
 from fetch_fake_api import TOKEN, FakeApi, make_records
 
+from ecodata.cli import format_snapshots
 from ecodata.errors import ApiStatusError, SnapshotError
 from ecodata.fetch import RetryPolicy, run_fetch
 from ecodata.paths import DataPaths
 from ecodata.settings import Secret, Settings
-from ecodata.snapshot import format_snapshots, list_snapshots, read_manifest
+from ecodata.snapshot import list_snapshots, read_manifest
 from ecodata.snapshot import writer as writer_module
 from ecodata.snapshot.reader import scan_raw
 from ecodata.snapshot.schema import RAW_SCHEMA, record_key

@@ -4,7 +4,7 @@ import pytest
 from click.testing import CliRunner
 
 from ecodata.cli import cli
-from ecodata.simulator import Dataset, SimulatorConfig, serve_in_thread
+from ecodata.simulator import SimulatedData, SimulatorConfig, serve_in_thread
 from ecodata.sql import view_names
 
 
@@ -28,7 +28,7 @@ def sql(data, query, *extra):
 
 def test_build_end_to_end_matches_the_simulator(built):
     data, output = built
-    truth = Dataset(scale="demo").totals()
+    truth = SimulatedData(scale="demo").totals()
     assert f"connector_prices: {truth['pricing_ids']} rows" in output
     assert (data / "ecodata.duckdb").is_file()
     result = sql(data, "SELECT (SELECT count(*) FROM connectors) AS c, (SELECT count(*) FROM price_components) AS pc,"
@@ -119,3 +119,68 @@ def test_transform_command_reports_and_hints(tmp_path):
     ]
     assert (tmp_path / "ecodata.duckdb").is_file()
     assert DataPaths(tmp_path).table_dates("session_costs") == []
+
+
+def test_csv_writes_nested_values_as_the_json_the_json_format_gives(built):
+    import csv
+    import io
+
+    data, _ = built
+    query = "SELECT location_id, evse_uid, connector_id, tariff_ids FROM connectors ORDER BY ALL LIMIT 50"
+    as_csv = sql(data, query, "--format", "csv")
+    as_json = sql(data, query, "--format", "json")
+    assert (as_csv.exit_code, as_json.exit_code) == (0, 0), as_csv.output
+    rows = list(csv.DictReader(io.StringIO(as_csv.output)))
+    expected = json.loads(as_json.output)
+    assert len(rows) == len(expected) == 50
+    assert [None if r["tariff_ids"] == "" else json.loads(r["tariff_ids"]) for r in rows] == [
+        e["tariff_ids"] for e in expected]
+    assert any(isinstance(e["tariff_ids"], list) for e in expected)
+    everything = sql(data, "SELECT * FROM connectors", "--format", "csv")
+    assert everything.exit_code == 0, everything.output
+    assert len(everything.output.splitlines()) > 50
+
+
+def test_csv_of_structs_lists_of_structs_and_nulls():
+    import polars as pl
+
+    from ecodata.cli import format_frame
+
+    frame = pl.DataFrame({"id": [1, 2], "s": [{"a": 1, "b": "x,y"}, None], "l": [[{"k": "v"}], []],
+                          "name \"q\"": [["a"], None]})
+    assert format_frame(frame, "csv").splitlines() == [
+        'id,s,l,"name ""q"""',
+        '1,"{""a"":1,""b"":""x,y""}","[{""k"":""v""}]","[""a""]"',
+        "2,,[],",
+    ]
+
+
+@pytest.mark.parametrize("query", ["select 'x'::int", "SELECT CAST(location_id AS INTEGER) FROM locations"])
+def test_an_error_while_the_query_runs_is_one_line_exit_7(built, query):
+    data, _ = built
+    result = sql(data, query)
+    assert result.exit_code == 7
+    assert result.output.startswith("ecodata: error: the query failed: Conversion Error: ")
+    assert len(result.output.splitlines()) == 1
+    assert "Traceback" not in result.output
+
+
+def test_compare_with_a_damaged_table_is_one_line_exit_7(built, tmp_path):
+    import shutil
+
+    import polars as pl
+
+    from ecodata.paths import DataPaths
+
+    data, _ = built
+    copy = tmp_path / "data"
+    shutil.copytree(data, copy)
+    paths = DataPaths(copy)
+    date = paths.table_dates("session_costs")[-1]
+    # a second part whose amounts are text: the views bind, the query fails while it runs
+    pl.DataFrame({"location_id": ["L"], "total_eur_incl_vat": ["lots"]}).write_parquet(
+        paths.table_partition("session_costs", date) / "part-00001.parquet")
+    result = CliRunner().invoke(cli, ["--data-dir", str(copy), "compare"])
+    assert result.exit_code == 7, result.output
+    assert result.output.startswith("ecodata: error: the query failed: ")
+    assert len(result.output.splitlines()) == 1

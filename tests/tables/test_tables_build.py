@@ -9,10 +9,12 @@ from ecodata.errors import ConfigError, SnapshotError, StorageError
 from ecodata.paths import DataPaths
 from ecodata.pipeline import transform_snapshot
 from ecodata.settings import Settings
+from ecodata.sql import memory_connection
+from ecodata.sql.orphans import missing_flag
 from ecodata.tables.checks import count_orphans
 from ecodata.tables.fixtures import write_raw_snapshot
 from ecodata.tables.reader import scan_table
-from ecodata.tables.schemas import PRICES
+from ecodata.tables.schemas import CONNECTOR_PRICES, PRICES
 from ecodata.tables.write import write_table
 
 D1 = dt.date(2026, 1, 1)
@@ -217,3 +219,15 @@ def test_a_failing_frame_producer_leaves_the_previous_table(tmp_path):
         write_table(p, PRICES, D1, frames())
     assert scan_table(p, "prices", D1).collect()["price_id"].to_list() == ["P00000", "P00001", "P00002"]
     assert not p.table_staging("prices", D1).exists() or not any(p.table_staging("prices", D1).iterdir())
+
+
+def test_the_orphans_view_lists_exactly_the_orphans_the_transform_counts(paths):
+    report = transform_snapshot(Settings(data_dir=paths.root))
+    assert report.orphans["connector_prices->connectors"] == report.orphans["connector_prices->prices"] == 1
+    with memory_connection(paths) as con:
+        listed = con.execute("SELECT * FROM connector_price_orphans ORDER BY ALL").fetchall()
+        for ref in CONNECTOR_PRICES.references:
+            flagged = con.execute(f"SELECT count(*) FROM connector_price_orphans WHERE {missing_flag(ref)}").fetchone()
+            assert (ref.name("connector_prices"), flagged) == (ref.name("connector_prices"),
+                                                              (report.orphans[ref.name("connector_prices")],))
+    assert listed == [("L1", "E1", "7", "P1", True, False, D1), ("L2", "E1", "1", "P3", False, True, D1)]

@@ -6,7 +6,7 @@ import pytest
 from ecodata.paths import DataPaths
 from ecodata.pipeline import transform_snapshot
 from ecodata.settings import Settings
-from ecodata.simulator import Dataset
+from ecodata.simulator import SimulatedData
 from ecodata.tables.fixtures import write_raw_snapshot
 from ecodata.tables.reader import scan_table
 from ecodata.tables.schemas import ALL_TABLES
@@ -19,7 +19,7 @@ BUILT = ["locations", "evses", "connectors", "connector_prices", "prices", "pric
 @pytest.fixture(scope="module", params=["2.1.1", "2.2"])
 def demo(request, tmp_path_factory):
     version = request.param
-    sim = Dataset(scale="demo", seed=0, day=0)
+    sim = SimulatedData(scale="demo", seed=0, day=0)
     paths = DataPaths(tmp_path_factory.mktemp(f"demo-{version}"))
     for endpoint in ("locations", "connector_prices", "prices", "tariffs"):
         records = [b.decode() for b in sim.render(endpoint, 0, sim.count(endpoint), version)]
