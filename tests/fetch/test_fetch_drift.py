@@ -10,7 +10,7 @@ from ecodata.errors import PaginationError
 from ecodata.fetch import run_fetch
 from ecodata.paths import DataPaths
 from ecodata.settings import Secret, Settings
-from ecodata.simulator import Dataset, FaultSpec, SimulatorConfig, create_app
+from ecodata.simulator import FaultSpec, SimulatedData, SimulatorConfig, create_app
 from ecodata.snapshot import read_manifest
 from ecodata.snapshot.reader import scan_raw
 from ecodata.snapshot.schema import ENDPOINT_KEYS
@@ -33,7 +33,7 @@ def test_offset_crawl_under_drift_stores_every_record_that_existed_throughout(tm
     with serve(app) as url:
         report = run_fetch(settings_for(url, tmp_path), ["locations", "tariffs"], DATE, page_limit=50,
                            progress=False)
-    base = Dataset("demo", seed, 0)
+    base = SimulatedData("demo", seed, 0)
     paths = DataPaths(tmp_path)
     for endpoint in ("locations", "tariffs"):
         frame = scan_raw(paths, endpoint, DATE).collect()

@@ -14,7 +14,7 @@ from ecodata.fetch import RetryPolicy, run_fetch
 from ecodata.fetch import _client as client_module
 from ecodata.paths import DataPaths
 from ecodata.settings import Secret, Settings
-from ecodata.simulator import Dataset, SimulatorConfig, create_app
+from ecodata.simulator import SimulatedData, SimulatorConfig, create_app
 from ecodata.snapshot import read_manifest
 from ecodata.snapshot.reader import scan_raw
 
@@ -58,7 +58,7 @@ def test_a_resume_after_the_data_changed_starts_over_and_matches_the_new_day(tmp
         server.app = create_app(SimulatorConfig(scale="demo", seed=0, token=SIM_TOKEN, day=1))  # the next day
         report = run_fetch(sim_settings(url, tmp_path), ["locations", "tariffs"], DATE, page_limit=10,
                            progress=False)
-    truth = Dataset("demo", 0, 1)
+    truth = SimulatedData("demo", 0, 1)
     for endpoint, reason in (("locations", "the server now counts 1002 records, the interrupted run's pages 1000"),
                              ("tariffs", "page 1 no longer starts where the interrupted run's page 0 ended")):
         frame = scan_raw(paths, endpoint, DATE).collect().sort("page", "page_index")
