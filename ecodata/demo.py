@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     import duckdb
 
 DEMO_SEED = 0
-DEMO_DAYS = (0, 1)
+DEMO_DAYS = 2  # simulator days 0 and 1 by default: two dates for the *_history views and price_changes
 # What the report shows: HPC prices by product type, and the road-trip stop per country.
 REPORT_POWER_CLASS = "HPC"
 REPORT_SESSION = "HPC_10_80"
@@ -250,9 +250,10 @@ def _raw_state(paths: DataPaths, date: dt.date, counts: dict[str, int]) -> str:
     return "reuse" if complete == len(ENDPOINTS) else "fetch"
 
 
-def run_demo(settings: Settings, *, scale: str = "demo", force: bool = False, progress: bool | None = None,
-             say: Callable[[str], None] | None = None) -> DemoReport:
-    """Build the two-snapshot demo dataset into ``settings.data_dir`` from the simulator and report.
+def run_demo(settings: Settings, *, scale: str = "demo", days: int = DEMO_DAYS, force: bool = False,
+             progress: bool | None = None, say: Callable[[str], None] | None = None) -> DemoReport:
+    """Build the demo dataset (``days`` consecutive simulator days, 0 .. days-1) into
+    ``settings.data_dir`` from the simulator and report.
 
     ``force`` downloads the raw snapshots again even when they can be reused. ``progress`` shows
     step lines and download bars on stderr (default: only on an interactive terminal, never in CI);
@@ -260,6 +261,8 @@ def run_demo(settings: Settings, *, scale: str = "demo", force: bool = False, pr
     uses come from ``settings`` with the base URL and token replaced by the simulator's.
     """
 
+    if days < 1:
+        raise ConfigError(f"--days must be at least 1, not {days}")
     started = time.monotonic()
     show = _show_progress(settings, progress)
     if say is None:
@@ -284,13 +287,13 @@ def _build_days(settings: Settings, paths: DataPaths, scale: str, force: bool, s
     token = secrets.token_urlsafe(24)
     snapshots: list[DemoSnapshot] = []
     first_date: dt.date | None = None
-    for day in DEMO_DAYS:
+    for day in range(days):
         step = time.monotonic()
         truth = SimulatedData(scale=scale, seed=DEMO_SEED, day=day)
         date = dt.datetime.fromtimestamp(truth.now_epoch, dt.UTC).date()
         if first_date is None:
             first_date = date
-            expected = {first_date + dt.timedelta(days=d) for d in DEMO_DAYS}
+            expected = {first_date + dt.timedelta(days=d) for d in range(days)}
             foreign = _foreign_dates(paths, expected)
             if foreign:
                 shown = ", ".join(str(d) for d in foreign[:3]) + (" ..." if len(foreign) > 3 else "")
