@@ -227,6 +227,51 @@ def transform_command(ctx: click.Context, date_text: str | None, endpoints: tupl
         click.echo(line)
 
 
+@cli.command("prune")
+@click.option("--before", "before_text", required=True, help="Keep snapshots from this date YYYY-MM-DD on.")
+@click.pass_context
+def prune_command(ctx: click.Context, before_text: str) -> None:
+    """Drop the tables' history and the raw snapshots before a date; later days stay as they were.
+
+    Example: ecodata prune --before 2026-01-01
+    """
+    from ecodata.paths import parse_date
+    from ecodata.pipeline import prune_dataset
+
+    for line in prune_dataset(settings_from(ctx), parse_date(before_text)):
+        click.echo(line)
+
+
+@cli.command("delete")
+@click.option("--date", "date_text", required=True, help="Snapshot date YYYY-MM-DD to remove from the tables.")
+@click.pass_context
+def delete_command(ctx: click.Context, date_text: str) -> None:
+    """Remove one snapshot date from the tables' history (its raw snapshot stays; transform rebuilds it).
+
+    Example: ecodata delete --date 2026-06-03
+    """
+    from ecodata.paths import parse_date
+    from ecodata.pipeline import delete_date
+
+    for line in delete_date(settings_from(ctx), parse_date(date_text)):
+        click.echo(line)
+
+
+@cli.command("migrate")
+@click.pass_context
+def migrate_command(ctx: click.Context) -> None:
+    """Convert a data directory of full daily table copies to the history layout, in place.
+
+    Idempotent and resumable; every day is verified row by row before its full copy is removed.
+
+    Example: ecodata --data-dir data migrate
+    """
+    from ecodata.pipeline import migrate_dataset
+
+    for line in migrate_dataset(settings_from(ctx)):
+        click.echo(line)
+
+
 @cli.command("views")
 @click.option("--sql", "show_sql", is_flag=True, help="Print the CREATE VIEW statements instead of running them.")
 @click.option("--fx-rates", type=click.Path(path_type=Path), default=None,

@@ -260,7 +260,6 @@ def run_demo(settings: Settings, *, scale: str = "demo", days: int = DEMO_DAYS, 
     ``say`` replaces where the step lines go. The token, base URL and data directory the fetcher
     uses come from ``settings`` with the base URL and token replaced by the simulator's.
     """
-
     if days < 1:
         raise ConfigError(f"--days must be at least 1, not {days}")
     started = time.monotonic()
@@ -271,7 +270,7 @@ def run_demo(settings: Settings, *, scale: str = "demo", days: int = DEMO_DAYS, 
     paths = DataPaths(settings.data_dir)
     with data_dir_lock(paths, "demo", timeout_s=settings.lock_timeout_s, create=True):
         try:
-            snapshots = _build_days(settings, paths, scale, force, show, say)
+            snapshots = _build_days(settings, paths, scale, days, force, show, say)
         except SnapshotDamagedError as exc:
             # The fetch's advice (ecodata fetch --force) would go to the real API.
             raise SnapshotError(f"{exc.problem}: download the demo's snapshots again with "
@@ -279,9 +278,9 @@ def run_demo(settings: Settings, *, scale: str = "demo", days: int = DEMO_DAYS, 
     return _report(settings, scale, snapshots, started)
 
 
-def _build_days(settings: Settings, paths: DataPaths, scale: str, force: bool, show: bool,
+def _build_days(settings: Settings, paths: DataPaths, scale: str, days: int, force: bool, show: bool,
                 say: Callable[[str], None]) -> list[DemoSnapshot]:
-    """Serve and build each demo day in turn (the caller holds the data directory's lock)."""
+    """Serve and build simulator days 0 .. days-1 in turn (the caller holds the data directory's lock)."""
     from ecodata.simulator import SimulatedData, SimulatorConfig, serve_in_thread
 
     token = secrets.token_urlsafe(24)

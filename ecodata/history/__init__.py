@@ -78,5 +78,5 @@ def require_history_layout(paths: DataPaths) -> None:
     if legacy:
         raise SnapshotError(
             f"{paths.root} holds tables in the old full-snapshot layout ({paths.tables_root}/"
-            f"{legacy[0]}/snapshot_date=...): run 'ecodata migrate --data-dir {paths.root}' once "
+            f"{legacy[0]}/snapshot_date=...): run 'ecodata --data-dir {paths.root} migrate' once "
             "to convert it to the history layout (nothing is lost)")

@@ -40,6 +40,7 @@ import polars as pl
 
 from ecodata.errors import ConfigError, StorageError, ViewError
 from ecodata.fx import dataset_rates, keep_rates, load_rates, rates_sql
+from ecodata.history import require_history_layout
 from ecodata.history import store as history_store
 from ecodata.history import views as history_views
 from ecodata.lock import data_dir_lock
@@ -247,7 +248,11 @@ def views_script(paths: DataPaths | None = None, fx_rates_csv: Path | None = Non
 
 
 def create_views(con: duckdb.DuckDBPyConnection, paths: DataPaths, fx_rates_csv: Path | None = None) -> list[str]:
-    """Create every view on ``con`` (whose ``file_search_path`` must point at the data dir); names created."""
+    """Create every view on ``con`` (whose ``file_search_path`` must point at the data dir); names created.
+
+    A data directory still in the legacy layout (full table copies per day) is refused with what to run.
+    """
+    require_history_layout(paths)
     names = view_names()
     for name in names:
         sql = view_sql(name, paths, fx_rates_csv)

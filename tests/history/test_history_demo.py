@@ -8,10 +8,11 @@ from polars.testing import assert_frame_equal
 from ecodata.demo import run_demo
 from ecodata.history import delete_day, prune
 from ecodata.paths import DataPaths
-from ecodata.pipeline import transform_date
+from ecodata.pipeline import transform_date, write_session_costs
 from ecodata.settings import Settings
 from ecodata.snapshot.schema import ENDPOINTS
 from ecodata.sql import memory_connection
+from ecodata.tables.build import transform_snapshot
 from ecodata.tables.reader import scan_table
 from ecodata.tables.schemas import ALL_TABLES
 
@@ -42,7 +43,8 @@ def ten_days(tmp_path_factory):
         for endpoint in ENDPOINTS:
             source = DataPaths(data).raw_partition(endpoint, date)
             shutil.copytree(source, DataPaths(single).raw_partition(endpoint, date))
-        transform_date(settings_for(single), date)
+        transform_snapshot(settings_for(single), date)
+        write_session_costs(settings_for(single), date)
         alone[date] = single
     return data, alone
 
@@ -146,7 +148,7 @@ def test_delete_a_day_keeps_the_others(ten_days, tmp_path):
     assert delete_day(paths, DATES[0]) == list(ALL_TABLES)
     kept = [d for d in DATES if d not in (DATES[0], DATES[3])]
     con = memory_connection(paths)
-    for name in ("connector_prices", "price_components", "locations", "rejects"):
+    for name in ("connector_prices", "price_components", "locations", "tariff_components"):
         assert paths.table_dates(name) == kept
         history = con.sql(f"SELECT * FROM {name}_history").pl()
         assert sorted(history.get_column("snapshot_date").unique().to_list()) == kept
