@@ -137,18 +137,6 @@ class DataPaths:
         """A history file as a ``/``-separated path relative to the data directory (for the views)."""
         return file.relative_to(self.root).as_posix()
 
-    def table_glob(self, table: str, date: dt.date | str = "*") -> str:
-        """The Parquet files of a table as a glob RELATIVE to the data directory, ``/``-separated.
-
-        For the DuckDB views, which must not hold absolute paths (the directory can move).
-        ``date`` is one snapshot date, or text put in its place: ``"*"`` (default) for every date.
-        Example: ``DataPaths(Path("data")).table_glob("prices")`` is
-        ``"tables/prices/snapshot_date=*/*.parquet"``.
-        """
-        day = date.isoformat() if isinstance(date, dt.date) else date
-        relative = self.table_dir(table).relative_to(self.root) / f"{PARTITION_PREFIX}{day}" / "*.parquet"
-        return relative.as_posix()
-
     def raw_dates(self, endpoint: str, *, complete_only: bool = True) -> list[dt.date]:
         """Snapshot dates of an endpoint, oldest first; by default only those with a manifest."""
         return _partition_dates(self.raw_dir(endpoint), require=MANIFEST_NAME if complete_only else None)

@@ -38,7 +38,7 @@ def changes_sql(schema: TableSchema, files: list[str], empty_sql: str) -> str:
     """``t_changes``: the log rows with ``snapshot_date`` and ``deleted``."""
     columns = ", ".join(schema.column_names)
     if not files:
-        return empty_sql.replace("CAST(NULL AS DATE) AS snapshot_date",
+        return f"-- {schema.name}: no snapshot written yet\n" + empty_sql.replace("CAST(NULL AS DATE) AS snapshot_date",
                                  "CAST(NULL AS DATE) AS snapshot_date, CAST(NULL AS BOOLEAN) AS deleted")
     listed = ", ".join(f"'{f}'" for f in files)
     return f"SELECT {columns}, {DAY} AS snapshot_date, {DELETED} AS deleted\nFROM read_parquet([{listed}])"

@@ -8,11 +8,10 @@ from polars.testing import assert_frame_equal
 from ecodata.demo import run_demo
 from ecodata.history import delete_day, prune
 from ecodata.paths import DataPaths
-from ecodata.pipeline import transform_date, write_session_costs
+from ecodata.pipeline import transform_date, transform_snapshot, write_session_costs
 from ecodata.settings import Settings
 from ecodata.snapshot.schema import ENDPOINTS
 from ecodata.sql import memory_connection
-from ecodata.tables.build import transform_snapshot
 from ecodata.tables.reader import scan_table
 from ecodata.tables.schemas import ALL_TABLES
 

@@ -1,7 +1,6 @@
 import datetime as dt
 import shutil
 
-import polars as pl
 import pytest
 from click.testing import CliRunner
 from polars.testing import assert_frame_equal
@@ -104,7 +103,7 @@ def test_versions_view_gives_validity(built):
 def test_the_old_layout_is_refused_with_what_to_run(built, tmp_path):
     paths, _ = built
     legacy = legacy_copy(paths, tmp_path / "old")
-    with pytest.raises(SnapshotError, match="ecodata --data-dir .* migrate"):
+    with pytest.raises(SnapshotError, match=r"ecodata --data-dir .* migrate"):
         memory_connection(legacy)
     result = CliRunner().invoke(cli, ["--data-dir", str(legacy.root), "sql", "SELECT 1"])
     assert result.exit_code == 5
