@@ -231,6 +231,7 @@ def _foreign_dates(paths: DataPaths, allowed: set[dt.date]) -> list[dt.date]:
         found.update(paths.raw_dates(endpoint, complete_only=False))
     for table in ALL_TABLES:
         found.update(paths.table_dates(table))
+        found.update(paths.legacy_table_dates(table))
     return sorted(found - allowed)
 
 
