@@ -104,7 +104,8 @@ def test_table_view_sql_is_relative_and_exact(data):
     columns = ("price_id, partner, partner_id, product_id, product_name, product_description, product_type, "
                "subscription_type, subscription_fee_excl_vat, currency, element_count, last_updated")
     assert view_sql("prices", data) == (
-        f"SELECT {columns}, DATE '2026-03-02' AS snapshot_date\nFROM prices_versions\nWHERE valid_to IS NULL")
+        f"SELECT {columns}, DATE '2026-03-02' AS snapshot_date\nFROM prices_versions\n"
+        "WHERE valid_from <= DATE '2026-03-02' AND (valid_to IS NULL OR valid_to > DATE '2026-03-02')")
     files = ", ".join(f"'history/prices/{d.file}'" for d in store.load(data, ALL_TABLES["prices"]).days)
     assert view_sql("prices_changes", data) == (
         f"SELECT {columns}, _snapshot_date AS snapshot_date, _deleted AS deleted\nFROM read_parquet([{files}])")
@@ -133,7 +134,7 @@ def test_every_view_answers_and_the_fixture_fills_all_but_the_known_empty_ones(c
     counts = {name: rows(con, f"SELECT count(*) FROM {name}")[0][0] for name in view_names()}
     # no tariffs endpoint, no rejected record, no session costs (transform_snapshot only) in the fixture
     empty = {f"{t}{h}" for t in ("tariffs", "tariff_elements", "tariff_components", "rejects", "session_costs")
-             for h in ("", "_history")} | {"connector_price_orphans", "session_cost_comparison",
+             for h in ("", "_history", "_changes", "_versions")} | {"connector_price_orphans", "session_cost_comparison",
                                            "msp_vs_adhoc_pairs", "msp_vs_adhoc"}  # the last three: session costs
     assert {name for name, n in counts.items() if n == 0} == empty
     assert (counts["prices"], counts["prices_history"], counts["price_changes"]) == (5, 9, 4)
