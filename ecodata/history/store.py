@@ -108,9 +108,9 @@ def _save(paths: DataPaths, history: History) -> None:
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, manifest)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise StorageError(f"cannot write {manifest}: {exc.strerror or exc}; the history is unchanged") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # the history is unchanged; the caller reports the failed write
+        raise
     keep = {d.file for d in history.days}
     for file in paths.history_dir(history.table).glob("*.parquet"):
         if file.name not in keep:
@@ -177,11 +177,11 @@ def _write(paths: DataPaths, schema: TableSchema, date: dt.date, changes: pl.Laz
         changes.select(file_schema(schema).names()).sink_parquet(
             file, compression="zstd", compression_level=3, statistics=True)
         counts = pl.scan_parquet(file).select(pl.len(), pl.col(DELETED).sum()).collect()
-    except (OSError, pl.exceptions.ComputeError) as exc:
+    except BaseException:
+        # no half file; the caller turns a failed write (OSError, polars' IO error) into one line
+        # (ecodata.storage), and the history still lists the old files
         file.unlink(missing_ok=True)
-        reason = exc.strerror if isinstance(exc, OSError) else str(exc).splitlines()[0]
-        raise StorageError(f"cannot write the history of {schema.name} for {date}: {reason}; "
-                           "the history is unchanged") from None
+        raise
     total, deletes = int(counts.item(0, 0)), int(counts.item(0, 1) or 0)
     return DayEntry(date, file.name, rows, total - deletes, deletes)
 
