@@ -227,6 +227,51 @@ def transform_command(ctx: click.Context, date_text: str | None, endpoints: tupl
         click.echo(line)
 
 
+@cli.command("prune")
+@click.option("--before", "before_text", required=True, help="Keep snapshots from this date YYYY-MM-DD on.")
+@click.pass_context
+def prune_command(ctx: click.Context, before_text: str) -> None:
+    """Drop the tables' history and the raw snapshots before a date; later days stay as they were.
+
+    Example: ecodata prune --before 2026-01-01
+    """
+    from ecodata.paths import parse_date
+    from ecodata.pipeline import prune_dataset
+
+    for line in prune_dataset(settings_from(ctx), parse_date(before_text)):
+        click.echo(line)
+
+
+@cli.command("delete")
+@click.option("--date", "date_text", required=True, help="Snapshot date YYYY-MM-DD to remove from the tables.")
+@click.pass_context
+def delete_command(ctx: click.Context, date_text: str) -> None:
+    """Remove one snapshot date from the tables' history (its raw snapshot stays; transform rebuilds it).
+
+    Example: ecodata delete --date 2026-06-03
+    """
+    from ecodata.paths import parse_date
+    from ecodata.pipeline import delete_date
+
+    for line in delete_date(settings_from(ctx), parse_date(date_text)):
+        click.echo(line)
+
+
+@cli.command("migrate")
+@click.pass_context
+def migrate_command(ctx: click.Context) -> None:
+    """Convert a data directory of full daily table copies to the history layout, in place.
+
+    Idempotent and resumable; every day is verified row by row before its full copy is removed.
+
+    Example: ecodata --data-dir data migrate
+    """
+    from ecodata.pipeline import migrate_dataset
+
+    for line in migrate_dataset(settings_from(ctx)):
+        click.echo(line)
+
+
 @cli.command("views")
 @click.option("--sql", "show_sql", is_flag=True, help="Print the CREATE VIEW statements instead of running them.")
 @click.option("--fx-rates", type=click.Path(path_type=Path), default=None,
@@ -309,23 +354,26 @@ def build_command(ctx: click.Context, date_text: str | None, endpoints: tuple[st
               help="Size of the simulated API: ~1k, ~100k or ~460k locations.")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None,
               help="Data directory to build into (default: $ECODATA_DATA_DIR or ./data).")
+@click.option("--days", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Consecutive simulator days to build (day 0 is 2026-06-01).")
 @click.option("--force", is_flag=True,
-              help="Download both simulated snapshots again instead of reusing complete ones.")
+              help="Download the simulated snapshots again instead of reusing complete ones.")
 @click.option("--progress/--no-progress", default=None,
               help="Step lines and progress bars (default: only on an interactive terminal).")
 @click.pass_context
-def demo_command(ctx: click.Context, scale: str, data_dir: Path | None, force: bool, progress: bool | None) -> None:
-    """Build a two-snapshot dataset from the simulator on a free loopback port and print a report.
+def demo_command(ctx: click.Context, scale: str, data_dir: Path | None, days: int, force: bool,
+                 progress: bool | None) -> None:
+    """Build a dataset of consecutive simulated days on a free loopback port and print a report.
 
-    Snapshots 2026-06-01 (simulator day 0) and 2026-06-02 (day 1, the evolved data). Re-running
-    reuses complete raw snapshots and rebuilds tables and views.
+    Snapshots 2026-06-01 (simulator day 0), 2026-06-02 (day 1, the evolved data), ... one per day.
+    Re-running reuses complete raw snapshots and rebuilds tables and views.
 
     Example: ecodata demo --data-dir demo-data
     """
     from ecodata.demo import run_demo
 
     settings = settings_from(ctx, data_dir=data_dir)
-    run_demo(settings, scale=scale, force=force, progress=progress).print()
+    run_demo(settings, scale=scale, days=days, force=force, progress=progress).print()
 
 
 # --- output formatting (the library returns frames; text is made here) -------------------------

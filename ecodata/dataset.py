@@ -27,6 +27,8 @@ import duckdb
 import polars as pl
 
 from ecodata.errors import ConfigError, ValidationError, ViewError
+from ecodata.history import day_rows
+from ecodata.history import store as history_store
 from ecodata.paths import DataPaths, parse_date
 from ecodata.pipeline import BuildReport, build_dataset
 from ecodata.pricing import comparison_query
@@ -111,13 +113,12 @@ class Dataset:
         return pl.DataFrame(rows, schema=_SNAPSHOTS_SCHEMA, orient="row")
 
     def partitions(self) -> pl.DataFrame:
-        """Table partitions, one row per table and snapshot date, with the row count (Parquet metadata)."""
+        """Table days kept in the history, one row per table and snapshot date, with the row count
+        (from the history list: nothing is read)."""
         rows: list[tuple[str, dt.date, int]] = []
-        for name in ALL_TABLES:
-            for date in self.paths.table_dates(name):
-                files = sorted(self.paths.table_partition(name, date).glob("part-*.parquet"))
-                count = pl.scan_parquet(files).select(pl.len()).collect().item() if files else 0
-                rows.append((name, date, int(count)))
+        for name, schema in ALL_TABLES.items():
+            for date, count in day_rows(self.paths, schema).items():
+                rows.append((name, date, count))
         return pl.DataFrame(rows, schema=_PARTITIONS_SCHEMA, orient="row").sort("snapshot_date", "table")
 
     # --- reading ----------------------------------------------------------------------------
@@ -125,16 +126,19 @@ class Dataset:
     def table(self, name: str, date: dt.date | str | None = None) -> pl.LazyFrame:
         """One partition of a table (the newest by default) as a LazyFrame with ``snapshot_date``.
 
-        The partition's files are checked against the declared schema first (Parquet metadata
-        only), so a file of another layout (an older ecodata, a copy from elsewhere) is one
-        :class:`ValidationError` here rather than a polars error when the frame is collected.
+        The history's change files up to that day are checked against the declared schema first
+        (Parquet metadata only), so a file of another layout (an older ecodata, a copy from
+        elsewhere) is one :class:`ValidationError` here rather than a polars error when the frame
+        is collected.
         """
         if isinstance(date, str):
             date = parse_date(date)
         frame = scan_table(self.paths, name, date)
         day = date if date is not None else self.paths.table_dates(name)[-1]
-        declared = table_schema(name).polars_schema
-        for file in sorted(self.paths.table_partition(name, day).glob("part-*.parquet")):
+        declared = history_store.file_schema(table_schema(name))
+        for kept, file in history_store.change_files(self.paths, table_schema(name)):
+            if kept > day:
+                break
             found = pl.read_parquet_schema(file)
             if found != declared:
                 differ = next((f"column {c}: the file has {found.get(c, 'no such column')}, declared {t}"

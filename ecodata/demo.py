@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     import duckdb
 
 DEMO_SEED = 0
-DEMO_DAYS = (0, 1)
+DEMO_DAYS = 2  # simulator days 0 and 1 by default: two dates for the *_history views and price_changes
 # What the report shows: HPC prices by product type, and the road-trip stop per country.
 REPORT_POWER_CLASS = "HPC"
 REPORT_SESSION = "HPC_10_80"
@@ -231,6 +231,7 @@ def _foreign_dates(paths: DataPaths, allowed: set[dt.date]) -> list[dt.date]:
         found.update(paths.raw_dates(endpoint, complete_only=False))
     for table in ALL_TABLES:
         found.update(paths.table_dates(table))
+        found.update(paths.legacy_table_dates(table))
     return sorted(found - allowed)
 
 
@@ -250,16 +251,18 @@ def _raw_state(paths: DataPaths, date: dt.date, counts: dict[str, int]) -> str:
     return "reuse" if complete == len(ENDPOINTS) else "fetch"
 
 
-def run_demo(settings: Settings, *, scale: str = "demo", force: bool = False, progress: bool | None = None,
-             say: Callable[[str], None] | None = None) -> DemoReport:
-    """Build the two-snapshot demo dataset into ``settings.data_dir`` from the simulator and report.
+def run_demo(settings: Settings, *, scale: str = "demo", days: int = DEMO_DAYS, force: bool = False,
+             progress: bool | None = None, say: Callable[[str], None] | None = None) -> DemoReport:
+    """Build the demo dataset (``days`` consecutive simulator days, 0 .. days-1) into
+    ``settings.data_dir`` from the simulator and report.
 
     ``force`` downloads the raw snapshots again even when they can be reused. ``progress`` shows
     step lines and download bars on stderr (default: only on an interactive terminal, never in CI);
     ``say`` replaces where the step lines go. The token, base URL and data directory the fetcher
     uses come from ``settings`` with the base URL and token replaced by the simulator's.
     """
-
+    if days < 1:
+        raise ConfigError(f"--days must be at least 1, not {days}")
     started = time.monotonic()
     show = _show_progress(settings, progress)
     if say is None:
@@ -268,7 +271,7 @@ def run_demo(settings: Settings, *, scale: str = "demo", force: bool = False, pr
     paths = DataPaths(settings.data_dir)
     with data_dir_lock(paths, "demo", timeout_s=settings.lock_timeout_s, create=True):
         try:
-            snapshots = _build_days(settings, paths, scale, force, show, say)
+            snapshots = _build_days(settings, paths, scale, days, force, show, say)
         except SnapshotDamagedError as exc:
             # The fetch's advice (ecodata fetch --force) would go to the real API.
             raise SnapshotError(f"{exc.problem}: download the demo's snapshots again with "
@@ -276,21 +279,21 @@ def run_demo(settings: Settings, *, scale: str = "demo", force: bool = False, pr
     return _report(settings, scale, snapshots, started)
 
 
-def _build_days(settings: Settings, paths: DataPaths, scale: str, force: bool, show: bool,
+def _build_days(settings: Settings, paths: DataPaths, scale: str, days: int, force: bool, show: bool,
                 say: Callable[[str], None]) -> list[DemoSnapshot]:
-    """Serve and build each demo day in turn (the caller holds the data directory's lock)."""
+    """Serve and build simulator days 0 .. days-1 in turn (the caller holds the data directory's lock)."""
     from ecodata.simulator import SimulatedData, SimulatorConfig, serve_in_thread
 
     token = secrets.token_urlsafe(24)
     snapshots: list[DemoSnapshot] = []
     first_date: dt.date | None = None
-    for day in DEMO_DAYS:
+    for day in range(days):
         step = time.monotonic()
         truth = SimulatedData(scale=scale, seed=DEMO_SEED, day=day)
         date = dt.datetime.fromtimestamp(truth.now_epoch, dt.UTC).date()
         if first_date is None:
             first_date = date
-            expected = {first_date + dt.timedelta(days=d) for d in DEMO_DAYS}
+            expected = {first_date + dt.timedelta(days=d) for d in range(days)}
             foreign = _foreign_dates(paths, expected)
             if foreign:
                 shown = ", ".join(str(d) for d in foreign[:3]) + (" ..." if len(foreign) > 3 else "")

@@ -2,24 +2,32 @@
 
     <data>/raw/<endpoint>/snapshot_date=YYYY-MM-DD/part-NNNNN.parquet + _manifest.json
     <data>/raw/<endpoint>/_staging/snapshot_date=YYYY-MM-DD/...      (an unfinished run)
-    <data>/tables/<table>/snapshot_date=YYYY-MM-DD/part-NNNNN.parquet
+    <data>/history/<table>/_history.json                             (the table's kept days, see below)
+    <data>/history/<table>/<YYYY-MM-DD>-<token>.parquet              (one day's changes)
+    <data>/tables/<table>/_staging/snapshot_date=YYYY-MM-DD/...      (a day's whole table being recorded)
     <data>/ecodata.duckdb                                             (views only)
     <data>/fx_rates.csv                        (the EUR rates the user chose; absent = shipped rates)
     <data>/ecodata.lock                                               (the one writer's lock)
 
-A partition is visible to readers only once its ``_manifest.json`` exists.
+A raw partition is visible to readers only once its ``_manifest.json`` exists. A table's history
+(:mod:`ecodata.history`) is what its ``_history.json`` lists: each kept day's change file, written
+before the list names it and removed only after the list stops naming it. Before the history
+layout, every table day was a full copy in ``<data>/tables/<table>/snapshot_date=YYYY-MM-DD/``
+(the "legacy" layout, which ``ecodata migrate`` converts).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ecodata.errors import ConfigError
+from ecodata.errors import ConfigError, StorageError
 
 MANIFEST_NAME = "_manifest.json"
+HISTORY_MANIFEST = "_history.json"
 STAGING_DIR = "_staging"
 PARTITION_PREFIX = "snapshot_date="
 _PARTITION_RE = re.compile(r"^snapshot_date=(\d{4}-\d{2}-\d{2})$")
@@ -72,6 +80,10 @@ class DataPaths:
         return self.root / "tables"
 
     @property
+    def history_root(self) -> Path:
+        return self.root / "history"
+
+    @property
     def duckdb_path(self) -> Path:
         return self.root / "ecodata.duckdb"
 
@@ -110,24 +122,39 @@ class DataPaths:
     def table_staging(self, table: str, date: dt.date) -> Path:
         return self.table_dir(table) / STAGING_DIR / f"{PARTITION_PREFIX}{date.isoformat()}"
 
-    def table_glob(self, table: str, date: dt.date | str = "*") -> str:
-        """The Parquet files of a table as a glob RELATIVE to the data directory, ``/``-separated.
+    def history_dir(self, table: str) -> Path:
+        """Folder of one table's history: its change files and ``_history.json``."""
+        return self.history_root / table
 
-        For the DuckDB views, which must not hold absolute paths (the directory can move).
-        ``date`` is one snapshot date, or text put in its place: ``"*"`` (default) for every date.
-        Example: ``DataPaths(Path("data")).table_glob("prices")`` is
-        ``"tables/prices/snapshot_date=*/*.parquet"``.
-        """
-        day = date.isoformat() if isinstance(date, dt.date) else date
-        relative = self.table_dir(table).relative_to(self.root) / f"{PARTITION_PREFIX}{day}" / "*.parquet"
-        return relative.as_posix()
+    def history_manifest(self, table: str) -> Path:
+        return self.history_dir(table) / HISTORY_MANIFEST
+
+    def history_file(self, table: str, date: dt.date, token: str) -> Path:
+        """A change file of one table and day; ``token`` makes every rewrite a new file."""
+        return self.history_dir(table) / f"{date.isoformat()}-{token}.parquet"
+
+    def history_relative(self, file: Path) -> str:
+        """A history file as a ``/``-separated path relative to the data directory (for the views)."""
+        return file.relative_to(self.root).as_posix()
 
     def raw_dates(self, endpoint: str, *, complete_only: bool = True) -> list[dt.date]:
         """Snapshot dates of an endpoint, oldest first; by default only those with a manifest."""
         return _partition_dates(self.raw_dir(endpoint), require=MANIFEST_NAME if complete_only else None)
 
     def table_dates(self, table: str) -> list[dt.date]:
-        """Dates for which a table partition exists, oldest first."""
+        """The kept days of a table's history, oldest first (none when it has no history yet)."""
+        manifest = self.history_manifest(table)
+        try:
+            days = json.loads(manifest.read_text(encoding="utf-8"))["days"]
+        except FileNotFoundError:
+            return []
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise StorageError(f"cannot read {manifest}: {exc}; restore it from a backup or "
+                               "rebuild the table (ecodata migrate/transform)") from None
+        return sorted(dt.date.fromisoformat(day["date"]) for day in days)
+
+    def legacy_table_dates(self, table: str) -> list[dt.date]:
+        """Dates of a table's full daily partitions in the legacy layout (what migrate converts)."""
         return _partition_dates(self.table_dir(table), require=None)
 
 

@@ -8,6 +8,8 @@
   the DuckDB views (:mod:`ecodata.sql`). ``ecodata transform`` runs it, so a bare transform
   leaves a consistent dataset: no date whose tables exist without its session costs.
 * :func:`build_dataset`: fetch + :func:`transform_date` (``ecodata build``).
+* :func:`prune_dataset`, :func:`delete_date`, :func:`migrate_dataset`: the history's upkeep
+  (:mod:`ecodata.history`), each followed by the views.
 
 This module sits right of every stage it calls; no stage imports it.
 """
@@ -15,6 +17,7 @@ This module sits right of every stage it calls; no stage imports it.
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -22,6 +25,8 @@ import polars as pl
 
 from ecodata.errors import ConfigError, EcodataError, SnapshotError
 from ecodata.fetch import run_fetch
+from ecodata.history import delete_day, prune, require_history_layout
+from ecodata.history.migrate import migrate
 from ecodata.lock import data_dir_lock
 from ecodata.paths import DataPaths, check_snapshot_date
 from ecodata.pricing import SESSION_COST_INPUTS, session_costs_frame
@@ -222,6 +227,7 @@ def transform_date(
     """
     paths = DataPaths(settings.data_dir)
     with data_dir_lock(paths, "transform", timeout_s=settings.lock_timeout_s):
+        require_history_layout(paths)
         which = f"the tables of {date}" if date else "the tables"
         with storage_errors(paths.root, which, "no table file is left half-written"):
             report = transform_snapshot(settings, date, endpoints, chunk_records=chunk_records)
@@ -259,3 +265,52 @@ def build_dataset(
                          "a later step failed:")
             raise
     return BuildReport(fetched.lines(), done.transform, done.views, done.session_cost_lines)
+
+
+def prune_dataset(settings: Settings, before: dt.date) -> list[str]:
+    """Drop every table day and complete raw snapshot before ``before``, then rewrite the views.
+
+    The first day kept becomes a whole table in each history, so every later day stays as it was.
+    Returns the report lines.
+    """
+    paths = DataPaths(settings.data_dir)
+    with data_dir_lock(paths, "prune", timeout_s=settings.lock_timeout_s):
+        require_history_layout(paths)
+        with storage_errors(paths.root, "the history", "each table's history is the old or the new one"):
+            lines = prune(paths, before).lines()
+            raw = 0
+            for endpoint in ENDPOINTS:
+                for date in paths.raw_dates(endpoint):
+                    if date < before:
+                        shutil.rmtree(paths.raw_partition(endpoint, date))
+                        raw += 1
+        lines.append(f"prune: removed {raw} raw snapshot(s) before {before}")
+        views = write_views(paths, settings.fx_rates_csv, lock_timeout_s=settings.lock_timeout_s)
+    return [*lines, f"views: {len(views)} written to ecodata.duckdb"]
+
+
+def delete_date(settings: Settings, date: dt.date) -> list[str]:
+    """Delete one snapshot date from every table's history (its raw snapshot stays), then the views.
+
+    The later days keep their content. ``ecodata transform --date D`` builds it again from raw.
+    """
+    paths = DataPaths(settings.data_dir)
+    with data_dir_lock(paths, "delete", timeout_s=settings.lock_timeout_s):
+        require_history_layout(paths)
+        with storage_errors(paths.root, "the history", "each table's history is the old or the new one"):
+            tables = delete_day(paths, date)
+        views = write_views(paths, settings.fx_rates_csv, lock_timeout_s=settings.lock_timeout_s)
+    if not tables:
+        return [f"delete: no table keeps {date}; nothing changed", f"views: {len(views)} written to ecodata.duckdb"]
+    return [f"delete: {date} removed from {len(tables)} table(s); its raw snapshot is kept "
+            f"(ecodata transform --date {date} rebuilds it)", f"views: {len(views)} written to ecodata.duckdb"]
+
+
+def migrate_dataset(settings: Settings) -> list[str]:
+    """Convert a data directory of full daily table copies into the history layout, then the views."""
+    paths = DataPaths(settings.data_dir)
+    with data_dir_lock(paths, "migrate", timeout_s=settings.lock_timeout_s):
+        with storage_errors(paths.root, "the migration", "every day converted so far is verified; run it again"):
+            lines = migrate(paths).lines()
+        views = write_views(paths, settings.fx_rates_csv, lock_timeout_s=settings.lock_timeout_s)
+    return [*lines, f"views: {len(views)} written to ecodata.duckdb"]

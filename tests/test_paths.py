@@ -1,26 +1,29 @@
 import datetime as dt
-from pathlib import Path
+import json
 
-import pytest
-
+from ecodata.history import store
 from ecodata.paths import DataPaths
 from ecodata.sql import view_sql
+from ecodata.tables.schemas import ALL_TABLES
+from ecodata.tables.write import write_table
+
+D1 = dt.date(2026, 11, 21)
 
 
-@pytest.mark.parametrize(("date", "expected"), [
-    ("*", "tables/prices/snapshot_date=*/*.parquet"),
-    (dt.date(2026, 11, 21), "tables/prices/snapshot_date=2026-11-21/*.parquet"),
-    ("<latest>", "tables/prices/snapshot_date=<latest>/*.parquet"),
-])
-def test_table_glob_is_relative_and_matches_the_partitions(tmp_path, date, expected):
+def test_history_paths_are_under_the_data_directory(tmp_path):
     paths = DataPaths(tmp_path / "data")
-    assert paths.table_glob("prices", date) == expected
-    assert DataPaths(Path()).table_glob("prices", date) == expected
-    if isinstance(date, dt.date):
-        assert paths.root / expected == paths.table_partition("prices", date) / "*.parquet"
+    assert paths.history_manifest("prices") == tmp_path / "data" / "history" / "prices" / "_history.json"
+    assert paths.history_file("prices", D1, "ab12") == tmp_path / "data" / "history" / "prices" / "2026-11-21-ab12.parquet"
+    assert paths.history_relative(paths.history_file("prices", D1, "ab12")) == "history/prices/2026-11-21-ab12.parquet"
+    assert paths.table_dates("prices") == []
 
 
-def test_the_views_read_the_files_through_table_glob(tmp_path):
+def test_the_views_read_the_listed_change_files_by_relative_path(tmp_path):
     paths = DataPaths(tmp_path)
-    assert f"read_parquet('{paths.table_glob('prices')}'" in view_sql("prices_history")
-    assert f"read_parquet('{paths.table_glob('prices', '<latest>')}'" in view_sql("prices")
+    schema = ALL_TABLES["prices"]
+    write_table(paths, schema, D1, schema.polars_schema.to_frame())
+    (entry,) = store.load(paths, schema).days
+    listed = json.loads(paths.history_manifest("prices").read_text())["days"]
+    assert listed == [{"date": "2026-11-21", "file": entry.file, "rows": 0, "upserts": 0, "deletes": 0}]
+    assert f"read_parquet(['history/prices/{entry.file}'])" in view_sql("prices_changes", paths)
+    assert paths.table_dates("prices") == [D1]

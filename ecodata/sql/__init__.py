@@ -2,9 +2,12 @@
 
 Views, in creation order:
 
-* per table ``<table>`` (latest snapshot, with a ``snapshot_date`` column) and ``<table>_history``
-  (every snapshot), generated from ``ecodata.tables.schemas``; a table without any file yet gets an
-  empty view with the declared columns, so dependent views still work;
+* per table, over its change log (:mod:`ecodata.history.views`): ``<table>_changes`` (what each
+  kept day changed), ``<table>_versions`` (each row version with ``valid_from``/``valid_to``),
+  ``<table>_history`` (one row per key per snapshot) and ``<table>`` (latest snapshot, with a
+  ``snapshot_date`` column), generated from ``ecodata.tables.schemas``; a table without history yet
+  gets empty views with the declared columns, so dependent views still work; then ``table_dates``
+  (the kept days of every table) and the table macros ``<table>_as_of(date)``;
 * ``fx_rates``: the euro reference rates (shipped or the user's CSV), embedded as ``VALUES``;
 * the orphans views (``connector_price_orphans``), generated from the references the schemas
   declare (``sql/orphans.py``);
@@ -14,7 +17,7 @@ Views, in creation order:
   (each ``<view>_history`` it reads becomes ``<view>``), so the logic is written once; such a
   query must join its inputs on ``snapshot_date``.
 
-File paths inside the views are RELATIVE to the data directory (``tables/<t>/snapshot_date=.../*.parquet``),
+File paths inside the views are RELATIVE to the data directory (``history/<t>/<day>-<token>.parquet``),
 so the directory can be moved. DuckDB resolves them against ``file_search_path`` (set by
 :func:`connect`) or else the process's working directory: with the plain DuckDB CLI, run
 ``cd data && duckdb ecodata.duckdb``. "Latest" is fixed when the views are created: re-run
@@ -37,6 +40,9 @@ import polars as pl
 
 from ecodata.errors import ConfigError, StorageError, ViewError
 from ecodata.fx import dataset_rates, keep_rates, load_rates, rates_sql
+from ecodata.history import require_history_layout
+from ecodata.history import store as history_store
+from ecodata.history import views as history_views
 from ecodata.lock import data_dir_lock
 from ecodata.paths import DataPaths
 from ecodata.pricing import SESSION_COST_INPUTS
@@ -46,7 +52,8 @@ from ecodata.storage import storage_errors, storage_failure, storage_message
 from ecodata.tables.schemas import ALL_TABLES, TableSchema
 from ecodata.transform import TRANSFORMS
 
-__all__ = ["connect", "create_views", "memory_connection", "view_names", "view_sql", "views_script"]
+__all__ = ["connect", "create_views", "macro_names", "macro_sql", "memory_connection", "view_names", "view_sql",
+           "views_script"]
 
 # The storage format of ecodata.duckdb: the oldest DuckDB release whose format every later one
 # reads (1.0.0, format 64), so the DuckDB 1.x CLIs and BI tools open the file, not only the DuckDB
@@ -145,37 +152,48 @@ def latest_dates(paths: DataPaths) -> dict[str, dt.date]:
     return latest
 
 
-def _table_view_sql(schema: TableSchema, paths: DataPaths | None, history: bool) -> str:
-    """SQL of a table's latest or history view; relative paths, empty when no file exists."""
-    name = schema.name
-    dates = paths.table_dates(name) if paths is not None else []
-    if paths is not None and not history and dates:
-        dates = [latest_dates(paths)[name]]
-    if paths is not None and not dates:
-        return f"-- {name}: no snapshot written yet\n" + _empty_table_sql(schema)
-    columns = ", ".join(c.name for c in schema.columns)
-    layout = paths if paths is not None else DataPaths(Path())  # the relative layout needs no root
-    if history:
-        pattern = layout.table_glob(name)
-        return (
-            f"SELECT {columns}, snapshot_date\n"
-            f"FROM read_parquet('{pattern}', hive_partitioning = true, union_by_name = true,\n"
-            "                  hive_types = {'snapshot_date': DATE})"
-        )
-    latest = dates[-1].isoformat() if dates else "<latest>"
-    pattern = layout.table_glob(name, latest)
-    return (
-        f"SELECT {columns}, DATE '{latest}' AS snapshot_date\n"
-        f"FROM read_parquet('{pattern}', hive_partitioning = false)"
-    )
+def _table_history(schema: TableSchema, paths: DataPaths | None) -> tuple[list[str], list[dt.date]]:
+    """A table's change files (relative to the data directory) and kept days; placeholders without paths."""
+    if paths is None:
+        return [f"history/{schema.name}/<day>-<token>.parquet"], []
+    days = history_store.change_files(paths, schema)
+    return [paths.history_relative(file) for _, file in days], [day for day, _ in days]
+
+
+def _table_view_sql(schema: TableSchema, paths: DataPaths | None, kind: str) -> str:
+    """SQL of one of a table's views (``kind``: changes, versions, history, latest) over its change log."""
+    files, dates = _table_history(schema, paths)
+    if kind == "changes":
+        return history_views.changes_sql(schema, files, _empty_table_sql(schema))
+    if kind == "versions":
+        return history_views.versions_sql(schema, dates)
+    if kind == "history":
+        return history_views.history_sql(schema, dates)
+    latest = latest_dates(paths).get(schema.name) if paths is not None and dates else None
+    return history_views.latest_sql(schema, latest)
+
+
+_TABLE_VIEW_KINDS = {"changes": "_changes", "versions": "_versions", "history": "_history", "latest": ""}
+
+
+def macro_names() -> list[str]:
+    """The table macros: ``<table>_as_of(as_of)`` for every table."""
+    return [f"{name}_as_of" for name in ALL_TABLES]
+
+
+def macro_sql(name: str, paths: DataPaths | None = None) -> str:
+    """The ``CREATE OR REPLACE MACRO`` statement of one table macro."""
+    table = ALL_TABLES[name.removesuffix("_as_of")]
+    _, dates = _table_history(table, paths)
+    return f"CREATE OR REPLACE MACRO {name}(as_of) AS TABLE\n{history_views.as_of_sql(table, dates)}"
 
 
 def view_names() -> list[str]:
     """Every view in creation order (each after the views it depends on)."""
     base: list[str] = []
     for name in ALL_TABLES:
-        base += [name, f"{name}_history"]
-    base.append("fx_rates")
+        base += [f"{name}_changes", f"{name}_versions", f"{name}_history", name]
+    base += [history_views.DATES_VIEW, "fx_rates"]
     return base + _dependency_order(_sql_files(), set(base))
 
 
@@ -208,10 +226,11 @@ def view_sql(name: str, paths: DataPaths | None = None, fx_rates_csv: Path | Non
     Example: ``print(view_sql("market_prices"))``.
     """
     for table in ALL_TABLES.values():
-        if name == table.name:
-            return _table_view_sql(table, paths, history=False)
-        if name == f"{table.name}_history":
-            return _table_view_sql(table, paths, history=True)
+        for kind, suffix in _TABLE_VIEW_KINDS.items():
+            if name == f"{table.name}{suffix}":
+                return _table_view_sql(table, paths, kind)
+    if name == history_views.DATES_VIEW:
+        return history_views.dates_sql({t: paths.table_dates(t) if paths else [] for t in ALL_TABLES})
     if name == "fx_rates":
         if fx_rates_csv is None and paths is not None:
             fx_rates_csv = dataset_rates(paths)
@@ -223,14 +242,17 @@ def view_sql(name: str, paths: DataPaths | None = None, fx_rates_csv: Path | Non
 
 
 def views_script(paths: DataPaths | None = None, fx_rates_csv: Path | None = None) -> str:
-    """Every ``CREATE OR REPLACE VIEW`` statement, in order (what ``ecodata views --sql`` prints)."""
-    return "\n\n".join(
-        f"CREATE OR REPLACE VIEW {name} AS\n{view_sql(name, paths, fx_rates_csv)};" for name in view_names()
-    )
+    """Every ``CREATE OR REPLACE VIEW`` and table macro statement, in order (``ecodata views --sql``)."""
+    views = [f"CREATE OR REPLACE VIEW {name} AS\n{view_sql(name, paths, fx_rates_csv)};" for name in view_names()]
+    return "\n\n".join([*views, *(f"{macro_sql(name, paths)};" for name in macro_names())])
 
 
 def create_views(con: duckdb.DuckDBPyConnection, paths: DataPaths, fx_rates_csv: Path | None = None) -> list[str]:
-    """Create every view on ``con`` (whose ``file_search_path`` must point at the data dir); names created."""
+    """Create every view on ``con`` (whose ``file_search_path`` must point at the data dir); names created.
+
+    A data directory still in the legacy layout (full table copies per day) is refused with what to run.
+    """
+    require_history_layout(paths)
     names = view_names()
     for name in names:
         sql = view_sql(name, paths, fx_rates_csv)
@@ -241,6 +263,11 @@ def create_views(con: duckdb.DuckDBPyConnection, paths: DataPaths, fx_rates_csv:
                 raise StorageError(storage_message(paths.root, "the views", reason,
                                                    "the previous view file is unchanged")) from None
             raise ViewError(f"cannot create view {name}: {_first_line(exc)}") from None
+    for name in macro_names():
+        try:
+            con.execute(macro_sql(name, paths))
+        except duckdb.Error as exc:
+            raise ViewError(f"cannot create macro {name}: {_first_line(exc)}") from None
     return names
 
 

@@ -1,4 +1,4 @@
-"""Read written tables back as lazy polars frames, typed as declared in ``schemas``."""
+"""Read written tables back as lazy polars frames, typed as declared in ``schemas`` (from their history)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import datetime as dt
 import polars as pl
 
 from ecodata.errors import ConfigError, SnapshotError
-from ecodata.paths import DataPaths, part_name
+from ecodata.history import read_table
+from ecodata.paths import DataPaths
 from ecodata.tables.schemas import ALL_TABLES, TableSchema
 
 
@@ -31,19 +32,9 @@ def scan_table(paths: DataPaths, name: str, date: dt.date | None = None) -> pl.L
     dates = paths.table_dates(name)
     if date is None:
         if not dates:
-            raise SnapshotError(f"table {name} has no snapshot in {paths.tables_root}: run 'ecodata transform'")
+            raise SnapshotError(f"table {name} has no snapshot in {paths.history_root}: run 'ecodata transform'")
         date = dates[-1]
     elif date not in dates:
         shown = ", ".join(d.isoformat() for d in dates) or "none"
         raise SnapshotError(f"table {name} has no snapshot for {date} (available: {shown})")
-    files = sorted(paths.table_partition(name, date).glob("part-*.parquet"))
-    if not files:
-        raise SnapshotError(f"table {name} for {date} has no data file; re-run 'ecodata transform --date {date}'")
-    return pl.scan_parquet(files, schema=schema.polars_schema).with_columns(
-        pl.lit(date, dtype=pl.Date).alias("snapshot_date")
-    )
-
-
-def table_file(paths: DataPaths, name: str, date: dt.date) -> str:
-    """Path of the single Parquet part that ``build`` writes for a table and date."""
-    return str(paths.table_partition(name, date) / part_name(0))
+    return read_table(paths, schema, date).with_columns(pl.lit(date, dtype=pl.Date).alias("snapshot_date"))

@@ -1,13 +1,15 @@
-"""The only place that writes tables: a table partition is staged, then moved into place at once.
+"""The only place that writes tables: a table day is staged whole, then recorded in its history.
 
-A table partition is one file, ``tables/<table>/snapshot_date=D/part-00000.parquet``. Writing one
-takes two steps, so that several tables can be replaced together:
+A table day is staged as one file, ``tables/<table>/_staging/snapshot_date=D/part-00000.parquet``,
+and committed into the table's history (:mod:`ecodata.history`), which keeps only what changed
+against the previous kept day. Writing takes two steps, so that several tables can be replaced
+together:
 
 * :func:`stage_tables` writes each table's frames (one frame, or a stream of them computed chunk by
   chunk, never held whole) into the table's staging area and checks them against the declared
   schema (a frame that does not match is a bug in ecodata: ``RuntimeError``);
-* :func:`commit` moves the staged files into place, each with one atomic rename, so a reader sees
-  the old or the new table, never half of one.
+* :func:`commit` records each staged table in its history, with one atomic switch of the table's
+  ``_history.json``, so a reader sees the old or the new table, never half of one.
 
 :func:`write_table` does both for one table. An ``OSError`` (disk full, permission denied) becomes
 :class:`~ecodata.errors.StorageError` after the half-written staging files are removed; the
@@ -18,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import os
 import queue
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -29,6 +30,7 @@ import polars as pl
 from polars.io.plugins import register_io_source
 
 from ecodata.errors import StorageError
+from ecodata.history import record_day
 from ecodata.paths import DataPaths, part_name
 from ecodata.tables.schemas import TableSchema
 
@@ -170,20 +172,18 @@ def stage_tables(paths: DataPaths, schemas: Sequence[TableSchema], date: dt.date
 
 
 def commit(paths: DataPaths, staged: Sequence[StagedTable]) -> None:
-    """Move staged table partitions into place, one atomic rename each, and tidy the staging area."""
-    for table in staged:
-        target_dir = paths.table_partition(table.schema.name, table.date)
+    """Record staged tables in their history (:mod:`ecodata.history`: only what changed, one atomic
+    switch per table), then remove the staged files and tidy the staging area."""
+    for index, table in enumerate(staged):
         try:
-            # Created only now: an empty partition directory would count as a snapshot date for the views.
-            target_dir.mkdir(parents=True, exist_ok=True)
-            os.replace(table.file, target_dir / part_name(0))
+            record_day(paths, table.schema, table.date, table.file)
         except OSError as exc:
-            discard(staged)
+            discard(staged[index:])
             raise _storage_error(table.schema, table.date, paths, exc) from None
-        for stale in target_dir.glob("part-*.parquet"):
-            if stale.name != part_name(0):
-                stale.unlink()
-        _tidy(table.file.parent)
+        except BaseException:
+            discard(staged[index:])
+            raise
+        discard([table])
 
 
 def discard(staged: Sequence[StagedTable]) -> None:
@@ -194,9 +194,12 @@ def discard(staged: Sequence[StagedTable]) -> None:
 
 
 def _tidy(staging: Path) -> None:
+    """Remove the emptied staging folders (``tables/<t>/_staging/...`` up to ``tables/``)."""
     with contextlib.suppress(OSError):  # another date is being staged for this table
         staging.rmdir()
         staging.parent.rmdir()
+        staging.parent.parent.rmdir()
+        staging.parent.parent.parent.rmdir()
 
 
 def write_table(paths: DataPaths, schema: TableSchema, date: dt.date,

@@ -9,11 +9,12 @@ from pricing_frames import simulator_tables
 
 from ecodata.errors import PricingError
 from ecodata.fx import load_rates
+from ecodata.history import store
 from ecodata.paths import DataPaths
 from ecodata.pipeline import write_session_costs
 from ecodata.pricing import session_costs, session_costs_chunks, session_costs_frame
 from ecodata.settings import Settings
-from ecodata.tables.reader import scan_table, table_file
+from ecodata.tables.reader import scan_table
 from ecodata.tables.schemas import ALL_TABLES, SESSION_COSTS
 from ecodata.tables.write import write_table
 
@@ -70,8 +71,9 @@ def test_session_costs_step_writes_its_chunks_into_one_file(data_dir, demo):
     _, whole = demo
     lines = write_session_costs(Settings(data_dir=data_dir.root), DAY)
     assert lines == [f"  session_costs: {whole.height} rows"]
-    files = sorted(data_dir.table_partition("session_costs", DAY).glob("*.parquet"))
-    assert [str(f) for f in files] == [table_file(data_dir, "session_costs", DAY)]
+    assert [(d.date, d.rows) for d in store.load(data_dir, SESSION_COSTS).days] == [(DAY, whole.height)]
+    assert len(list(data_dir.history_dir("session_costs").glob("*.parquet"))) == 1
+    assert not data_dir.table_staging("session_costs", DAY).exists()
     assert sum(1 for _ in session_costs_frame(Settings(data_dir=data_dir.root), DAY)) > 1
     written = scan_table(data_dir, "session_costs", DAY).drop("snapshot_date").collect()
     assert_frame_equal(written.sort(KEY), whole.sort(KEY))
@@ -123,7 +125,7 @@ def test_a_failed_first_write_of_a_date_leaves_no_partition(data_dir, demo):
     with pytest.raises(PricingError, match="half-way"):
         write_table(data_dir, SESSION_COSTS, new_day, _some_chunks(whole, fail))
     assert new_day not in data_dir.table_dates("session_costs")
-    assert not data_dir.table_partition("session_costs", new_day).exists()
+    assert list(data_dir.history_dir("session_costs").glob(f"{new_day}-*.parquet")) == []
 
 
 def test_write_table_takes_any_iterable_of_frames(data_dir, demo):

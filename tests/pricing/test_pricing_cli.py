@@ -8,10 +8,12 @@ from pricing_frames import price_tables, site_tables
 
 from ecodata.cli import cli
 from ecodata.errors import ConfigError
+from ecodata.history import store
 from ecodata.paths import DataPaths
 from ecodata.pricing import comparison_query, session_costs_frame
 from ecodata.settings import Settings
 from ecodata.sql import connect, write_views
+from ecodata.tables.reader import scan_table
 from ecodata.tables.schemas import ALL_TABLES
 from ecodata.tables.write import write_table
 
@@ -188,9 +190,9 @@ def test_comparison_never_joins_costs_of_an_older_snapshot(data_dir, tmp_path):
     shutil.copytree(data_dir, root)
     paths = DataPaths(root)
     later = DAY + dt.timedelta(days=1)
-    for name in ALL_TABLES:
-        if name != "session_costs" and paths.table_partition(name, DAY).is_dir():
-            shutil.copytree(paths.table_partition(name, DAY), paths.table_partition(name, later))
+    for name, schema in ALL_TABLES.items():
+        if name != "session_costs" and DAY in paths.table_dates(name):
+            store.put_day(paths, schema, later, scan_table(paths, name, DAY).drop("snapshot_date"))
     write_views(paths)  # tables of the later date, session_costs only of DAY (as a bare transform used to leave it)
     result = CliRunner().invoke(cli, ["--data-dir", str(root), "compare", "--format", "csv"])
     assert result.exit_code == 0, result.output

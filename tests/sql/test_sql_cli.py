@@ -177,9 +177,9 @@ def test_compare_with_a_damaged_table_is_one_line_exit_7(built, tmp_path):
     shutil.copytree(data, copy)
     paths = DataPaths(copy)
     date = paths.table_dates("session_costs")[-1]
-    # a second part whose amounts are text: the views bind, the query fails while it runs
-    pl.DataFrame({"location_id": ["L"], "total_eur_incl_vat": ["lots"]}).write_parquet(
-        paths.table_partition("session_costs", date) / "part-00001.parquet")
+    # the day's change file with amounts as text: the views bind, the query fails while it runs
+    (file,) = paths.history_dir("session_costs").glob(f"{date}-*.parquet")
+    pl.read_parquet(file).with_columns(pl.lit("lots").alias("total_eur_incl_vat")).write_parquet(file)
     result = CliRunner().invoke(cli, ["--data-dir", str(copy), "compare"])
     assert result.exit_code == 7, result.output
     assert result.output.startswith("ecodata: error: the query failed: ")

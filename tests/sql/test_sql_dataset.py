@@ -140,7 +140,7 @@ def test_a_partition_of_another_layout_is_a_validation_error(data, tmp_path):
 
     copy = DataPaths(tmp_path / "data")
     shutil.copytree(data.root, copy.root)
-    part = copy.table_partition("prices", D2) / "part-00000.parquet"
+    (part,) = copy.history_dir("prices").glob(f"{D2}-*.parquet")  # the day's change file
     pl.read_parquet(part).with_columns(pl.col("element_count").cast(pl.Int64)).write_parquet(part)
     with ecodata.open(copy.root) as ds:
         assert ds.table("prices", D1).collect().height == 4

@@ -9,6 +9,7 @@ import pytest
 import ecodata
 from ecodata.errors import ConfigError, ViewError
 from ecodata.fx import load_rates
+from ecodata.history import store
 from ecodata.paths import DataPaths
 from ecodata.pipeline import transform_snapshot
 from ecodata.settings import Settings
@@ -88,7 +89,9 @@ def rows(con, query):
 
 def test_view_order_puts_dependencies_first():
     names = view_names()
-    assert names[:4] == ["locations", "locations_history", "evses", "evses_history"]
+    assert names[:5] == ["locations_changes", "locations_versions", "locations_history", "locations",
+                         "evses_changes"]
+    assert names.index("table_dates") < names.index("price_changes")
     for view, needs in [("connector_prices_flat", "connectors"), ("market_prices", "connector_prices_flat"),
                         ("market_prices", "price_summary"), ("market_prices", "fx_rates"),
                         ("price_changes", "price_summary_history"),
@@ -97,18 +100,21 @@ def test_view_order_puts_dependencies_first():
 
 
 def test_table_view_sql_is_relative_and_exact(data):
-    assert view_sql("tariffs", data).startswith("-- tariffs: no snapshot written yet\nSELECT\n")
+    assert view_sql("tariffs_changes", data).startswith("-- tariffs: no snapshot written yet\nSELECT\n")
+    columns = ("price_id, partner, partner_id, product_id, product_name, product_description, product_type, "
+               "subscription_type, subscription_fee_excl_vat, currency, element_count, last_updated")
     assert view_sql("prices", data) == (
-        "SELECT price_id, partner, partner_id, product_id, product_name, product_description, product_type, "
-        "subscription_type, subscription_fee_excl_vat, currency, element_count, last_updated, "
-        "DATE '2026-03-02' AS snapshot_date\n"
-        "FROM read_parquet('tables/prices/snapshot_date=2026-03-02/*.parquet', hive_partitioning = false)"
-    )
+        f"SELECT {columns}, DATE '2026-03-02' AS snapshot_date\nFROM prices_versions\n"
+        "WHERE valid_from <= DATE '2026-03-02' AND (valid_to IS NULL OR valid_to > DATE '2026-03-02')")
+    files = ", ".join(f"'history/prices/{d.file}'" for d in store.load(data, ALL_TABLES["prices"]).days)
+    assert view_sql("prices_changes", data) == (
+        f"SELECT {columns}, _snapshot_date AS snapshot_date, _deleted AS deleted\nFROM read_parquet([{files}])")
     assert view_sql("prices_history", data).endswith(
-        "FROM read_parquet('tables/prices/snapshot_date=*/*.parquet', hive_partitioning = true, "
-        "union_by_name = true,\n                  hive_types = {'snapshot_date': DATE})")
+        "FROM prices_versions AS v\nJOIN (VALUES (DATE '2026-03-01'), (DATE '2026-03-02')) AS d(snapshot_date)\n"
+        "    ON d.snapshot_date >= v.valid_from AND (v.valid_to IS NULL OR d.snapshot_date < v.valid_to)")
     script = views_script(data)
     assert script.count("CREATE OR REPLACE VIEW ") == len(view_names())
+    assert script.count("CREATE OR REPLACE MACRO ") == len(ALL_TABLES)
     assert str(data.root) not in script
 
 
@@ -128,7 +134,7 @@ def test_every_view_answers_and_the_fixture_fills_all_but_the_known_empty_ones(c
     counts = {name: rows(con, f"SELECT count(*) FROM {name}")[0][0] for name in view_names()}
     # no tariffs endpoint, no rejected record, no session costs (transform_snapshot only) in the fixture
     empty = {f"{t}{h}" for t in ("tariffs", "tariff_elements", "tariff_components", "rejects", "session_costs")
-             for h in ("", "_history")} | {"connector_price_orphans", "session_cost_comparison",
+             for h in ("", "_history", "_changes", "_versions")} | {"connector_price_orphans", "session_cost_comparison",
                                            "msp_vs_adhoc_pairs", "msp_vs_adhoc"}  # the last three: session costs
     assert {name for name, n in counts.items() if n == 0} == empty
     assert (counts["prices"], counts["prices_history"], counts["price_changes"]) == (5, 9, 4)
@@ -165,7 +171,7 @@ def test_orphans_view_lists_connector_prices_without_a_price_or_connector(tmp_pa
     build(paths)
     for table in ("locations", "evses", "connectors", "connector_prices", "prices", "price_elements",
                   "price_components", "rejects"):
-        shutil.rmtree(paths.table_partition(table, D2))  # latest = D1, where L1 lists the unknown price PX
+        store.delete_day(paths, ALL_TABLES[table], D2)  # latest = D1, where L1 lists the unknown price PX
     write_views(paths)
     with connect(paths) as c:
         assert rows(c, "SELECT * FROM connector_price_orphans") == [("L1", "E1", "1", "PX", False, True, D1)]
@@ -184,7 +190,7 @@ def test_market_prices_converts_to_eur_at_the_dated_rate(data, tmp_path):
     build(moved)
     for table in ("locations", "evses", "connectors", "connector_prices", "prices", "price_elements",
                   "price_components", "rejects"):
-        shutil.rmtree(moved.table_partition(table, D2))
+        store.delete_day(moved, ALL_TABLES[table], D2)
     csv = tmp_path / "rates.csv"
     csv.write_text("# my rates\nrate_date,currency,units_per_eur\n2026-06-01,GBP,0.8\n2026-06-01,EUR,1\n")
     for rates, expected in [(None, round(0.6 / 0.85, 6)), (csv, 0.75)]:
@@ -230,7 +236,8 @@ def test_the_directory_can_be_moved(data, tmp_path):
 def test_open_api(data):
     ds = ecodata.open(data.root)
     try:
-        assert ds.table("prices").collect()["price_id"].to_list() == ["P1b", "P2", "P3", "P4", "P5"]
+        # the history keeps the rows, not their order: sorted here
+        assert ds.table("prices").collect()["price_id"].sort().to_list() == ["P1b", "P2", "P3", "P4", "P5"]
         assert ds.table("prices", "2026-03-01").collect().height == 4
         frame = ds.sql("SELECT country_code, count(*) AS n FROM locations GROUP BY 1 ORDER BY 1").pl()
         assert frame.rows() == [("GB", 1), ("NL", 1)]

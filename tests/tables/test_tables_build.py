@@ -6,6 +6,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from ecodata.errors import ConfigError, SnapshotError, StorageError
+from ecodata.history import store
 from ecodata.paths import DataPaths
 from ecodata.pipeline import transform_snapshot
 from ecodata.settings import Settings
@@ -14,7 +15,7 @@ from ecodata.sql.orphans import missing_flag
 from ecodata.tables.checks import count_orphans
 from ecodata.tables.fixtures import write_raw_snapshot
 from ecodata.tables.reader import scan_table
-from ecodata.tables.schemas import CONNECTOR_PRICES, PRICES
+from ecodata.tables.schemas import ALL_TABLES, CONNECTOR_PRICES, PRICES
 from ecodata.tables.write import write_table
 
 D1 = dt.date(2026, 1, 1)
@@ -89,7 +90,8 @@ def test_rerunning_a_date_replaces_its_tables(paths):
     assert report.endpoints == ["prices"]
     got = scan_table(paths, "price_components", D1).collect()
     assert got["price_excl_vat"].cast(pl.String).to_list() == ["0.350000"]
-    assert [f.name for f in paths.table_partition("prices", D1).iterdir()] == ["part-00000.parquet"]
+    assert [d.date for d in store.load(paths, ALL_TABLES["prices"]).days] == [D1]
+    assert len(list(paths.history_dir("prices").glob("*.parquet"))) == 1  # the replaced day's file is gone
     assert not paths.table_staging("prices", D1).exists()
     # The locations rejects of the earlier run survive a prices-only re-run.
     assert scan_table(paths, "rejects", D1).collect()["endpoint"].to_list() == ["locations"]
@@ -203,7 +205,7 @@ def test_a_table_given_as_frames_is_written_in_their_order_into_one_file(tmp_pat
     p = DataPaths(tmp_path)
     frames = [_price_rows(i * 1000, 1000) for i in range(7)]
     assert write_table(p, PRICES, D1, iter(frames)) == 7000
-    assert [f.name for f in p.table_partition("prices", D1).iterdir()] == ["part-00000.parquet"]
+    assert len(list(p.history_dir("prices").glob("*.parquet"))) == 1
     assert_frame_equal(scan_table(p, "prices", D1).drop("snapshot_date").collect(), pl.concat(frames))
 
 

@@ -3,6 +3,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
+from ecodata.history import store
 from ecodata.paths import DataPaths
 from ecodata.pipeline import transform_snapshot
 from ecodata.settings import Settings
@@ -70,5 +71,7 @@ def test_every_connector_has_a_power_class(demo):
 def test_tables_are_typed_as_declared(demo):
     _, paths, _ = demo
     for name in BUILT:
-        schema = pl.read_parquet_schema(paths.table_partition(name, DATE) / "part-00000.parquet")
-        assert schema == dict(ALL_TABLES[name].polars_schema), name
+        (file,) = paths.history_dir(name).glob(f"{DATE}-*.parquet")
+        assert pl.read_parquet_schema(file) == dict(store.file_schema(ALL_TABLES[name])), name
+        assert scan_table(paths, name, DATE).collect_schema() == {**ALL_TABLES[name].polars_schema,
+                                                                   "snapshot_date": pl.Date()}, name

@@ -1,35 +1,96 @@
 -- Changes between consecutive snapshots, per connector and partner/product: 'added' (offer new at the
 -- connector), 'removed', 'energy_price_changed' (unrestricted energy price incl. VAT differs) or
 -- 'price_id_changed' (Eco-Movement regenerated the id: some other part of the price or product changed).
+-- Derived from the stored changes: only the connectors whose connector_prices rows changed between the two
+-- snapshots, or that offer on either date a price whose rows changed between them, are compared (every
+-- other connector offers the same prices at the same price on both dates), so the cost grows with what
+-- changed, not with the size of the market times the days.
 WITH dates AS (
     SELECT snapshot_date, lag(snapshot_date) OVER (ORDER BY snapshot_date) AS previous_date
-    FROM (SELECT DISTINCT snapshot_date FROM connector_prices_history)
+    FROM table_dates
+    WHERE table_name = 'connector_prices'
+),
+pairs AS (
+    SELECT * FROM dates WHERE previous_date IS NOT NULL
+),
+price_days AS (
+    -- the dates every price table keeps (a pair with another date compares every connector)
+    SELECT snapshot_date FROM table_dates
+    WHERE table_name IN ('prices', 'price_elements', 'price_components')
+    GROUP BY snapshot_date
+    HAVING count(*) = 3
+),
+incomplete AS (
+    SELECT * FROM pairs
+    WHERE snapshot_date NOT IN (SELECT snapshot_date FROM price_days)
+        OR previous_date NOT IN (SELECT snapshot_date FROM price_days)
+),
+changed_prices AS (
+    SELECT DISTINCT c.price_id, p.snapshot_date, p.previous_date
+    FROM (
+        SELECT price_id, snapshot_date FROM prices_changes
+        UNION ALL SELECT price_id, snapshot_date FROM price_elements_changes
+        UNION ALL SELECT price_id, snapshot_date FROM price_components_changes
+    ) AS c
+    JOIN pairs AS p
+        ON c.snapshot_date > p.previous_date AND c.snapshot_date <= p.snapshot_date
+),
+touched AS (
+    SELECT c.location_id, c.evse_uid, c.connector_id, c.snapshot_date
+    FROM connector_prices_changes AS c
+    JOIN pairs AS p
+        ON p.snapshot_date = c.snapshot_date
+    UNION
+    SELECT v.location_id, v.evse_uid, v.connector_id, x.snapshot_date
+    FROM connector_prices_versions AS v
+    JOIN changed_prices AS x
+        ON x.price_id = v.price_id
+    WHERE (v.valid_from <= x.snapshot_date AND (v.valid_to IS NULL OR v.valid_to > x.snapshot_date))
+        OR (v.valid_from <= x.previous_date AND (v.valid_to IS NULL OR v.valid_to > x.previous_date))
+    UNION
+    SELECT v.location_id, v.evse_uid, v.connector_id, x.snapshot_date
+    FROM connector_prices_versions AS v
+    JOIN incomplete AS x
+        ON (v.valid_from <= x.snapshot_date AND (v.valid_to IS NULL OR v.valid_to > x.snapshot_date))
+        OR (v.valid_from <= x.previous_date AND (v.valid_to IS NULL OR v.valid_to > x.previous_date))
+),
+sides AS (
+    -- each touched connector on both dates of its pair
+    SELECT t.location_id, t.evse_uid, t.connector_id, t.snapshot_date AS pair_date, p.previous_date,
+        t.snapshot_date AS offer_date, true AS is_after
+    FROM touched AS t JOIN pairs AS p ON p.snapshot_date = t.snapshot_date
+    UNION ALL
+    SELECT t.location_id, t.evse_uid, t.connector_id, t.snapshot_date AS pair_date, p.previous_date,
+        p.previous_date AS offer_date, false AS is_after
+    FROM touched AS t JOIN pairs AS p ON p.snapshot_date = t.snapshot_date
 ),
 offers AS (
     SELECT
-        cp.snapshot_date,
-        cp.location_id,
-        cp.evse_uid,
-        cp.connector_id,
-        s.partner,
-        s.partner_id,
-        COALESCE(s.product_id, cp.product_id) AS product_id,
-        s.product_name,
-        s.currency,
-        cp.price_id,
-        s.energy_price_incl_vat
-    FROM connector_prices_history AS cp
-    LEFT JOIN price_summary_history AS s
-        ON s.price_id = cp.price_id AND s.snapshot_date = cp.snapshot_date
-),
-before AS (
-    SELECT d.snapshot_date AS pair_date, d.previous_date, o.* EXCLUDE (snapshot_date)
-    FROM dates AS d JOIN offers AS o ON o.snapshot_date = d.previous_date
+        s.pair_date,
+        s.previous_date,
+        s.is_after,
+        v.location_id,
+        v.evse_uid,
+        v.connector_id,
+        ps.partner,
+        ps.partner_id,
+        COALESCE(ps.product_id, v.product_id) AS product_id,
+        ps.product_name,
+        ps.currency,
+        v.price_id,
+        ps.energy_price_incl_vat
+    FROM sides AS s
+    JOIN connector_prices_versions AS v
+        ON v.location_id = s.location_id AND v.evse_uid = s.evse_uid AND v.connector_id = s.connector_id
+        AND v.valid_from <= s.offer_date AND (v.valid_to IS NULL OR v.valid_to > s.offer_date)
+    LEFT JOIN price_summary_history AS ps
+        ON ps.price_id = v.price_id AND ps.snapshot_date = s.offer_date
 ),
 after AS (
-    SELECT d.snapshot_date AS pair_date, d.previous_date, o.* EXCLUDE (snapshot_date)
-    FROM dates AS d JOIN offers AS o ON o.snapshot_date = d.snapshot_date
-    WHERE d.previous_date IS NOT NULL
+    SELECT * EXCLUDE (is_after) FROM offers WHERE is_after
+),
+before AS (
+    SELECT * EXCLUDE (is_after) FROM offers WHERE NOT is_after
 )
 SELECT
     COALESCE(a.previous_date, b.previous_date) AS previous_snapshot_date,
