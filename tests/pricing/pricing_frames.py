@@ -8,7 +8,12 @@ from decimal import Decimal
 
 import polars as pl
 
+from ecodata.paths import DataPaths
+from ecodata.pipeline import write_session_costs
+from ecodata.settings import Settings
+from ecodata.sql import write_views
 from ecodata.tables.schemas import (
+    ALL_TABLES,
     CONNECTOR_PRICES,
     CONNECTORS,
     LOCATIONS,
@@ -17,6 +22,7 @@ from ecodata.tables.schemas import (
     PRICES,
     TableSchema,
 )
+from ecodata.tables.write import write_table
 
 
 def _frame(schema: TableSchema, rows: list[dict]) -> pl.DataFrame:
@@ -115,3 +121,14 @@ def simulator_tables(scale: str = "demo", seed: int = 0) -> tuple[dict[str, pl.D
                                   "connector_prices": ds.iter_records("connector_prices"),
                                   "prices": price_records})
     return tables, price_records
+
+
+def write_priced_dataset(settings: Settings, day: dt.date, tables: dict[str, pl.DataFrame]) -> DataPaths:
+    """Write ``tables`` for ``day`` into ``settings.data_dir``, then the day's session costs (by the
+    pipeline's own step) and the views: a dataset the analytic views can be queried on."""
+    paths = DataPaths(settings.data_dir)
+    for name, frame in tables.items():
+        write_table(paths, ALL_TABLES[name], day, frame)
+    write_session_costs(settings, day)
+    write_views(paths)
+    return paths

@@ -5,7 +5,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from pricing_frames import price_tables, site_tables
+from pricing_frames import price_tables, site_tables, write_priced_dataset
 
 from ecodata.errors import ConfigError
 from ecodata.pricing import parse_tariff, price_reference, profile_for, session_costs
@@ -242,12 +242,7 @@ ADHOC_AND_MSP = [
 
 @pytest.fixture(scope="module")
 def vehicle_data(tmp_path_factory):
-    from ecodata.paths import DataPaths
-    from ecodata.pricing import session_costs_frame
     from ecodata.settings import Settings
-    from ecodata.sql import write_views
-    from ecodata.tables.schemas import ALL_TABLES
-    from ecodata.tables.write import write_table
 
     root = tmp_path_factory.mktemp("vdata")
     (root / "cars.csv").write_text(STEP_CSV, encoding="utf-8")
@@ -256,12 +251,8 @@ def vehicle_data(tmp_path_factory):
     conns = [{"connector_id": "c1", "location_id": "L1", "time_zone": "Europe/Berlin", "power_class": "HPC",
               "max_power_kw": 300.0, "amperage": 500, "country_code": "DE"}]
     tables = {**price_tables(ADHOC_AND_MSP), **site_tables(conns, [("c1", r["id"]) for r in ADHOC_AND_MSP])}
-    paths = DataPaths(root / "data")
-    for name, frame in tables.items():
-        write_table(paths, ALL_TABLES[name], DAY, frame)
     settings = Settings(data_dir=root / "data", sessions_toml=root / "sessions.toml", vehicles_file=root / "cars.csv")
-    write_table(paths, ALL_TABLES["session_costs"], DAY, session_costs_frame(settings, DAY))
-    write_views(paths)
+    write_priced_dataset(settings, DAY, tables)
     return root
 
 

@@ -3,15 +3,10 @@
 import datetime as dt
 
 import pytest
-from pricing_frames import price_tables, site_tables
+from pricing_frames import price_tables, site_tables, write_priced_dataset
 
 from ecodata.dataset import open as open_dataset
-from ecodata.paths import DataPaths
-from ecodata.pricing import session_costs_frame
 from ecodata.settings import Settings
-from ecodata.sql import write_views
-from ecodata.tables.schemas import ALL_TABLES
-from ecodata.tables.write import write_table
 
 DAY = dt.date(2026, 11, 21)
 
@@ -44,11 +39,7 @@ def connector(cid, location):
 def dataset(tmp_path_factory):
     root = tmp_path_factory.mktemp("views")
     conns = [connector("c1", "L1"), connector("c2", "L2"), connector("c3", "L3"), connector("c4", "L4")]
-    paths = DataPaths(root)
-    for name, frame in {**price_tables(RECORDS), **site_tables(conns, LINKS)}.items():
-        write_table(paths, ALL_TABLES[name], DAY, frame)
-    write_table(paths, ALL_TABLES["session_costs"], DAY, session_costs_frame(Settings(data_dir=root), DAY))
-    write_views(paths)
+    write_priced_dataset(Settings(data_dir=root), DAY, {**price_tables(RECORDS), **site_tables(conns, LINKS)})
     with open_dataset(root) as ds:
         yield ds
 
@@ -103,11 +94,7 @@ ADHOC = [em("a50", "A", "Ad hoc", "adhoc", "0.50"), em("a80", "A", "Ad hoc", "ad
 def market(tmp_path_factory):
     root = tmp_path_factory.mktemp("market")
     links = [("c1", "a50"), ("c2", "a50"), ("c3", "a80"), ("c4", "b70"), ("c5", "c60")]
-    paths = DataPaths(root)
-    for name, frame in {**price_tables(ADHOC), **site_tables(SITES, links)}.items():
-        write_table(paths, ALL_TABLES[name], DAY, frame)
-    write_table(paths, ALL_TABLES["session_costs"], DAY, session_costs_frame(Settings(data_dir=root), DAY))
-    write_views(paths)
+    write_priced_dataset(Settings(data_dir=root), DAY, {**price_tables(ADHOC), **site_tables(SITES, links)})
     with open_dataset(root) as ds:
         yield ds
 
