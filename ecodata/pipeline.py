@@ -29,16 +29,17 @@ from ecodata.history import delete_day, prune, require_history_layout
 from ecodata.history.migrate import migrate
 from ecodata.lock import data_dir_lock
 from ecodata.paths import DataPaths, check_snapshot_date
-from ecodata.pricing import SESSION_COST_INPUTS, session_costs_frame
+from ecodata.pricing import SESSION_COST_INPUTS, session_cost_tables_of
 from ecodata.settings import Settings
 from ecodata.snapshot.reader import scan_raw_chunks
 from ecodata.snapshot.schema import ENDPOINTS
 from ecodata.sql import write_views
+from ecodata.sql.migrate_costs import migrate_session_costs
 from ecodata.storage import storage_errors
 from ecodata.tables.checks import count_orphans
 from ecodata.tables.reader import scan_table
-from ecodata.tables.schemas import ALL_TABLES, REJECTS, SESSION_COSTS
-from ecodata.tables.write import commit, stage_tables, write_computed_table, write_table
+from ecodata.tables.schemas import ALL_TABLES, REJECTS, SESSION_PRICE_COSTS, SESSION_PROFILES
+from ecodata.tables.write import commit, stage_tables, write_table, write_tables
 from ecodata.transform import TRANSFORMS, ChunkTables
 
 # Raw JSON decoded at a time (whole raw files, uncompressed bytes, at most CHUNK_RECORDS records):
@@ -195,20 +196,22 @@ class BuildReport:
 
 
 def write_session_costs(settings: Settings, date: dt.date) -> list[str]:
-    """Price every (connector, price) pair of ``date`` for the reference sessions and write
-    ``session_costs``; returns the report line.
+    """Price every distinct (price, profile) of ``date`` for the reference sessions and write
+    ``session_price_costs`` and ``session_profiles`` together (the ``session_costs`` view joins
+    them to the connectors); returns the report line.
 
-    The frames are written chunk by chunk (bounded memory). When an input table of that date
-    is missing (only some endpoints were ever transformed), nothing is computed and the line
-    says which tables to build first.
+    When an input table of that date is missing (only some endpoints were ever transformed),
+    nothing is computed and the line says which tables to build first.
     """
     paths = DataPaths(settings.data_dir)
     missing = [name for name in SESSION_COST_INPUTS if date not in paths.table_dates(name)]
     if missing:
         return [f"  session_costs: not computed, no {', '.join(missing)} table for {date} "
                 f"(transform every endpoint of that date: ecodata transform --date {date})"]
-    rows = write_computed_table(paths, SESSION_COSTS, date, session_costs_frame(settings, date))
-    return [f"  session_costs: {rows} rows"]
+    price_costs, profiles = session_cost_tables_of(settings, date)
+    write_tables(paths, date, {SESSION_PRICE_COSTS: price_costs, SESSION_PROFILES: profiles})
+    return [f"  session_costs: {price_costs.height} distinct (price, session, profile) costs, "
+            f"{profiles.height} connector kinds x sessions (the session_costs view joins them to the connectors)"]
 
 
 def transform_date(
@@ -307,10 +310,15 @@ def delete_date(settings: Settings, date: dt.date) -> list[str]:
 
 
 def migrate_dataset(settings: Settings) -> list[str]:
-    """Convert a data directory of full daily table copies into the history layout, then the views."""
+    """Convert an older data directory, then write the views: full daily table copies into the
+    history layout (:mod:`ecodata.history.migrate`), then the old stored ``session_costs`` into
+    ``session_price_costs`` + ``session_profiles`` (:mod:`ecodata.sql.migrate_costs`)."""
     paths = DataPaths(settings.data_dir)
     with data_dir_lock(paths, "migrate", timeout_s=settings.lock_timeout_s):
         with storage_errors(paths.root, "the migration", "every day converted so far is verified; run it again"):
-            lines = migrate(paths).lines()
+            tables = migrate(paths)
+            costs = migrate_session_costs(settings)
+            lines = tables.lines() if tables.converted or not costs.rows else []
+            lines += costs.lines()
         views = write_views(paths, settings.fx_rates_csv, lock_timeout_s=settings.lock_timeout_s)
     return [*lines, f"views: {len(views)} written to ecodata.duckdb"]

@@ -22,7 +22,7 @@ import polars as pl
 from ecodata.errors import SnapshotError
 from ecodata.history import store
 from ecodata.paths import DataPaths
-from ecodata.tables.schemas import ALL_TABLES, TableSchema
+from ecodata.tables.schemas import ALL_TABLES, RETIRED_TABLES, TableSchema
 
 __all__ = ["PruneReport", "day_rows", "delete_day", "prune", "read_table", "record_day", "require_history_layout"]
 
@@ -73,10 +73,17 @@ def prune(paths: DataPaths, before: dt.date) -> PruneReport:
 
 
 def require_history_layout(paths: DataPaths) -> None:
-    """Refuse a data directory that still holds full daily table partitions (the legacy layout)."""
-    legacy = [name for name in ALL_TABLES if paths.legacy_table_dates(name)]
+    """Refuse a data directory that still holds full daily table partitions (the legacy layout) or
+    a table that is now computed (``RETIRED_TABLES``: session_costs stored per connector)."""
+    legacy = [name for name in [*ALL_TABLES, *RETIRED_TABLES] if paths.legacy_table_dates(name)]
     if legacy:
         raise SnapshotError(
             f"{paths.root} holds tables in the old full-snapshot layout ({paths.tables_root}/"
             f"{legacy[0]}/snapshot_date=...): run 'ecodata --data-dir {paths.root} migrate' once "
             "to convert it to the history layout (nothing is lost)")
+    retired = [name for name in RETIRED_TABLES if paths.table_dates(name)]
+    if retired:
+        raise SnapshotError(
+            f"{paths.root} holds {retired[0]} stored per connector, the old layout ({paths.history_dir(retired[0])}): "
+            f"run 'ecodata --data-dir {paths.root} migrate' once to convert it to session_price_costs and "
+            "session_profiles (each day is verified against the old rows before they are removed)")

@@ -89,6 +89,12 @@ def latest_sql(schema: TableSchema, latest: dt.date | None) -> str:
             f"WHERE valid_from <= {day} AND (valid_to IS NULL OR valid_to > {day})")
 
 
+def last_day_sql(dates: list[dt.date]) -> str:
+    """A scalar subquery: the last of ``dates`` on or before the macro argument ``as_of`` (null if none)."""
+    kept = f"(VALUES {_dates_values(dates)}) AS d(day)" if dates else "(SELECT CAST(NULL AS DATE) AS day) AS d"
+    return f"(SELECT max(day) FROM {kept} WHERE day <= CAST(as_of AS DATE))"
+
+
 def as_of_sql(schema: TableSchema, dates: list[dt.date]) -> str:
     """Body of the table macro ``t_as_of(as_of)``: the table on the last kept day on or before ``as_of``."""
     columns = ", ".join(f"v.{c}" for c in schema.column_names)

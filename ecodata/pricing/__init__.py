@@ -2,10 +2,14 @@
 
 * :func:`price_cdr` prices one CDR with one tariff or price record (the scalar reference engine).
 * :func:`price_files` does the same from two JSON files (the ``ecodata price`` command).
-* :func:`session_costs` evaluates every (connector, price, reference session) of a snapshot's
-  tables in polars (:func:`session_costs_chunks`: the same rows chunk by chunk, in bounded
-  memory); :func:`session_costs_frame` computes them from a snapshot's written tables (the
-  pipeline writes them); :func:`comparison_query` is the SQL of ``ecodata compare``.
+* :func:`session_cost_tables` prices every distinct (price, reference session, profile) of a
+  snapshot's tables in polars and says which connector kinds get which profile: the stored
+  ``session_price_costs`` and ``session_profiles`` (:func:`session_cost_tables_of` computes them
+  from a snapshot's written tables; the pipeline writes them, the ``session_costs`` view joins
+  them to the connectors); :func:`session_costs` is the same evaluation joined back to every
+  (connector, price, session) in polars (:func:`session_costs_chunks`: chunk by chunk,
+  :func:`session_costs_frame`: from written tables); :func:`comparison_query` is the SQL of
+  ``ecodata compare``.
 
 Semantics, rounding policy and the interpretation of Eco-Movement's extras: ``README.md`` here.
 """
@@ -18,17 +22,23 @@ from pathlib import Path
 from typing import Any
 
 from ecodata.errors import PricingError
-from ecodata.pricing.comparison import SESSION_COST_INPUTS, comparison_query, session_costs_frame
+from ecodata.pricing.comparison import (
+    SESSION_COST_INPUTS,
+    comparison_query,
+    session_cost_tables_of,
+    session_costs_frame,
+)
 from ecodata.pricing.model import Tariff, parse_tariff
 from ecodata.pricing.scalar import CdrPrice, RoundingPolicy, price_cdr, price_cdr_report, totals_to_json
 from ecodata.pricing.sessions import ReferenceSession, load_sessions, price_reference, profile_for
-from ecodata.pricing.vectorised import session_costs, session_costs_chunks
+from ecodata.pricing.vectorised import session_cost_tables, session_costs, session_costs_chunks
 from ecodata.settings import read_text_file
 
 __all__ = [
     "SESSION_COST_INPUTS", "CdrPrice", "ReferenceSession", "RoundingPolicy", "Tariff", "comparison_query", "load_sessions",
     "parse_tariff", "price_cdr", "price_cdr_report", "price_files", "price_reference", "profile_for", "read_json",
-    "session_costs", "session_costs_chunks", "session_costs_frame", "totals_to_json",
+    "session_cost_tables", "session_cost_tables_of", "session_costs", "session_costs_chunks", "session_costs_frame",
+    "totals_to_json",
 ]
 
 

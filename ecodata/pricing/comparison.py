@@ -19,8 +19,13 @@ import polars as pl
 from ecodata.errors import ConfigError
 from ecodata.fx import dataset_rates, load_rates
 from ecodata.paths import DataPaths
-from ecodata.pricing.sessions import POWER_CLASSES, load_sessions
-from ecodata.pricing.vectorised import CHUNK_ROWS, DEFAULT_KWH_PER_MONTH, session_costs_chunks
+from ecodata.pricing.sessions import POWER_CLASSES, AnySession, load_sessions
+from ecodata.pricing.vectorised import (
+    CHUNK_ROWS,
+    DEFAULT_KWH_PER_MONTH,
+    session_cost_tables,
+    session_costs_chunks,
+)
 from ecodata.pricing.vehicles import VehicleSession, find_vehicle, load_vehicles, parse_soc, vehicle_session
 from ecodata.settings import Settings
 from ecodata.tables.reader import scan_table
@@ -50,6 +55,34 @@ def session_costs_frame(settings: Settings, date: dt.date, *, kwh_per_month: Dec
                                 rates=load_rates(settings.fx_rates_csv or dataset_rates(paths)),
                                 kwh_per_month=kwh_per_month,
                                 chunk_rows=chunk_rows)
+
+
+def session_cost_tables_of(settings: Settings, date: dt.date, *, kwh_per_month: Decimal = DEFAULT_KWH_PER_MONTH,
+                           only: Sequence[str] | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``(session_price_costs, session_profiles)`` of the snapshot ``date``, from its written tables.
+
+    The same sessions and rates as :func:`session_costs_frame` (the build writes these two tables;
+    the ``session_costs`` view joins them to the connectors). ``only`` keeps the sessions of those
+    names (``ecodata migrate`` recomputes the sessions an old day priced); a name not defined is a
+    ConfigError.
+    """
+    paths = DataPaths(settings.data_dir)
+    tables = {name: scan_table(paths, name, date) for name in SESSION_COST_INPUTS}
+    return session_cost_tables(tables, day=date, sessions=_sessions(settings, only),
+                               rates=load_rates(settings.fx_rates_csv or dataset_rates(paths)),
+                               kwh_per_month=kwh_per_month)
+
+
+def _sessions(settings: Settings, only: Sequence[str] | None) -> list[AnySession]:
+    sessions = load_sessions(settings.sessions_toml, vehicles=settings.vehicles_file)
+    if only is None:
+        return list(sessions)
+    defined = {s.name for s in sessions}
+    if unknown := sorted(set(only) - defined):
+        raise ConfigError(f"session(s) {', '.join(unknown)} are not defined in "
+                          f"{settings.sessions_toml or 'the shipped sessions.toml'}: point ECODATA_SESSIONS_TOML "
+                          "at the sessions file the data was built with")
+    return [s for s in sessions if s.name in set(only)]
 
 
 def comparison_query(sessions: Sequence[str] = (), countries: Sequence[str] = (),

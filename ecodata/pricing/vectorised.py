@@ -25,6 +25,7 @@ import datetime as dt
 import decimal
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -42,7 +43,14 @@ from ecodata.pricing.sessions import (
     load_sessions,
     profile_for,
 )
-from ecodata.tables.schemas import PRICE_INCL, QUANTITY, SESSION_COSTS
+from ecodata.tables.schemas import (
+    KIND_COLUMNS,
+    PRICE_INCL,
+    QUANTITY,
+    SESSION_COSTS,
+    SESSION_PRICE_COSTS,
+    SESSION_PROFILES,
+)
 
 DEN_EXCL = 3_600_000_000_000          # money = N / DEN_EXCL
 DEN_INCL = DEN_EXCL * 1_000_000        # money incl. VAT = NI / DEN_INCL
@@ -130,13 +138,38 @@ def breakpoints_of(price_elements: pl.DataFrame | pl.LazyFrame) -> Breakpoints:
     )
 
 
+def profile_shape(profile: AnyProfile) -> tuple[Any, ...]:
+    """What makes two connector kinds run a session identically (besides the time zone): the
+    capped power and current of a reference session; a vehicle session's power cap, whether its
+    DC curve applies and its amps per kW."""
+    if isinstance(profile, Profile):
+        return ("ref", profile.power_w, profile.current_ma)
+    return ("vehicle", profile.cap_w, profile.dc, profile.amps_per_kw)
+
+
+def profile_name(shape: tuple[Any, ...], time_zone: str) -> str:
+    """The stable text id of a profile, from its shape and zone (never a run's integer id), so a
+    day-to-day diff of ``session_price_costs`` sees only real changes.
+
+    ``7400W_32000mA@Europe/Berlin`` (current unknown: ``_?mA``); vehicle sessions
+    ``cap150000W_dc_1/2A-per-kW@Europe/Berlin`` (``ac`` when the curve does not apply, ``?A-per-kW``
+    when the current is unknown).
+    """
+    if shape[0] == "ref":
+        _, power_w, current_ma = shape
+        return f"{power_w}W_{'?' if current_ma is None else current_ma}mA@{time_zone}"
+    _, cap_w, dc, amps_per_kw = shape
+    ratio = "?" if amps_per_kw is None else f"{amps_per_kw.numerator}/{amps_per_kw.denominator}"
+    return f"cap{cap_w}W_{'dc' if dc else 'ac'}_{ratio}A-per-kW@{time_zone}"
+
+
 def build_profiles(kinds: pl.DataFrame, sessions: Sequence[AnySession], day: dt.date,
                    breakpoints: Breakpoints) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Profiles for each connector kind x fitting session.
 
     ``kinds`` has (power_class, max_power_kw, amperage, time_zone, power_type) rows. Returns
     (kind_map, profiles, periods): kind_map links a kind and session to a profile_id; profiles
-    has (profile_id, session, power_w (a vehicle session's mean power), current_ma (None when it
+    has (profile_id, session, profile (the stable text id, :func:`profile_name`), power_w (a vehicle session's mean power), current_ma (None when it
     varies), time_zone, energy_j); periods has one row per charging period of each profile.
     """
     keys: dict[tuple[Any, ...], int] = {}
@@ -150,17 +183,17 @@ def build_profiles(kinds: pl.DataFrame, sessions: Sequence[AnySession], day: dt.
                 p = profile_for(s, max_kw, amperage, power_class, power_type)
             except PricingError:
                 continue  # a connector too weak to charge at all (max power under 1 W) fits no session
-            shape = ((p.power_w, p.current_ma) if isinstance(p, Profile) else (p.cap_w, p.dc, p.amps_per_kw))
-            key = (s.name, shape, tz or "UTC")
+            key = (s.name, profile_shape(p), tz or "UTC")
             pid = keys.setdefault(key, len(keys))
             built.setdefault(pid, p)
             map_rows.append((power_class, max_kw, amperage, tz, power_type, s.name, pid))
     prof_rows = []
     period_rows = []
-    for (name, _shape, tz), pid in keys.items():
+    for (name, shape, tz), pid in keys.items():
         profile = built[pid]
         current = profile.current_ma if isinstance(profile, Profile) else None
-        prof_rows.append((pid, name, profile.mean_power_w, current, tz, profile.session.energy_j))
+        prof_rows.append((pid, name, profile_name(shape, tz), profile.mean_power_w, current, tz,
+                          profile.session.energy_j))
         zone = _zone(tz)
         session = build_session(profile, zone, day, breakpoints)
         for i, per in enumerate(session.periods):
@@ -176,7 +209,7 @@ def build_profiles(kinds: pl.DataFrame, sessions: Sequence[AnySession], day: dt.
         "power_class": pl.String, "max_power_kw": pl.Float64, "amperage": pl.Int32, "time_zone": pl.String,
         "power_type": pl.String, "session": pl.String, "profile_id": pl.Int32}, orient="row")
     profiles = pl.DataFrame(prof_rows, schema={
-        "profile_id": pl.Int32, "session": pl.String, "power_w": pl.Int64, "current_ma": pl.Int64,
+        "profile_id": pl.Int32, "session": pl.String, "profile": pl.String, "power_w": pl.Int64, "current_ma": pl.Int64,
         "profile_tz": pl.String, "energy_j": pl.Int64}, orient="row")
     periods = pl.DataFrame(period_rows, schema={
         "profile_id": pl.Int32, "period_idx": pl.Int32, "offset_s": pl.Int64, "tod_s": pl.Int32,
@@ -439,6 +472,67 @@ def session_costs_chunks(
     if chunk_rows is not None and chunk_rows < 1:
         raise PricingError(f"chunk_rows must be at least 1, got {chunk_rows}")
     clock = _Clock(timings)
+    done = _evaluate(tables, day=day, sessions=sessions, rates=rates, kwh_per_month=kwh_per_month, policy=policy,
+                     contract_date=contract_date, clock=clock)
+    yield from _join_back(done.cp, done.codes, done.kind_map, done.money, done.profiles.height,
+                          done.price_index.height, chunk_rows)
+    clock.lap("join_back")  # (includes the consumer's time between chunks)
+
+
+def session_cost_tables(
+    tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
+    *,
+    day: dt.date,
+    sessions: Sequence[AnySession] | None = None,
+    rates: pl.DataFrame | None = None,
+    kwh_per_month: Decimal = DEFAULT_KWH_PER_MONTH,
+    policy: RoundingPolicy | None = None,
+    contract_date: dt.date | None = None,
+    timings: dict[str, float] | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The stored form of :func:`session_costs`: ``(session_price_costs, session_profiles)``.
+
+    ``session_price_costs`` has one row per distinct (price, session, profile) that some connector
+    uses (the pairs the engine prices anyway), ``session_profiles`` one row per connector kind
+    (power class, max power, amperage, time zone, power type) and fitting session, naming its
+    profile. Joined to ``connector_prices`` x ``connectors`` x ``locations`` (the ``session_costs``
+    view) they give exactly the rows of :func:`session_costs`. Same arguments as it.
+
+    Example::
+
+        price_costs, profiles = session_cost_tables(tables, day=dt.date(2026, 11, 21))
+    """
+    clock = _Clock(timings)
+    done = _evaluate(tables, day=day, sessions=sessions, rates=rates, kwh_per_month=kwh_per_month, policy=policy,
+                     contract_date=contract_date, clock=clock)
+    names = done.profiles.select("profile_id", "session", "profile")
+    price_costs = done.money.join(names, on="profile_id").select(SESSION_PRICE_COSTS.column_names).sort(
+        "session", "price_id", "profile")
+    kinds = done.kinds.join(done.kind_map, on="kind_id").join(names, on=["profile_id", "session"])
+    profiles = kinds.select(SESSION_PROFILES.column_names).sort("session", "profile", "power_class", "power_type",
+                                                                 "max_power_kw", "amperage", "time_zone",
+                                                                 nulls_last=True)
+    clock.lap("tables")
+    return price_costs, profiles
+
+
+@dataclass
+class _Evaluated:
+    """What the join back and the stored tables are made from (see :func:`_evaluate`)."""
+
+    cp: pl.LazyFrame                # connector_prices keys and price ids, file order
+    codes: pl.DataFrame             # per connector_prices row: kind_id, price_idx
+    kinds: pl.DataFrame             # kind_id and the connector kind columns
+    kind_map: pl.DataFrame          # kind_id, session, profile_id
+    profiles: pl.DataFrame          # see build_profiles
+    price_index: pl.DataFrame       # price_idx, price_id
+    money: pl.DataFrame             # per priced (price, profile): price_id, profile_id, the money columns
+
+
+def _evaluate(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], *, day: dt.date,
+              sessions: Sequence[AnySession] | None, rates: pl.DataFrame | None, kwh_per_month: Decimal,
+              policy: RoundingPolicy | None, contract_date: dt.date | None, clock: _Clock) -> _Evaluated:
+    """Profiles, integer codes and the priced distinct (price, profile) pairs of a snapshot."""
     policy = policy or RoundingPolicy()
     if policy.places is None:
         raise PricingError("session_costs needs a rounding policy with a number of places")
@@ -452,16 +546,15 @@ def session_costs_chunks(
         raise PricingError("price components of unknown type or without price_excl_vat cannot be priced, "
                            f"e.g. {bad.rows()}; fix or drop those prices")
     keys = ["location_id", "evse_uid", "connector_id"]
-    kind_cols = ["power_class", "max_power_kw", "amperage", "time_zone", "power_type"]
     conn = t["connectors"].select(*keys, "power_class", "max_power_kw", "amperage", "power_type").join(
         t["locations"].select("location_id", "time_zone"), on="location_id", how="left").collect()
-    kinds = conn.select(kind_cols).unique(maintain_order=True)
+    kinds = conn.select(KIND_COLUMNS).unique(maintain_order=True)
     kind_map, profiles, periods = build_profiles(kinds, sessions, day, breakpoints_of(t["price_elements"]))
     clock.lap("profiles")
     kinds = kinds.with_row_index("kind_id")
-    conn_kind = conn.join(kinds, on=kind_cols, how="left", nulls_equal=True).select(*keys, "kind_id")
+    conn_kind = conn.join(kinds, on=KIND_COLUMNS, how="left", nulls_equal=True).select(*keys, "kind_id")
     del conn
-    kind_map = kind_map.join(kinds, on=kind_cols, how="inner", nulls_equal=True).select(
+    kind_map = kind_map.join(kinds, on=KIND_COLUMNS, how="inner", nulls_equal=True).select(
         "kind_id", "session", "profile_id")
     price_index = t["prices"].select("price_id").unique(maintain_order=True).collect().with_row_index("price_idx")
     # connector_prices as integer codes in file order; the strings are not kept (streamed here,
@@ -482,11 +575,9 @@ def session_costs_chunks(
                            policy).join(price_index, on="price_id")
     del priced
     clock.lap("pricing")
-    if timings is not None:
-        timings["distinct_pairs"] = float(pairs.height)
-    del pairs
-    yield from _join_back(cp, codes, kind_map, money, profiles.height, price_index.height, chunk_rows)
-    clock.lap("join_back")  # (includes the consumer's time between chunks)
+    if clock.sink is not None:
+        clock.sink["distinct_pairs"] = float(pairs.height)
+    return _Evaluated(cp, codes, kinds, kind_map, profiles, price_index, money)
 
 
 class _Clock:

@@ -22,8 +22,13 @@ so the directory can be moved. DuckDB resolves them against ``file_search_path``
 :func:`connect`) or else the process's working directory: with the plain DuckDB CLI, run
 ``cd data && duckdb ecodata.duckdb``. "Latest" is fixed when the views are created: re-run
 ``ecodata views`` (``ecodata build`` does) after transforming a new date. The tables that belong
-together (an endpoint's tables; session_costs with its inputs) show one date in their latest
-views, the newest on which all of them exist (:func:`latest_dates`).
+together (an endpoint's tables; the session-cost tables with their inputs) show one date in their
+latest views, the newest on which all of them exist (:func:`latest_dates`).
+
+``session_costs`` is not stored: ``views/session_costs_history.sql`` joins the stored
+``session_price_costs`` (one row per distinct price, session and profile) and ``session_profiles``
+to connector_prices x connectors x locations, and its macro ``session_costs_as_of(date)`` takes the
+kept days of ``session_price_costs`` (:data:`DERIVED_MACROS`).
 """
 
 from __future__ import annotations
@@ -49,7 +54,7 @@ from ecodata.pricing import SESSION_COST_INPUTS
 from ecodata.settings import DEFAULT_LOCK_TIMEOUT_S
 from ecodata.sql.orphans import orphan_views
 from ecodata.storage import storage_errors, storage_failure, storage_message
-from ecodata.tables.schemas import ALL_TABLES, TableSchema
+from ecodata.tables.schemas import ALL_TABLES, SESSION_PRICE_COSTS, SESSION_PROFILES, VIEW_TABLES, TableSchema
 from ecodata.transform import TRANSFORMS
 
 __all__ = ["connect", "create_views", "macro_names", "macro_sql", "memory_connection", "view_names", "view_sql",
@@ -111,10 +116,10 @@ def _empty_table_sql(schema: TableSchema) -> str:
 
 def _groups() -> list[set[str]]:
     """Tables whose latest views must show one snapshot date: each endpoint's tables, and
-    ``session_costs`` with its inputs; groups sharing a table are merged (one table has one latest
+    the session-cost tables with their inputs; groups sharing a table are merged (one table has one latest
     date). Tables in no group (``rejects``) stand alone."""
     groups = [set(transform.tables) for transform in TRANSFORMS.values()]
-    groups.append({"session_costs", *SESSION_COST_INPUTS})
+    groups.append({SESSION_PRICE_COSTS.name, SESSION_PROFILES.name, *SESSION_COST_INPUTS})
     merged: list[set[str]] = []
     for group in groups:
         overlapping = [m for m in merged if m & group]
@@ -131,9 +136,10 @@ def latest_dates(paths: DataPaths) -> dict[str, dt.date]:
 
     One date per group (see :func:`_groups`): the newest date on which every table of the group
     that has files at all has a partition, so ``connectors`` never shows a newer day than the
-    ``connector_prices`` and ``session_costs`` beside it. When the tables of a group share no date
-    (a directory built endpoint by endpoint on different days), each endpoint's tables show their
-    newest common date instead, and a table outside every endpoint (session_costs) its own newest.
+    ``connector_prices`` and ``session_price_costs`` beside it. When the tables of a group share no
+    date (a directory built endpoint by endpoint on different days), each endpoint's tables show
+    their newest common date instead, and a table outside every endpoint (the session-cost tables)
+    its own newest.
 
     Example: ``latest_dates(DataPaths(Path("data")))["connectors"]``.
     """
@@ -176,13 +182,23 @@ def _table_view_sql(schema: TableSchema, paths: DataPaths | None, kind: str) -> 
 _TABLE_VIEW_KINDS = {"changes": "_changes", "versions": "_versions", "history": "_history", "latest": ""}
 
 
+# The as-of macros of the tables that are views (VIEW_TABLES): the stored table whose kept days they follow.
+DERIVED_MACROS = {"session_costs_as_of": SESSION_PRICE_COSTS}
+
+
 def macro_names() -> list[str]:
-    """The table macros: ``<table>_as_of(as_of)`` for every table."""
-    return [f"{name}_as_of" for name in ALL_TABLES]
+    """The table macros: ``<table>_as_of(as_of)`` for every stored table and every table view."""
+    return [f"{name}_as_of" for name in ALL_TABLES] + list(DERIVED_MACROS)
 
 
 def macro_sql(name: str, paths: DataPaths | None = None) -> str:
     """The ``CREATE OR REPLACE MACRO`` statement of one table macro."""
+    if name in DERIVED_MACROS:
+        view = name.removesuffix("_as_of")
+        _, dates = _table_history(DERIVED_MACROS[name], paths)
+        columns = ", ".join(VIEW_TABLES[view].column_names)
+        return (f"CREATE OR REPLACE MACRO {name}(as_of) AS TABLE\nSELECT {columns}, snapshot_date\n"
+                f"FROM {view}_history\nWHERE snapshot_date = {history_views.last_day_sql(dates)}")
     table = ALL_TABLES[name.removesuffix("_as_of")]
     _, dates = _table_history(table, paths)
     return f"CREATE OR REPLACE MACRO {name}(as_of) AS TABLE\n{history_views.as_of_sql(table, dates)}"
@@ -247,12 +263,16 @@ def views_script(paths: DataPaths | None = None, fx_rates_csv: Path | None = Non
     return "\n\n".join([*views, *(f"{macro_sql(name, paths)};" for name in macro_names())])
 
 
-def create_views(con: duckdb.DuckDBPyConnection, paths: DataPaths, fx_rates_csv: Path | None = None) -> list[str]:
+def create_views(con: duckdb.DuckDBPyConnection, paths: DataPaths, fx_rates_csv: Path | None = None, *,
+                 check_layout: bool = True) -> list[str]:
     """Create every view on ``con`` (whose ``file_search_path`` must point at the data dir); names created.
 
-    A data directory still in the legacy layout (full table copies per day) is refused with what to run.
+    A data directory still in the legacy layout (full table copies per day, or the old stored
+    session_costs) is refused with what to run, unless ``check_layout`` is False (``ecodata
+    migrate`` checks its work through the views before the old data is removed).
     """
-    require_history_layout(paths)
+    if check_layout:
+        require_history_layout(paths)
     names = view_names()
     for name in names:
         sql = view_sql(name, paths, fx_rates_csv)
@@ -354,9 +374,10 @@ def connect(paths: DataPaths, *, read_only: bool = True) -> duckdb.DuckDBPyConne
     return con
 
 
-def memory_connection(paths: DataPaths, fx_rates_csv: Path | None = None) -> duckdb.DuckDBPyConnection:
+def memory_connection(paths: DataPaths, fx_rates_csv: Path | None = None, *,
+                      check_layout: bool = True) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with fresh views over the tables in ``paths``."""
     con = duckdb.connect(":memory:")
     _point_at(con, paths)
-    create_views(con, paths, fx_rates_csv)
+    create_views(con, paths, fx_rates_csv, check_layout=check_layout)
     return con

@@ -13,7 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from ecodata.tables.schemas import ALL_TABLES, TableSchema
+from ecodata.tables.schemas import ALL_TABLES, VIEW_TABLES, TableSchema
 
 START = "<!-- data-dictionary:start -->"
 END = "<!-- data-dictionary:end -->"
@@ -50,8 +50,8 @@ def render_table(table: TableSchema) -> str:
 
 
 def render_data_dictionary() -> str:
-    """Every table, in declaration order, between the README markers."""
-    body = "\n\n".join(render_table(t) for t in ALL_TABLES.values())
+    """Every stored table in declaration order, then the tables that are views, between the README markers."""
+    body = "\n\n".join(render_table(t) for t in [*ALL_TABLES.values(), *VIEW_TABLES.values()])
     return f"{START}\n\n{body}\n\n{END}"
 
 

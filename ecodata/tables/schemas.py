@@ -303,40 +303,91 @@ REJECTS = TableSchema(
     ("endpoint", "table_name", "record_key", "reason"),
 )
 
+# The money columns of a session cost, declared once: the stored session_price_costs and the
+# session_costs view share them.
+_SESSION_COST_VALUES: tuple[Column, ...] = (
+    _c("currency", _S, "currency of the local amounts"),
+    _c("energy_kwh", QUANTITY, "energy delivered in the session"),
+    _c("charging_power_kw", QUANTITY, "charging power used: the session's power capped by the connector's"),
+    _c("total_excl_vat", PRICE_INCL, "session cost excl. VAT, local currency, after min/max price"),
+    _c("total_incl_vat", PRICE_INCL, "session cost incl. VAT, local currency, after min/max price"),
+    _c("energy_cost_excl_vat", PRICE_INCL, "energy part excl. VAT (parts are rounded separately)"),
+    _c("time_cost_excl_vat", PRICE_INCL, "charging-time part excl. VAT"),
+    _c("parking_cost_excl_vat", PRICE_INCL, "parking-time part excl. VAT"),
+    _c("flat_cost_excl_vat", PRICE_INCL, "flat (per-session) part excl. VAT"),
+    _c("energy_cost_incl_vat", PRICE_INCL, "energy part incl. VAT"),
+    _c("time_cost_incl_vat", PRICE_INCL, "charging-time part incl. VAT"),
+    _c("parking_cost_incl_vat", PRICE_INCL, "parking-time part incl. VAT"),
+    _c("flat_cost_incl_vat", PRICE_INCL, "flat (per-session) part incl. VAT"),
+    _c("subscription_fee_per_session_incl_vat", PRICE_INCL, "monthly subscription fee incl. VAT amortised over the stated kWh per month"),
+    _c("total_eur_excl_vat", PRICE_INCL, "total_excl_vat in EUR at the snapshot date's reference rate"),
+    _c("total_eur_incl_vat", PRICE_INCL, "total_incl_vat in EUR"),
+    _c("total_eur_incl_vat_with_subscription", PRICE_INCL, "total_eur_incl_vat plus the amortised subscription fee in EUR"),
+)
+
+# The columns that make two connectors the same "kind" for the pricing engine: a kind and a session
+# give one profile (capped power and current, time zone).
+KIND_COLUMNS = ["power_class", "max_power_kw", "amperage", "time_zone", "power_type"]
+
+SESSION_PRICE_COSTS = TableSchema(
+    "session_price_costs",
+    "The cost of each reference session for every distinct (price, profile) some connector uses: the "
+    "pricing engine's result, stored once per price and profile instead of once per connector (the "
+    "session_costs view joins it to the connectors).",
+    (
+        _c("price_id", _S, "price record"),
+        _c("session", _S, "reference session id, e.g. HPC_10_80"),
+        _c("profile", _S, "how the session runs: the stable id of its shape, e.g. 7400W_32000mA@Europe/Berlin "
+           "(capped power, current or ? when unknown, time zone; vehicle sessions "
+           "cap<W>_dc|ac_<amps per kW>A-per-kW@<zone>); session_profiles says which connectors get it"),
+        *_SESSION_COST_VALUES,
+    ),
+    ("price_id", "session", "profile"),
+)
+
+SESSION_PROFILES = TableSchema(
+    "session_profiles",
+    "Which profile each kind of connector (power class, max power, amperage, time zone of its location, "
+    "power type) gets for each reference session it fits; a kind absent for a session does not fit it.",
+    (
+        _c("session", _S, "reference session id"),
+        _c("power_class", _S, "connectors.power_class"),
+        _c("max_power_kw", pl.Float64(), "connectors.max_power_kw"),
+        _c("amperage", pl.Int32(), "connectors.amperage"),
+        _c("time_zone", _S, "locations.time_zone of the connector's location (null: none given, priced in UTC)"),
+        _c("power_type", _S, "connectors.power_type"),
+        _c("profile", _S, "session_price_costs.profile the kind runs the session with"),
+    ),
+    ("session", *KIND_COLUMNS),
+)
+
 SESSION_COSTS = TableSchema(
     "session_costs",
-    "The cost of each reference session for every (connector, price) pair the session fits.",
+    "A view, not stored: the cost of each reference session for every (connector, price) pair the session "
+    "fits (connector_prices x connectors x locations x session_profiles x session_price_costs).",
     (
         _c("location_id", _S, "location of the connector"),
         _c("evse_uid", _S, "EVSE of the connector"),
         _c("connector_id", _S, "connector id"),
         _c("price_id", _S, "price record"),
         _c("session", _S, "reference session id, e.g. HPC_10_80"),
-        _c("currency", _S, "currency of the local amounts"),
-        _c("energy_kwh", QUANTITY, "energy delivered in the session"),
-        _c("charging_power_kw", QUANTITY, "charging power used: the session's power capped by the connector's"),
-        _c("total_excl_vat", PRICE_INCL, "session cost excl. VAT, local currency, after min/max price"),
-        _c("total_incl_vat", PRICE_INCL, "session cost incl. VAT, local currency, after min/max price"),
-        _c("energy_cost_excl_vat", PRICE_INCL, "energy part excl. VAT (parts are rounded separately)"),
-        _c("time_cost_excl_vat", PRICE_INCL, "charging-time part excl. VAT"),
-        _c("parking_cost_excl_vat", PRICE_INCL, "parking-time part excl. VAT"),
-        _c("flat_cost_excl_vat", PRICE_INCL, "flat (per-session) part excl. VAT"),
-        _c("energy_cost_incl_vat", PRICE_INCL, "energy part incl. VAT"),
-        _c("time_cost_incl_vat", PRICE_INCL, "charging-time part incl. VAT"),
-        _c("parking_cost_incl_vat", PRICE_INCL, "parking-time part incl. VAT"),
-        _c("flat_cost_incl_vat", PRICE_INCL, "flat (per-session) part incl. VAT"),
-        _c("subscription_fee_per_session_incl_vat", PRICE_INCL, "monthly subscription fee incl. VAT amortised over the stated kWh per month"),
-        _c("total_eur_excl_vat", PRICE_INCL, "total_excl_vat in EUR at the snapshot date's reference rate"),
-        _c("total_eur_incl_vat", PRICE_INCL, "total_incl_vat in EUR"),
-        _c("total_eur_incl_vat_with_subscription", PRICE_INCL, "total_eur_incl_vat plus the amortised subscription fee in EUR"),
+        *_SESSION_COST_VALUES,
     ),
     ("location_id", "evse_uid", "connector_id", "price_id", "session"),
 )
+"""Declared for the ``session_costs`` view (and for the old stored table ``ecodata migrate`` converts)."""
 
 ALL_TABLES: dict[str, TableSchema] = {
     t.name: t
     for t in (
         LOCATIONS, EVSES, CONNECTORS, CONNECTOR_PRICES, PRICES, PRICE_ELEMENTS, PRICE_COMPONENTS,
-        TARIFFS, TARIFF_ELEMENTS, TARIFF_COMPONENTS, REJECTS, SESSION_COSTS,
+        TARIFFS, TARIFF_ELEMENTS, TARIFF_COMPONENTS, REJECTS, SESSION_PRICE_COSTS, SESSION_PROFILES,
     )
 }
+"""The stored tables (each with a history)."""
+
+VIEW_TABLES: dict[str, TableSchema] = {SESSION_COSTS.name: SESSION_COSTS}
+"""Tables that are views over the stored ones, declared like them (the data dictionary lists them)."""
+
+RETIRED_TABLES: dict[str, TableSchema] = {SESSION_COSTS.name: SESSION_COSTS}
+"""Tables older versions of ecodata stored that are now computed (``ecodata migrate`` converts them)."""

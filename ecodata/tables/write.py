@@ -217,19 +217,14 @@ def write_table(paths: DataPaths, schema: TableSchema, date: dt.date,
     return staged.rows
 
 
-def write_computed_table(paths: DataPaths, schema: TableSchema, date: dt.date,
-                         frame: pl.LazyFrame | pl.DataFrame | Iterable[pl.DataFrame]) -> int:
-    """:func:`write_table` for a table a later stage computes (``session_costs`` from the pricing engine).
 
-    ``frame`` may be lazy, eager or an iterable of frames (written chunk by chunk in bounded
-    memory); the declared columns are selected in their declared order. Returns the rows written.
+def write_tables(paths: DataPaths, date: dt.date, frames: Mapping[TableSchema, pl.DataFrame]) -> dict[str, int]:
+    """Write several tables of one date that belong together: all staged, then all recorded.
+
+    A failure while staging leaves every table as it was. Returns the rows written per table.
+    Example: ``write_tables(paths, date, {SESSION_PRICE_COSTS: costs, SESSION_PROFILES: profiles})``.
     """
-    columns = schema.column_names
-    data: pl.DataFrame | Iterable[pl.DataFrame]
-    if isinstance(frame, pl.LazyFrame):
-        data = frame.select(columns).collect()
-    elif isinstance(frame, pl.DataFrame):
-        data = frame.select(columns)
-    else:
-        data = (f.select(columns) for f in frame)
-    return write_table(paths, schema, date, data)
+    schemas = list(frames)
+    staged = stage_tables(paths, schemas, date, [{s.name: frame for s, frame in frames.items()}])
+    commit(paths, list(staged.values()))
+    return {name: table.rows for name, table in staged.items()}
