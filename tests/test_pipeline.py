@@ -12,12 +12,24 @@ from ecodata.pipeline import transform_date
 from ecodata.pricing import session_costs_frame
 from ecodata.pricing.sessions import load_sessions
 from ecodata.settings import Settings
-from ecodata.sql import connect
+from ecodata.sql import connect, memory_connection
 from ecodata.tables.fixtures import write_raw_snapshot
 from ecodata.tables.reader import scan_table
+from ecodata.tables.schemas import SESSION_COSTS
 
 DAY = dt.date(2026, 4, 1)
 KEY = ["location_id", "evse_uid", "connector_id", "price_id", "session"]
+
+
+def session_costs_of(paths, day):
+    """The session_costs view of ``day`` (session_costs is computed, not stored), with its declared dtypes."""
+    con = memory_connection(paths)
+    try:
+        frame = con.sql("SELECT * EXCLUDE (snapshot_date) FROM session_costs_history WHERE snapshot_date = ?",
+                        params=[day]).pl()
+    finally:
+        con.close()
+    return frame.cast(dict(SESSION_COSTS.polars_schema))
 
 LOCATION = {"id": "L1", "address": "a", "city": "c", "country": "DEU",
             "coordinates": {"latitude": "52.0", "longitude": "13.0"}, "last_updated": "2026-01-01T00:00:00Z",
@@ -52,7 +64,7 @@ def transformed(tmp_path_factory):
 def test_a_bare_transform_writes_session_costs_and_views(transformed):
     paths, result = transformed
     assert result.exit_code == 0, result.output
-    written = scan_table(paths, "session_costs", DAY).drop("snapshot_date").collect()
+    written = session_costs_of(paths, DAY)
     # Independent oracle: the one price is 0.50 per kWh excl. VAT at 19% VAT, nothing else.
     # The connector is HPC (DC, 150 kW): every reference session declared for HPC, once.
     hpc = sorted(session.name for session in load_sessions() if "HPC" in session.power_classes)
@@ -66,7 +78,11 @@ def test_a_bare_transform_writes_session_costs_and_views(transformed):
         assert excl == kwh * Decimal("0.5")
         assert incl == kwh * Decimal("0.5") * Decimal("1.19")
         assert other == 0
-    assert f"  session_costs: {written.height} rows" in result.output.splitlines()
+    # stored once per (price, session, profile): one price, one kind of connector -> one row per session
+    assert scan_table(paths, "session_price_costs", DAY).collect().height == len(hpc)
+    assert scan_table(paths, "session_profiles", DAY).collect().height == len(hpc)
+    assert (f"  session_costs: {len(hpc)} distinct (price, session, profile) costs, {len(hpc)} connector kinds x "
+            "sessions (the session_costs view joins them to the connectors)") in result.output.splitlines()
     con = connect(paths)
     try:
         pairs = con.execute("SELECT sum(pairs) FROM session_cost_comparison").fetchall()
@@ -81,10 +97,10 @@ def test_transforming_one_endpoint_again_refreshes_that_dates_session_costs(tran
     paths = DataPaths(tmp_path / "data")
     shutil.copytree(transformed[0].root, paths.root)
     settings = Settings(data_dir=paths.root)
-    before = scan_table(paths, "session_costs", DAY).drop("snapshot_date").collect().sort(KEY)
+    before = session_costs_of(paths, DAY).sort(KEY)
     write_raw_snapshot(paths, "prices", DAY, [price(0.6)], api_version="prices")
     report = transform_date(settings, DAY, ["prices"])
-    after = scan_table(paths, "session_costs", DAY).drop("snapshot_date").collect().sort(KEY)
+    after = session_costs_of(paths, DAY).sort(KEY)
     assert report.transform.endpoints == ["prices"]
     assert_frame_equal(after, pl.concat(session_costs_frame(settings, DAY)).sort(KEY))
     assert after.select(KEY).equals(before.select(KEY))

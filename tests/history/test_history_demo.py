@@ -9,11 +9,12 @@ from ecodata.demo import run_demo
 from ecodata.history import delete_day, prune
 from ecodata.paths import DataPaths
 from ecodata.pipeline import transform_date, transform_snapshot, write_session_costs
+from ecodata.pricing import session_costs_frame
 from ecodata.settings import Settings
 from ecodata.snapshot.schema import ENDPOINTS
 from ecodata.sql import memory_connection
 from ecodata.tables.reader import scan_table
-from ecodata.tables.schemas import ALL_TABLES
+from ecodata.tables.schemas import ALL_TABLES, VIEW_TABLES
 
 DAYS = 10
 FIRST = dt.date(2026, 6, 1)
@@ -26,7 +27,7 @@ def settings_for(data):
 
 def canonical(frame: pl.DataFrame, name: str) -> pl.DataFrame:
     """Rows in one order (every column, so equal tables compare equal whatever their row order)."""
-    schema = ALL_TABLES[name].polars_schema
+    schema = {**ALL_TABLES, **VIEW_TABLES}[name].polars_schema
     sortable = [c for c, dtype in schema.items() if not isinstance(dtype, pl.List)]
     return frame.select(schema.names()).cast(dict(schema)).sort(sortable, nulls_last=True)
 
@@ -49,7 +50,49 @@ def ten_days(tmp_path_factory):
 
 
 def single_table(alone, date, name):
+    if name in VIEW_TABLES:
+        return session_costs_view(DataPaths(alone[date]), date)
     return canonical(scan_table(DataPaths(alone[date]), name, date).drop("snapshot_date").collect(), name)
+
+
+def session_costs_view(paths, date):
+    """The session_costs view of one kept day (it is computed from the stored tables)."""
+    con = memory_connection(paths)
+    try:
+        day = con.sql("SELECT * EXCLUDE (snapshot_date) FROM session_costs_history WHERE snapshot_date = ?",
+                      params=[date]).pl()
+    finally:
+        con.close()
+    assert day.schema == VIEW_TABLES["session_costs"].polars_schema
+    return canonical(day, "session_costs")
+
+
+def test_session_costs_view_equals_the_engines_join_back_on_every_day(ten_days):
+    data, _ = ten_days
+    paths = DataPaths(data)
+    con = memory_connection(paths)
+    history = con.sql("SELECT * FROM session_costs_history").pl()
+    assert sorted(history.get_column("snapshot_date").unique().to_list()) == DATES
+    for date in DATES:
+        # the old stored table: every (connector, price, session) row, joined back by the engine
+        joined_back = canonical(pl.concat(session_costs_frame(settings_for(data), date)), "session_costs")
+        assert joined_back.height > 10_000
+        day = history.filter(pl.col("snapshot_date") == date).drop("snapshot_date")
+        assert_frame_equal(canonical(day, "session_costs"), joined_back)
+        as_of = con.sql(f"SELECT * FROM session_costs_as_of(DATE '{date}')").pl()
+        assert as_of.get_column("snapshot_date").unique().to_list() == [date]
+        assert_frame_equal(canonical(as_of.drop("snapshot_date"), "session_costs"), joined_back)
+        if date == DATES[-1]:
+            latest = con.sql("SELECT * FROM session_costs").pl()
+            assert latest.get_column("snapshot_date").unique().to_list() == [date]
+            assert_frame_equal(canonical(latest.drop("snapshot_date"), "session_costs"), joined_back)
+    assert con.sql("SELECT count(*) FROM session_costs_as_of(DATE '2026-05-31')").fetchall() == [(0,)]
+    # stored: the distinct costs change little from day to day
+    stored = con.sql("SELECT count(*) FROM session_price_costs_changes").fetchall()[0][0]
+    first = con.sql(f"SELECT count(*) FROM session_price_costs_history WHERE snapshot_date = DATE '{FIRST}'"
+                    ).fetchall()[0][0]
+    assert stored < 2 * first
+    con.close()
 
 
 def test_every_table_history_equals_independent_single_day_builds(ten_days):
@@ -113,10 +156,12 @@ def test_rebuild_of_a_middle_day_keeps_the_later_days(ten_days, tmp_path):
     middle = DATES[4]
     transform_date(settings_for(copy), middle)
     assert paths.table_dates("connector_prices") == DATES
-    for name in ("connector_prices", "prices", "connectors", "session_costs"):
+    for name in ("connector_prices", "prices", "connectors", "session_price_costs", "session_profiles"):
         for date in DATES[3:7]:
             got = canonical(scan_table(paths, name, date).drop("snapshot_date").collect(), name)
             assert_frame_equal(got, single_table(alone, date, name))
+    for date in DATES[3:7]:
+        assert_frame_equal(session_costs_view(paths, date), single_table(alone, date, "session_costs"))
 
 
 def test_rebuild_of_a_middle_day_with_other_data_then_back(ten_days, tmp_path):
@@ -171,11 +216,13 @@ def test_prune_drops_older_days(ten_days, tmp_path):
     assert prune(paths, DATES[6]).dropped == {}
     after = sum(f.stat().st_size for f in paths.history_root.rglob("*.parquet"))
     assert after < before
-    for name in ("connector_prices", "prices", "session_costs"):
+    for name in ("connector_prices", "prices", "session_price_costs", "session_profiles"):
         assert paths.table_dates(name) == DATES[6:]
         for date in DATES[6:]:
             got = canonical(scan_table(paths, name, date).drop("snapshot_date").collect(), name)
             assert_frame_equal(got, single_table(alone, date, name))
+    for date in DATES[6:]:
+        assert_frame_equal(session_costs_view(paths, date), single_table(alone, date, "session_costs"))
 
 
 FULL_JOIN_PRICE_CHANGES = """

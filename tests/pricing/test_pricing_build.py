@@ -1,4 +1,5 @@
-"""session_costs in bounded memory: the chunked evaluator and the build writing it chunk by chunk."""
+"""session_costs: the chunked join-back evaluator, and the build storing the distinct costs (the view
+joins them back)."""
 
 import datetime as dt
 
@@ -12,10 +13,11 @@ from ecodata.fx import load_rates
 from ecodata.history import store
 from ecodata.paths import DataPaths
 from ecodata.pipeline import write_session_costs
-from ecodata.pricing import session_costs, session_costs_chunks, session_costs_frame
+from ecodata.pricing import session_cost_tables, session_costs, session_costs_chunks, session_costs_frame
 from ecodata.settings import Settings
+from ecodata.sql import memory_connection
 from ecodata.tables.reader import scan_table
-from ecodata.tables.schemas import ALL_TABLES, SESSION_COSTS
+from ecodata.tables.schemas import ALL_TABLES, SESSION_COSTS, SESSION_PRICE_COSTS, SESSION_PROFILES
 from ecodata.tables.write import write_table
 
 DAY = dt.date(2026, 11, 21)
@@ -67,16 +69,42 @@ def test_no_pairs_give_one_empty_frame(demo):
     assert frames[0].schema == SESSION_COSTS.polars_schema
 
 
-def test_session_costs_step_writes_its_chunks_into_one_file(data_dir, demo):
-    _, whole = demo
+def test_session_costs_step_stores_the_distinct_costs_and_the_view_gives_every_row(data_dir, demo):
+    tables, whole = demo
+    price_costs, profiles = session_cost_tables(tables, day=DAY, rates=load_rates())
     lines = write_session_costs(Settings(data_dir=data_dir.root), DAY)
-    assert lines == [f"  session_costs: {whole.height} rows"]
-    assert [(d.date, d.rows) for d in store.load(data_dir, SESSION_COSTS).days] == [(DAY, whole.height)]
-    assert len(list(data_dir.history_dir("session_costs").glob("*.parquet"))) == 1
-    assert not data_dir.table_staging("session_costs", DAY).exists()
-    assert sum(1 for _ in session_costs_frame(Settings(data_dir=data_dir.root), DAY)) > 1
-    written = scan_table(data_dir, "session_costs", DAY).drop("snapshot_date").collect()
-    assert_frame_equal(written.sort(KEY), whole.sort(KEY))
+    assert lines == [f"  session_costs: {price_costs.height} distinct (price, session, profile) costs, "
+                     f"{profiles.height} connector kinds x sessions (the session_costs view joins them to the connectors)"]
+    # far fewer stored rows than connector x price x session rows
+    assert price_costs.height * 10 < whole.height
+    assert price_costs.select(SESSION_PRICE_COSTS.key).n_unique() == price_costs.height
+    assert profiles.select(SESSION_PROFILES.key).n_unique() == profiles.height
+    for schema, frame in ((SESSION_PRICE_COSTS, price_costs), (SESSION_PROFILES, profiles)):
+        assert [(d.date, d.rows) for d in store.load(data_dir, schema).days] == [(DAY, frame.height)]
+        assert len(list(data_dir.history_dir(schema.name).glob("*.parquet"))) == 1
+        assert not data_dir.table_staging(schema.name, DAY).exists()
+        assert_frame_equal(scan_table(data_dir, schema.name, DAY).drop("snapshot_date").collect(), frame)
+    assert not data_dir.history_dir("session_costs").exists()
+    con = memory_connection(data_dir)
+    view = con.sql("SELECT * FROM session_costs").pl()
+    con.close()
+    assert view["snapshot_date"].unique().to_list() == [DAY]
+    assert_frame_equal(view.drop("snapshot_date").cast(dict(SESSION_COSTS.polars_schema)).sort(KEY), whole.sort(KEY))
+
+
+def test_profiles_are_stable_text_ids_of_the_shape(demo):
+    tables, _ = demo
+    price_costs, profiles = session_cost_tables(tables, day=DAY, rates=load_rates())
+    again, again_profiles = session_cost_tables(tables, day=DAY + dt.timedelta(days=1), rates=load_rates())
+    # another day (other integer profile ids) names the same profiles the same way
+    assert_frame_equal(again_profiles, profiles)
+    assert set(again["profile"]) == set(price_costs["profile"])
+    # the id spells the shape: capped power, current, zone
+    hpc = profiles.filter(pl.col("session") == "HPC_10_80", pl.col("time_zone") == "Europe/Berlin",
+                          pl.col("max_power_kw") >= 300).row(0, named=True)
+    assert hpc["profile"].endswith("@Europe/Berlin")
+    assert hpc["profile"].split("W_")[0].isdigit()
+    assert set(profiles["profile"]) == set(price_costs["profile"])
 
 
 def test_chunks_from_the_written_tables_match_the_in_memory_table(data_dir, demo):
@@ -94,46 +122,53 @@ def _some_chunks(whole, then):
     then()
 
 
-def test_a_failing_chunk_producer_leaves_the_previous_table_in_place(data_dir, demo):
-    _, whole = demo
+@pytest.fixture(scope="module")
+def price_costs(demo):
+    tables, _ = demo
+    return session_cost_tables(tables, day=DAY, rates=load_rates())[0]
+
+
+def test_a_failing_chunk_producer_leaves_the_previous_table_in_place(data_dir, price_costs):
+    whole = price_costs
     before = whole.slice(0, 10)
-    write_table(data_dir, SESSION_COSTS, DAY, before)
+    write_table(data_dir, SESSION_PRICE_COSTS, DAY, before)
 
     def fail():
         raise PricingError("the evaluator failed half-way")
 
     with pytest.raises(PricingError, match="half-way"):
-        write_table(data_dir, SESSION_COSTS, DAY, _some_chunks(whole, fail))
-    assert_frame_equal(scan_table(data_dir, "session_costs", DAY).drop("snapshot_date").collect(), before)
-    assert not (data_dir.table_staging("session_costs", DAY) / "part-00000.parquet").exists()
+        write_table(data_dir, SESSION_PRICE_COSTS, DAY, _some_chunks(whole, fail))
+    assert_frame_equal(scan_table(data_dir, "session_price_costs", DAY).drop("snapshot_date").collect(), before)
+    assert not (data_dir.table_staging("session_price_costs", DAY) / "part-00000.parquet").exists()
 
     def bad_chunk():
         yield whole.slice(0, 5).drop("currency")
 
     with pytest.raises(RuntimeError, match="do not match the declared schema"):
-        write_table(data_dir, SESSION_COSTS, DAY, bad_chunk())
-    assert_frame_equal(scan_table(data_dir, "session_costs", DAY).drop("snapshot_date").collect(), before)
+        write_table(data_dir, SESSION_PRICE_COSTS, DAY, bad_chunk())
+    assert_frame_equal(scan_table(data_dir, "session_price_costs", DAY).drop("snapshot_date").collect(), before)
 
 
-def test_a_failed_first_write_of_a_date_leaves_no_partition(data_dir, demo):
-    _, whole = demo
+def test_a_failed_first_write_of_a_date_leaves_no_partition(data_dir, price_costs):
+    whole = price_costs
     new_day = DAY + dt.timedelta(days=30)
 
     def fail():
         raise PricingError("the evaluator failed half-way")
 
     with pytest.raises(PricingError, match="half-way"):
-        write_table(data_dir, SESSION_COSTS, new_day, _some_chunks(whole, fail))
-    assert new_day not in data_dir.table_dates("session_costs")
-    assert list(data_dir.history_dir("session_costs").glob(f"{new_day}-*.parquet")) == []
+        write_table(data_dir, SESSION_PRICE_COSTS, new_day, _some_chunks(whole, fail))
+    assert new_day not in data_dir.table_dates("session_price_costs")
+    assert list(data_dir.history_dir("session_price_costs").glob(f"{new_day}-*.parquet")) == []
 
 
-def test_write_table_takes_any_iterable_of_frames(data_dir, demo):
-    _, whole = demo
-    assert write_table(data_dir, SESSION_COSTS, DAY, iter(())) == 0
-    empty = scan_table(data_dir, "session_costs", DAY).drop("snapshot_date").collect()
+def test_write_table_takes_any_iterable_of_frames(data_dir, price_costs):
+    whole = price_costs
+    assert write_table(data_dir, SESSION_PRICE_COSTS, DAY, iter(())) == 0
+    empty = scan_table(data_dir, "session_price_costs", DAY).drop("snapshot_date").collect()
     assert empty.height == 0
-    assert empty.schema == SESSION_COSTS.polars_schema
+    assert empty.schema == SESSION_PRICE_COSTS.polars_schema
     parts = [whole.slice(0, 7), whole.slice(7, 0), whole.slice(7, 50)]
-    assert write_table(data_dir, SESSION_COSTS, DAY, parts) == 57
-    assert_frame_equal(scan_table(data_dir, "session_costs", DAY).drop("snapshot_date").collect(), whole.head(57))
+    assert write_table(data_dir, SESSION_PRICE_COSTS, DAY, parts) == 57
+    assert_frame_equal(scan_table(data_dir, "session_price_costs", DAY).drop("snapshot_date").collect(),
+                       whole.head(57))

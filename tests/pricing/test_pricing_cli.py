@@ -10,7 +10,8 @@ from ecodata.cli import cli
 from ecodata.errors import ConfigError
 from ecodata.history import store
 from ecodata.paths import DataPaths
-from ecodata.pricing import comparison_query, session_costs_frame
+from ecodata.pipeline import write_session_costs
+from ecodata.pricing import comparison_query
 from ecodata.settings import Settings
 from ecodata.sql import connect, write_views
 from ecodata.tables.reader import scan_table
@@ -120,8 +121,7 @@ def data_dir(tmp_path_factory):
     paths = DataPaths(root)
     for name, frame in tables.items():
         write_table(paths, ALL_TABLES[name], DAY, frame)
-    costs = session_costs_frame(Settings(data_dir=root), DAY)
-    write_table(paths, ALL_TABLES["session_costs"], DAY, costs)
+    write_session_costs(Settings(data_dir=root), DAY)
     write_views(paths)
     return root
 
@@ -191,9 +191,9 @@ def test_comparison_never_joins_costs_of_an_older_snapshot(data_dir, tmp_path):
     paths = DataPaths(root)
     later = DAY + dt.timedelta(days=1)
     for name, schema in ALL_TABLES.items():
-        if name != "session_costs" and DAY in paths.table_dates(name):
+        if name not in ("session_price_costs", "session_profiles") and DAY in paths.table_dates(name):
             store.put_day(paths, schema, later, scan_table(paths, name, DAY).drop("snapshot_date"))
-    write_views(paths)  # tables of the later date, session_costs only of DAY (as a bare transform used to leave it)
+    write_views(paths)  # tables of the later date, session costs only of DAY (as a bare transform used to leave it)
     result = CliRunner().invoke(cli, ["--data-dir", str(root), "compare", "--format", "csv"])
     assert result.exit_code == 0, result.output
     # The latest views show one date for session_costs and its inputs: DAY, the newest date on

@@ -118,7 +118,8 @@ def test_transform_command_reports_and_hints(tmp_path):
         f"views: {len(view_names())} written to ecodata.duckdb",
     ]
     assert (tmp_path / "ecodata.duckdb").is_file()
-    assert DataPaths(tmp_path).table_dates("session_costs") == []
+    assert DataPaths(tmp_path).table_dates("session_price_costs") == []
+    assert DataPaths(tmp_path).table_dates("session_profiles") == []
 
 
 def test_csv_writes_nested_values_as_the_json_the_json_format_gives(built):
@@ -176,9 +177,9 @@ def test_compare_with_a_damaged_table_is_one_line_exit_7(built, tmp_path):
     copy = tmp_path / "data"
     shutil.copytree(data, copy)
     paths = DataPaths(copy)
-    date = paths.table_dates("session_costs")[-1]
+    date = paths.table_dates("session_price_costs")[-1]
     # the day's change file with amounts as text: the views bind, the query fails while it runs
-    (file,) = paths.history_dir("session_costs").glob(f"{date}-*.parquet")
+    (file,) = paths.history_dir("session_price_costs").glob(f"{date}-*.parquet")
     pl.read_parquet(file).with_columns(pl.lit("lots").alias("total_eur_incl_vat")).write_parquet(file)
     result = CliRunner().invoke(cli, ["--data-dir", str(copy), "compare"])
     assert result.exit_code == 7, result.output

@@ -15,7 +15,7 @@ from ecodata.pipeline import transform_snapshot
 from ecodata.settings import Settings
 from ecodata.sql import connect, view_names, view_sql, views_script, write_views
 from ecodata.tables.fixtures import write_raw_snapshot
-from ecodata.tables.schemas import ALL_TABLES
+from ecodata.tables.schemas import ALL_TABLES, VIEW_TABLES
 
 D1 = dt.date(2026, 3, 1)
 D2 = dt.date(2026, 3, 2)
@@ -114,7 +114,7 @@ def test_table_view_sql_is_relative_and_exact(data):
         "    ON d.snapshot_date >= v.valid_from AND (v.valid_to IS NULL OR d.snapshot_date < v.valid_to)")
     script = views_script(data)
     assert script.count("CREATE OR REPLACE VIEW ") == len(view_names())
-    assert script.count("CREATE OR REPLACE MACRO ") == len(ALL_TABLES)
+    assert script.count("CREATE OR REPLACE MACRO ") == len(ALL_TABLES) + 1  # and session_costs_as_of
     assert str(data.root) not in script
 
 
@@ -133,14 +133,18 @@ def test_price_summary_is_the_latest_snapshot_of_its_history(con):
 def test_every_view_answers_and_the_fixture_fills_all_but_the_known_empty_ones(con):
     counts = {name: rows(con, f"SELECT count(*) FROM {name}")[0][0] for name in view_names()}
     # no tariffs endpoint, no rejected record, no session costs (transform_snapshot only) in the fixture
-    empty = {f"{t}{h}" for t in ("tariffs", "tariff_elements", "tariff_components", "rejects", "session_costs")
+    empty = {f"{t}{h}" for t in ("tariffs", "tariff_elements", "tariff_components", "rejects", "session_price_costs",
+                                 "session_profiles")
              for h in ("", "_history", "_changes", "_versions")} | {"connector_price_orphans", "session_cost_comparison",
-                                           "msp_vs_adhoc_pairs", "msp_vs_adhoc"}  # the last three: session costs
+                                           "msp_vs_adhoc_pairs", "msp_vs_adhoc", "session_costs", "session_costs_history",
+                                           "session_costs_flat", "session_costs_flat_history"}  # from session costs
     assert {name for name, n in counts.items() if n == 0} == empty
     assert (counts["prices"], counts["prices_history"], counts["price_changes"]) == (5, 9, 4)
-    for table in ALL_TABLES.values():
+    for table in [*ALL_TABLES.values(), *VIEW_TABLES.values()]:
         described = [r[0] for r in rows(con, f"DESCRIBE {table.name}")]
         assert described == [*table.column_names, "snapshot_date"], table.name
+        history = [r[0] for r in rows(con, f"DESCRIBE {table.name}_history")]
+        assert history == [*table.column_names, "snapshot_date"], table.name
 
 
 def test_connector_prices_flat_keeps_orphans_visible(con):

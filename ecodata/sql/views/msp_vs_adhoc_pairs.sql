@@ -9,11 +9,11 @@
 -- A product without a fee breaks even at 0 sessions. Amounts are rounded to 4 decimals at the end.
 WITH costs AS (
     SELECT
-        f.country_code,
-        f.power_class,
-        f.product_type,
-        f.partner,
-        f.product_name,
+        sc.country_code,
+        sc.power_class,
+        sc.product_type,
+        sc.partner,
+        sc.product_name,
         sc.location_id,
         sc.evse_uid,
         sc.connector_id,
@@ -24,13 +24,7 @@ WITH costs AS (
         CAST(sc.total_incl_vat AS DOUBLE) AS local_incl_vat,
         CAST(sc.total_eur_incl_vat AS DOUBLE) AS eur_incl_vat,
         sc.snapshot_date
-    FROM session_costs AS sc
-    JOIN connector_prices_flat AS f
-        ON f.location_id = sc.location_id
-        AND f.evse_uid = sc.evse_uid
-        AND f.connector_id = sc.connector_id
-        AND f.price_id = sc.price_id
-        AND f.snapshot_date = sc.snapshot_date
+    FROM session_costs_flat AS sc  -- session_costs with the connector's and price's columns, one join
 ),
 adhoc_ranked AS (
     SELECT

@@ -3,27 +3,21 @@
 -- session cost incl. VAT in EUR (without and, for the median, with the amortised subscription fee).
 -- Per country x power class x session it also names the cheapest MSP product (lowest median cost incl.
 -- VAT and subscription, EUR) and gives the ad hoc vs best-MSP spread: ad hoc median minus that MSP
--- median (EUR) and as a ratio. Costs come from the pricing engine's session_costs table (exact decimals);
+-- median (EUR) and as a ratio. Costs come from the pricing engine (session_costs_flat, exact decimals);
 -- the quantiles are computed in DOUBLE and every output amount and ratio is rounded to 4 decimals at the
 -- end, so reports show 19.5171, not binary-float noise such as 19.517100000000003.
 WITH costs AS (
     SELECT
-        f.country_code,
-        f.power_class,
-        f.product_type,
-        COALESCE(f.partner, '?') || ' / ' || COALESCE(f.product_name, '?') AS product,
+        sc.country_code,
+        sc.power_class,
+        sc.product_type,
+        COALESCE(sc.partner, '?') || ' / ' || COALESCE(sc.product_name, '?') AS product,
         sc.session,
         sc.price_id,
         CAST(sc.total_eur_incl_vat AS DOUBLE) AS eur,
         CAST(sc.total_eur_incl_vat_with_subscription AS DOUBLE) AS eur_with_subscription,
         sc.snapshot_date
-    FROM session_costs AS sc
-    JOIN connector_prices_flat AS f
-        ON f.location_id = sc.location_id
-        AND f.evse_uid = sc.evse_uid
-        AND f.connector_id = sc.connector_id
-        AND f.price_id = sc.price_id
-        AND f.snapshot_date = sc.snapshot_date  -- never costs of one snapshot with another's connectors
+    FROM session_costs_flat AS sc  -- session_costs with the connector's and price's columns, one join
 ),
 dist AS (
     SELECT

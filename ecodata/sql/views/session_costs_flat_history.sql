@@ -30,7 +30,6 @@ SELECT
     l.country_code,
     l.country,
     c.power_class,
-    c.max_power_kw,
     p.partner,
     p.product_name,
     p.product_type,
