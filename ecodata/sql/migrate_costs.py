@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import duckdb
+import polars as pl
 
 from ecodata.errors import StorageError
 from ecodata.history import store
@@ -127,21 +128,26 @@ def _connection(paths: DataPaths, day: dt.date, from_partition: bool) -> duckdb.
 
 
 def _old_sessions(paths: DataPaths, day: dt.date, from_partition: bool) -> list[str]:
-    con = _connection(paths, day, from_partition)
-    try:
-        return [row[0] for row in con.execute("SELECT DISTINCT session FROM old_day ORDER BY 1").fetchall()]
-    finally:
-        con.close()
+    """The sessions the old day priced."""
+    if from_partition:
+        files = sorted(paths.table_partition(OLD.name, day).glob("*.parquet"))
+        rows = pl.scan_parquet(files, schema=OLD.polars_schema) if files else OLD.polars_schema.to_frame().lazy()
+    else:
+        rows = store.read_day(paths, OLD, day)
+    return sorted(rows.select(pl.col("session").unique()).collect()["session"].to_list())
 
 
 def _compare(paths: DataPaths, day: dt.date, from_partition: bool) -> tuple[int, int, int, int]:
     """(stored rows, recomputed rows, stored rows not reproduced, recomputed rows not stored)."""
     con = _connection(paths, day, from_partition)
     try:
+        # each side computed once (DuckDB spills to its temp directory when a day is large)
+        con.execute("CREATE TEMP TABLE old_rows AS SELECT * FROM old_day")
+        con.execute("CREATE TEMP TABLE new_rows AS SELECT * FROM new_day")
         row = con.execute(
-            "SELECT (SELECT count(*) FROM old_day), (SELECT count(*) FROM new_day), "
-            "(SELECT count(*) FROM (SELECT * FROM old_day EXCEPT ALL SELECT * FROM new_day)), "
-            "(SELECT count(*) FROM (SELECT * FROM new_day EXCEPT ALL SELECT * FROM old_day))").fetchone()
+            "SELECT (SELECT count(*) FROM old_rows), (SELECT count(*) FROM new_rows), "
+            "(SELECT count(*) FROM (SELECT * FROM old_rows EXCEPT ALL SELECT * FROM new_rows)), "
+            "(SELECT count(*) FROM (SELECT * FROM new_rows EXCEPT ALL SELECT * FROM old_rows))").fetchone()
     finally:
         con.close()
     assert row is not None

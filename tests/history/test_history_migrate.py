@@ -1,6 +1,7 @@
 import datetime as dt
 import shutil
 
+import polars as pl
 import pytest
 from click.testing import CliRunner
 from polars.testing import assert_frame_equal
@@ -13,9 +14,10 @@ from ecodata.paths import DataPaths
 from ecodata.pipeline import transform_date
 from ecodata.settings import Settings
 from ecodata.sql import memory_connection
+from ecodata.sql.migrate_costs import migrate_session_costs
 from ecodata.tables.fixtures import write_raw_snapshot
 from ecodata.tables.reader import scan_table
-from ecodata.tables.schemas import ALL_TABLES
+from ecodata.tables.schemas import ALL_TABLES, SESSION_COSTS
 
 DATES = [dt.date(2026, 4, 1) + dt.timedelta(days=d) for d in range(4)]
 
@@ -50,16 +52,29 @@ def build_days(data):
     return paths
 
 
+NEW_TABLES = ("session_price_costs", "session_profiles")  # stored since session_costs became a view
+
+
 def legacy_copy(paths: DataPaths, target) -> DataPaths:
-    """The same data in the layout before the history: a full partition per table and day, no history/."""
+    """The same data in the layout before the history: a full partition per table and day, no history/,
+    and session_costs stored per connector (the rows of the view) instead of the tables it is made of."""
     legacy = DataPaths(target)
     shutil.copytree(paths.raw_root, legacy.raw_root)
-    for name in ALL_TABLES:
-        for date in paths.table_dates(name):
-            frame = scan_table(paths, name, date).drop("snapshot_date").collect()
+    con = memory_connection(paths)
+    for name in [*ALL_TABLES, "session_costs"]:
+        if name in NEW_TABLES:
+            continue
+        for date in paths.table_dates(name if name != "session_costs" else "session_price_costs"):
+            if name == "session_costs":
+                frame = con.sql("SELECT * EXCLUDE (snapshot_date) FROM session_costs_history WHERE snapshot_date = ?",
+                                params=[date]).pl().cast(dict(SESSION_COSTS.polars_schema))
+                assert frame.height > 0
+            else:
+                frame = scan_table(paths, name, date).drop("snapshot_date").collect()
             partition = legacy.table_partition(name, date)
             partition.mkdir(parents=True)
             frame.write_parquet(partition / "part-00000.parquet")
+    con.close()
     return legacy
 
 
@@ -113,11 +128,15 @@ def test_the_old_layout_is_refused_with_what_to_run(built, tmp_path):
 def test_migrate_converts_in_place_and_is_idempotent(built, tmp_path):
     paths, expected = built
     legacy = legacy_copy(paths, tmp_path / "old")
+    rows = sum(pl.read_parquet(legacy.table_partition("session_costs", d)).height for d in DATES)
     result = CliRunner().invoke(cli, ["--data-dir", str(legacy.root), "migrate"])
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[0] == (
-        f"migrate: {len({name for name, _ in expected})} table(s), 4 day(s) converted to the history layout, "
-        "each verified row by row before its full copy was removed")
+    assert result.output.splitlines()[:2] == [
+        f"migrate: {len({name for name, _ in expected}) - len(NEW_TABLES)} table(s), 4 day(s) converted to the "
+        "history layout, each verified row by row before its full copy was removed",
+        f"migrate: session_costs of 4 day(s) ({DATES[0]} .. {DATES[-1]}, {rows:,} rows) recomputed as "
+        "session_price_costs + session_profiles, each day verified row by row against the stored rows before "
+        "they were removed"]
     assert not legacy.tables_root.exists()
     assert_same_tables(tables_of(legacy), expected)
     again = CliRunner().invoke(cli, ["--data-dir", str(legacy.root), "migrate"])
@@ -147,4 +166,5 @@ def test_an_interrupted_migrate_resumes(built, tmp_path):
     report = migrate(legacy)
     assert report.converted["evses"] == DATES[2:]
     assert "locations" not in report.converted
+    assert sorted(migrate_session_costs(Settings(data_dir=legacy.root)).rows) == DATES
     assert_same_tables(tables_of(legacy), expected)
