@@ -14,9 +14,10 @@ then:
   integrated per second, and two AC sessions), with the ratio of their vectorised rate to the
   reference sessions' rate;
 * build memory (``--build-rss``): the tables are written to a data directory, then a fresh
-  subprocess runs the build's ``session_costs`` step (``ecodata.pipeline.write_session_costs``:
-  compute + write the table) and reports its peak RSS (``VmHWM``), next to the peak of a
-  subprocess that only imports ecodata and polars.
+  subprocess runs the build's session-cost step (``ecodata.pipeline.write_session_costs``:
+  price the distinct costs + write ``session_price_costs`` and ``session_profiles``) and reports
+  its peak RSS (``VmHWM``) and the Parquet written, next to the peak of a subprocess that only
+  imports ecodata and polars.
 
 Usage: ``uv run python benchmarks/bench_pricing.py [--scale bench] [--sample 3000] [--build-rss]``
 """
@@ -125,8 +126,8 @@ def build_rss(tables: dict[str, pl.DataFrame], day: dt.date) -> None:
         base, _ = peak_rss_mb(_IMPORTS)
         peak, out = peak_rss_mb(_HOOK, tmp, day.isoformat())
         seconds, *lines = out.split(";")
-        written = paths.table_partition("session_costs", day)
-        size = sum(f.stat().st_size for f in written.glob("*.parquet")) / 1e6
+        size = sum(f.stat().st_size for name in ("session_price_costs", "session_profiles")
+                   for f in paths.history_dir(name).glob("*.parquet")) / 1e6
         print(f"build session_costs step (compute + write, fresh process): peak RSS {peak:,.0f} MB "
               f"in {seconds} ({'; '.join(x.strip() for x in lines)}, {size:.1f} MB of Parquet); "
               f"a process that only imports ecodata + polars: {base:,.0f} MB", flush=True)

@@ -260,9 +260,10 @@ def delete_command(ctx: click.Context, date_text: str) -> None:
 @cli.command("migrate")
 @click.pass_context
 def migrate_command(ctx: click.Context) -> None:
-    """Convert a data directory of full daily table copies to the history layout, in place.
+    """Convert an older data directory in place: full daily table copies to the history layout, and
+    session_costs stored per connector to session_price_costs + session_profiles.
 
-    Idempotent and resumable; every day is verified row by row before its full copy is removed.
+    Idempotent and resumable; every day is verified row by row before the old copy is removed.
 
     Example: ecodata --data-dir data migrate
     """

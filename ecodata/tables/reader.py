@@ -9,11 +9,14 @@ import polars as pl
 from ecodata.errors import ConfigError, SnapshotError
 from ecodata.history import read_table
 from ecodata.paths import DataPaths
-from ecodata.tables.schemas import ALL_TABLES, TableSchema
+from ecodata.tables.schemas import ALL_TABLES, VIEW_TABLES, TableSchema
 
 
 def table_schema(name: str) -> TableSchema:
     """The declared schema of a table, or a ConfigError listing the known tables."""
+    if name in VIEW_TABLES:
+        raise ConfigError(f"{name} is a view over the stored tables, not a table: query it with SQL "
+                          f"(ecodata sql \"SELECT * FROM {name}\", or Dataset.sql)")
     try:
         return ALL_TABLES[name]
     except KeyError:

@@ -37,6 +37,8 @@ def test_tables_views_and_dates(ds):
     assert ds.dates("tariffs") == []
     with pytest.raises(ConfigError, match="unknown table 'nope'"):
         ds.dates("nope")
+    with pytest.raises(ConfigError, match=r"session_costs is a view .* SELECT \* FROM session_costs"):
+        ds.table("session_costs")
 
 
 def test_schema_holds_types_keys_and_the_declared_docs(ds):
