@@ -37,7 +37,7 @@ def test_tables_views_and_dates(ds):
     assert ds.dates("tariffs") == []
     with pytest.raises(ConfigError, match="unknown table 'nope'"):
         ds.dates("nope")
-    with pytest.raises(ConfigError, match=r"session_costs is a view .* SELECT \* FROM session_costs"):
+    with pytest.raises(ConfigError, match=r"session_costs is a view .*SELECT \* FROM session_costs"):
         ds.table("session_costs")
 
 
