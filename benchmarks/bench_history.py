@@ -23,6 +23,12 @@ After the last day, each side runs the same questions as whole ``ecodata sql`` c
   day; ``market_prices`` itself is defined on the newest day in both layouts);
 * ``price_changes``: ``SELECT change, count(*) FROM price_changes GROUP BY 1`` over all N days.
 
+``--demo-targets``: instead, the issue's whole-command targets on one demo dataset of the scale
+(``ecodata demo --scale S --days 2``, whole command, its peak RSS), then in it, each a whole child
+process: ``ecodata transform --date`` of the second day (the unit), ``ecodata sql "SELECT change,
+count(*) FROM price_changes GROUP BY 1"`` and ``ecodata compare --session HPC_10_80``, with their
+ratios to the transform (targets: <= 0.25x and <= 2 GB each; the demo's peak RSS <= 4 GB).
+
 Targets (issue 12): disk of N days <= 3x the disk of one day; the build of the last day <= 1.2x the
 build of day 2; the three questions at least as fast as on the peer; peak RSS of a day's build <= the
 peer's. The europe x 365 projection scales the measured per-day growth by the locations ratio of the
@@ -45,6 +51,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 FIRST_DATE = dt.date(2026, 1, 1)
+FIRST_DEMO_DATE = dt.date(2026, 6, 1)  # ecodata demo's day 0
 ENDPOINTS = ("locations", "connector_prices", "prices", "tariffs")
 LOCATIONS = {"demo": 2_000, "bench": 100_000, "europe": 460_000}  # market-realism section 5 sizes
 
@@ -83,7 +90,8 @@ def disk_bytes(root: Path) -> int:
 
 def run_measured(python: str, data: Path, *args: str) -> dict[str, Any]:
     """Like :func:`run`, with the child's own peak RSS from ``wait4``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ECODATA_")}
+    # bytecode caches allowed, as an installed package has them (this sandbox sets PYTHONDONTWRITEBYTECODE)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ECODATA_") and k != "PYTHONDONTWRITEBYTECODE"}
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         proc = subprocess.Popen([python, "-m", "ecodata.cli", "--data-dir", str(data), *args],
@@ -128,13 +136,40 @@ def questions(days: list[dt.date]) -> dict[str, tuple[str, str]]:
     }
 
 
+def demo_targets(scale: str, keep: Path | None) -> None:
+    """The issue's targets on a two-day demo dataset (see the module docstring)."""
+    root = keep or Path(tempfile.mkdtemp(prefix="bench-history-demo-"))
+    data = root / f"demo-{scale}"
+    python = sys.executable
+    try:
+        demo = run_measured(python, data, "demo", "--scale", scale, "--days", "2", "--no-progress")
+        print(f"demo --scale {scale} --days 2: {demo['s']:7.1f} s, peak RSS {demo['rss_mb']:7.0f} MB "
+              "(target <= 4096 MB)", flush=True)
+        second = (FIRST_DEMO_DATE + dt.timedelta(days=1)).isoformat()
+        unit = run_measured(python, data, "transform", "--date", second)
+        print(f"transform --date {second}: {unit['s']:7.1f} s, {unit['rss_mb']:7.0f} MB (the unit)", flush=True)
+        for label, args in (("price_changes", ("sql", "SELECT change, count(*) FROM price_changes GROUP BY 1")),
+                            ("compare HPC_10_80", ("compare", "--session", "HPC_10_80"))):
+            r = run_measured(python, data, *args)
+            print(f"{label:<18} {r['s']:7.1f} s = {r['s'] / unit['s']:5.2f}x the transform (target <= 0.25x), "
+                  f"peak RSS {r['rss_mb']:7.0f} MB (target <= 2048 MB)", flush=True)
+    finally:
+        if keep is None:
+            shutil.rmtree(root, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", default="bench", choices=sorted(LOCATIONS))
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--baseline", default="15eea87", help="git commit of the full-copies layout")
     parser.add_argument("--keep", type=Path, help="keep both data directories under this folder")
+    parser.add_argument("--demo-targets", action="store_true",
+                        help="measure the whole-command targets on a two-day demo dataset instead")
     args = parser.parse_args()
+    if args.demo_targets:
+        demo_targets(args.scale, args.keep)
+        return
     if args.days < 2:
         raise SystemExit("--days must be at least 2")
 
