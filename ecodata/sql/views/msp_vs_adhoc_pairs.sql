@@ -7,7 +7,7 @@
 -- divided by the saving per session (ad hoc - MSP, in the MSP's currency, only when both prices are in
 -- the same currency and the MSP is cheaper): sessions per month, and x the session's kWh, kWh per month.
 -- A product without a fee breaks even at 0 sessions. Amounts are rounded to 4 decimals at the end.
-WITH costs AS (
+WITH costs AS NOT MATERIALIZED (  -- inlined: each use reads only its product type
     SELECT
         sc.country_code,
         sc.power_class,

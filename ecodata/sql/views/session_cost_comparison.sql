@@ -5,7 +5,10 @@
 -- VAT and subscription, EUR) and gives the ad hoc vs best-MSP spread: ad hoc median minus that MSP
 -- median (EUR) and as a ratio. Costs come from the pricing engine (session_costs_flat, exact decimals);
 -- the quantiles are computed in DOUBLE and every output amount and ratio is rounded to 4 decimals at the
--- end, so reports show 19.5171, not binary-float noise such as 19.517100000000003.
+-- end, so reports show 19.5171, not binary-float noise such as 19.517100000000003. The costs are read once
+-- (one GROUPING SETS pass, then windows over its small result, no CTE used twice), so a filter on session
+-- or country reaches the join of the stored costs to the connectors instead of waiting above a
+-- materialised CTE.
 WITH costs AS (
     SELECT
         sc.country_code,
@@ -19,66 +22,57 @@ WITH costs AS (
         sc.snapshot_date
     FROM session_costs_flat AS sc  -- session_costs with the connector's and price's columns, one join
 ),
-dist AS (
+groups AS (
+    -- one pass over the costs: the distribution per product type (kind 1) and, per MSP product, the
+    -- median with subscription (kind 2)
     SELECT
         country_code,
         power_class,
         product_type,
+        product,
         session,
+        GROUPING(product_type, product) AS kind,
         count(*) AS pairs,
         count(DISTINCT price_id) AS prices,
         quantile_cont(eur, 0.1) AS eur_incl_vat_p10,
         quantile_cont(eur, 0.5) AS eur_incl_vat_median,
         quantile_cont(eur, 0.9) AS eur_incl_vat_p90,
         quantile_cont(eur_with_subscription, 0.5) AS eur_incl_vat_with_subscription_median,
+        quantile_cont(eur_with_subscription, 0.5) FILTER (WHERE product_type = 'msp') AS msp_median_eur,
         max(snapshot_date) AS snapshot_date
     FROM costs
-    GROUP BY country_code, power_class, product_type, session
+    GROUP BY GROUPING SETS ((country_code, power_class, product_type, session),
+                            (country_code, power_class, session, product))
 ),
-msp AS (
-    SELECT country_code, power_class, session, product, quantile_cont(eur_with_subscription, 0.5) AS median_eur
-    FROM costs
-    WHERE product_type = 'msp'
-    GROUP BY country_code, power_class, session, product
-),
-best AS (
+ranked AS (
+    -- per country x power class x session: the cheapest MSP product and the ad hoc median, beside
+    -- each product type's distribution
     SELECT
-        country_code,
-        power_class,
-        session,
-        arg_min(product, median_eur) AS cheapest_msp,
-        min(median_eur) AS cheapest_msp_median_eur
-    FROM msp
-    GROUP BY country_code, power_class, session
-),
-adhoc AS (
-    SELECT country_code, power_class, session, eur_incl_vat_median AS adhoc_median_eur
-    FROM dist
-    WHERE product_type = 'adhoc'
+        *,
+        arg_min(product, msp_median_eur) FILTER (WHERE kind = 2)
+            OVER (PARTITION BY country_code, power_class, session) AS cheapest_msp,
+        min(msp_median_eur) FILTER (WHERE kind = 2)
+            OVER (PARTITION BY country_code, power_class, session) AS cheapest_msp_median_eur,
+        max(eur_incl_vat_median) FILTER (WHERE kind = 1 AND product_type = 'adhoc')
+            OVER (PARTITION BY country_code, power_class, session) AS adhoc_median_eur
+    FROM groups
 )
 SELECT
-    d.country_code,
-    d.power_class,
-    d.product_type,
-    d.session,
-    d.pairs,
-    d.prices,
-    round(d.eur_incl_vat_p10, 4) AS eur_incl_vat_p10,
-    round(d.eur_incl_vat_median, 4) AS eur_incl_vat_median,
-    round(d.eur_incl_vat_p90, 4) AS eur_incl_vat_p90,
-    round(d.eur_incl_vat_with_subscription_median, 4) AS eur_incl_vat_with_subscription_median,
-    b.cheapest_msp,
-    round(b.cheapest_msp_median_eur, 4) AS cheapest_msp_median_eur,
-    round(a.adhoc_median_eur - b.cheapest_msp_median_eur, 4) AS adhoc_vs_best_msp_eur,
-    round(a.adhoc_median_eur / NULLIF(b.cheapest_msp_median_eur, 0), 4) AS adhoc_vs_best_msp_ratio,
-    d.snapshot_date
-FROM dist AS d
-LEFT JOIN best AS b
-    ON b.country_code IS NOT DISTINCT FROM d.country_code
-    AND b.power_class IS NOT DISTINCT FROM d.power_class
-    AND b.session = d.session
-LEFT JOIN adhoc AS a
-    ON a.country_code IS NOT DISTINCT FROM d.country_code
-    AND a.power_class IS NOT DISTINCT FROM d.power_class
-    AND a.session = d.session
-ORDER BY d.country_code, d.power_class, d.session, d.product_type
+    country_code,
+    power_class,
+    product_type,
+    session,
+    pairs,
+    prices,
+    round(eur_incl_vat_p10, 4) AS eur_incl_vat_p10,
+    round(eur_incl_vat_median, 4) AS eur_incl_vat_median,
+    round(eur_incl_vat_p90, 4) AS eur_incl_vat_p90,
+    round(eur_incl_vat_with_subscription_median, 4) AS eur_incl_vat_with_subscription_median,
+    cheapest_msp,
+    round(cheapest_msp_median_eur, 4) AS cheapest_msp_median_eur,
+    round(adhoc_median_eur - cheapest_msp_median_eur, 4) AS adhoc_vs_best_msp_eur,
+    round(adhoc_median_eur / NULLIF(cheapest_msp_median_eur, 0), 4) AS adhoc_vs_best_msp_ratio,
+    snapshot_date
+FROM ranked
+WHERE kind = 1
+ORDER BY country_code, power_class, session, product_type
