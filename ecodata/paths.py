@@ -93,6 +93,11 @@ class DataPaths:
         return self.root / "fx_rates.csv"
 
     @property
+    def scratch_dir(self) -> Path:
+        """Where a long check may spill to disk (``ecodata migrate``'s DuckDB); removed after use."""
+        return self.root / "_scratch"
+
+    @property
     def lock_path(self) -> Path:
         """The lock file every writing command holds (see :mod:`ecodata.lock`)."""
         return self.root / "ecodata.lock"

@@ -9,7 +9,7 @@ its history, or as full daily partitions of the legacy layout. Now the engine's 
    the data directory (or ``ECODATA_FX_RATES_CSV``), the sessions file of the settings (only the
    sessions the old day priced) and the engine's rounding policy, and recorded in their history;
 2. the ``session_costs`` view of that day is compared with the old rows, every column, exact
-   decimals (``EXCEPT ALL`` both ways, and the row counts);
+   decimals (``EXCEPT ALL`` both ways and the row counts, session by session);
 3. only a verified legacy partition is removed; a day that does not verify is taken out of the
    new tables again and the migration stops with one error line, the old data untouched.
 
@@ -25,6 +25,7 @@ import datetime as dt
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -40,6 +41,8 @@ from ecodata.tables.schemas import SESSION_COSTS, SESSION_PRICE_COSTS, SESSION_P
 from ecodata.tables.write import write_tables
 
 OLD = SESSION_COSTS
+# DuckDB's memory while checking a day (the rest spills to disk), so the check stays within a small machine.
+CHECK_MEMORY = "2GB"
 # The old history's views in the checking connection (a name no view of ecodata uses).
 _OLD_VIEW = dataclasses.replace(SESSION_COSTS, name="migrating_old_session_costs")
 
@@ -90,7 +93,7 @@ def _convert_day(settings: Settings, paths: DataPaths, day: dt.date, *, from_par
     sessions = _old_sessions(paths, day, from_partition)
     price_costs, profiles = session_cost_tables_of(settings, day, only=sessions)
     write_tables(paths, day, {SESSION_PRICE_COSTS: price_costs, SESSION_PROFILES: profiles})
-    old_rows, new_rows, missing_rows, extra_rows = _compare(paths, day, from_partition)
+    old_rows, new_rows, missing_rows, extra_rows = _compare(paths, day, from_partition, sessions)
     if (old_rows, missing_rows, extra_rows) != (new_rows, 0, 0):
         for schema in (SESSION_PRICE_COSTS, SESSION_PROFILES):
             store.delete_day(paths, schema, day)
@@ -111,6 +114,9 @@ def _connection(paths: DataPaths, day: dt.date, from_partition: bool) -> duckdb.
         listed = ", ".join("'" + str(f.resolve()).replace("'", "''") + "'" for f in files)
         source = f"SELECT {columns} FROM read_parquet([{listed}])" if files else \
             f"SELECT {columns} FROM session_costs WHERE false"
+    elif (first := _first_day_file(paths, day)) is not None:
+        # the first kept day's change file is that day's whole table (no deletions): read it as it is
+        source = f"SELECT {columns} FROM read_parquet('{paths.history_relative(first)}')"
     else:
         days = store.change_files(paths, OLD)
         files_sql = [paths.history_relative(file) for _, file in days]
@@ -127,31 +133,56 @@ def _connection(paths: DataPaths, day: dt.date, from_partition: bool) -> duckdb.
     return con
 
 
+def _first_day_file(paths: DataPaths, day: dt.date) -> Path | None:
+    """The old history's change file of ``day`` when it is the first kept day (the whole table)."""
+    days = store.change_files(paths, OLD)
+    return days[0][1] if days and days[0][0] == day else None
+
+
 def _old_sessions(paths: DataPaths, day: dt.date, from_partition: bool) -> list[str]:
     """The sessions the old day priced."""
     if from_partition:
         files = sorted(paths.table_partition(OLD.name, day).glob("*.parquet"))
         rows = pl.scan_parquet(files, schema=OLD.polars_schema) if files else OLD.polars_schema.to_frame().lazy()
+    elif (first := _first_day_file(paths, day)) is not None:
+        rows = pl.scan_parquet(first).select("session")
     else:
         rows = store.read_day(paths, OLD, day)
     return sorted(rows.select(pl.col("session").unique()).collect()["session"].to_list())
 
 
-def _compare(paths: DataPaths, day: dt.date, from_partition: bool) -> tuple[int, int, int, int]:
-    """(stored rows, recomputed rows, stored rows not reproduced, recomputed rows not stored)."""
+def _compare(paths: DataPaths, day: dt.date, from_partition: bool,
+             sessions: list[str]) -> tuple[int, int, int, int]:
+    """(stored rows, recomputed rows, stored rows not reproduced, recomputed rows not stored).
+
+    Session by session (the filter reaches both sides' scans, so each check holds a fifth of a day),
+    with DuckDB within ``CHECK_MEMORY`` and spilling the rest to ``paths.scratch_dir``, which is
+    removed afterwards (a bench-scale day is 8M rows a side).
+    """
     con = _connection(paths, day, from_partition)
+    scratch = paths.scratch_dir
+    scratch.mkdir(exist_ok=True)
+    totals = [0, 0, 0, 0]
     try:
-        # each side computed once (DuckDB spills to its temp directory when a day is large)
-        con.execute("CREATE TEMP TABLE old_rows AS SELECT * FROM old_day")
-        con.execute("CREATE TEMP TABLE new_rows AS SELECT * FROM new_day")
-        row = con.execute(
-            "SELECT (SELECT count(*) FROM old_rows), (SELECT count(*) FROM new_rows), "
-            "(SELECT count(*) FROM (SELECT * FROM old_rows EXCEPT ALL SELECT * FROM new_rows)), "
-            "(SELECT count(*) FROM (SELECT * FROM new_rows EXCEPT ALL SELECT * FROM old_rows))").fetchone()
+        con.execute(f"SET memory_limit = '{CHECK_MEMORY}'")
+        con.execute("SET preserve_insertion_order = false")
+        con.execute("SET temp_directory = '" + str(scratch.resolve()).replace("'", "''") + "'")
+        # the sessions of both sides: a session only one side has counts as its rows differing
+        found = {r[0] for r in con.execute("SELECT DISTINCT session FROM new_day").fetchall()}
+        for session in sorted(set(sessions) | found):
+            old = "(SELECT * FROM old_day WHERE session = $s)"
+            new = "(SELECT * FROM new_day WHERE session = $s)"
+            row = con.execute(
+                f"SELECT (SELECT count(*) FROM {old}), (SELECT count(*) FROM {new}), "
+                f"(SELECT count(*) FROM (SELECT * FROM {old} EXCEPT ALL SELECT * FROM {new})), "
+                f"(SELECT count(*) FROM (SELECT * FROM {new} EXCEPT ALL SELECT * FROM {old}))",
+                {"s": session}).fetchone()
+            assert row is not None
+            totals = [t + int(v) for t, v in zip(totals, row, strict=True)]
     finally:
         con.close()
-    assert row is not None
-    return int(row[0]), int(row[1]), int(row[2]), int(row[3])
+        shutil.rmtree(scratch, ignore_errors=True)
+    return totals[0], totals[1], totals[2], totals[3]
 
 
 def _remove_old(paths: DataPaths) -> None:
