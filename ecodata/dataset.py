@@ -184,8 +184,10 @@ class Dataset:
             sessions = (*sessions, car.name)
         query, params = comparison_query(sessions, countries, power_classes)
         if sessions:
-            # the sessions that were priced when the data was built (session_costs), not today's TOML
-            known = set(self._rows("SELECT DISTINCT session FROM session_costs")["session"].to_list())
+            # the sessions that were priced when the data was built, not today's TOML: those of
+            # session_price_costs (the costs some connector uses), the sessions of session_costs
+            # without joining the view
+            known = set(self._rows("SELECT DISTINCT session FROM session_price_costs")["session"].to_list())
             if car is not None and car.name not in known:
                 raise ConfigError(missing_vehicle_session_message(car))
             unknown = [s for s in sessions if s not in known]
