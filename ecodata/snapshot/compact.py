@@ -153,7 +153,9 @@ def _verify_compacted(paths: DataPaths, endpoint: str, date: dt.date, day: pl.Da
                       store: Store) -> None:
     """Read the day back through its new index and the store; it must equal ``day`` row for row."""
     index = pl.read_parquet(index_path)  # type: ignore[arg-type]
-    back = record_store.scan_compact(index.lazy(), record_store.store_paths(paths, store), with_hash=True).collect()
+    bounds = (int(index[VERSION].min()), int(index[VERSION].max())) if index.height else None  # type: ignore[arg-type]
+    back = record_store.scan_compact(index.lazy(), record_store.store_paths(paths, store), with_hash=True,
+                                     versions=bounds).collect()
     same = back.drop(HASH).equals(day) and (
         back.height == 0 or bool((record_store.record_digests(back.get_column("record")) == back.get_column(HASH)).all()))
     if not same:

@@ -251,7 +251,8 @@ def _compact_chunks(paths: DataPaths, endpoint: str, manifest: Manifest, files: 
     if index.height == 0:
         yield RawChunk(0, 0, _compact_frame(paths, endpoint, index))
         return
-    per_record = max(1, manifest.bytes // max(1, manifest.records))
+    # the JSON received (what a full day's uncompressed parts are nearly all of) per record
+    per_record = max(1, (manifest.body_bytes or manifest.bytes) // max(1, manifest.records_received))
     step = max(1, min(max_records, max_bytes // per_record))
     for start in range(0, index.height, step):
         part = index.slice(start, step)

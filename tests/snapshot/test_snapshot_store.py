@@ -225,3 +225,30 @@ def test_raw_refuses_an_unknown_endpoint_or_day(compacted):
     with pytest.raises(SnapshotError, match="no complete prices snapshot for 2026-05-31"):
         ds.raw("prices", "2026-05-31")
     assert ds.raw("prices", DATES[2].isoformat()).height == read_manifest(DataPaths(compacted), "prices", DATES[2]).records
+
+
+def test_empty_days_repeated_keys_and_reverted_records_round_trip(tmp_path):
+    from ecodata.tables.fixtures import write_raw_snapshot
+
+    paths = DataPaths(tmp_path)
+    a, b = '{"id": "A", "v": 1}', '{"id": "B", "v": 1}'
+    days = {
+        DATES[0]: [],
+        DATES[1]: [a, b, a, '{"id": "A", "v": 2}'],       # the same record twice, and a second version of A
+        DATES[2]: ['{"id": "A", "v": 2}', b],
+        DATES[3]: [a, '{"id": "B",  "v": 1}'],            # A back to its first version; B with other bytes
+        DATES[4]: [b],
+    }
+    for date, records in days.items():
+        write_raw_snapshot(paths, "tariffs", date, records, page_size=2)
+    expected = {date: full_rows(tmp_path, "tariffs", date) for date in days}
+    assert compact_raw(paths).compacted == {"tariffs": DATES[:4]}
+    ds = ecodata.open(tmp_path)
+    for date in days:
+        got = ds.raw("tariffs", date)
+        assert got.equals(expected[date]), date
+    store = record_store.load_store(paths, "tariffs")
+    versions = pl.read_parquet(record_store.store_paths(paths, store))
+    # A v1, B, A v2, B with other whitespace: each distinct (key, JSON) once, the revert reused
+    assert versions.height == 4
+    assert versions["record"].to_list() == [a, b, '{"id": "A", "v": 2}', '{"id": "B",  "v": 1}']
