@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import polars as pl
 
@@ -138,8 +139,8 @@ def compact_day(paths: DataPaths, endpoint: str, date: dt.date, *,
     written += entry_index.bytes
     step("index")
     compacted = replace(manifest, files=[entry_index], layout=COMPACT, compacted_at=utc_now_iso())
-    _verify_compacted(paths, endpoint, date, day, index_path=paths.raw_partition(endpoint, date) / entry_index.name,
-                      store=store)
+    _verify_compacted(paths, endpoint, date, day, keyed.get_column(HASH),
+                      index_path=paths.raw_partition(endpoint, date) / entry_index.name, store=store)
     step("verified")
     write_json_atomic(paths.raw_manifest(endpoint, date), compacted.to_json())
     step("manifest")
@@ -149,16 +150,17 @@ def compact_day(paths: DataPaths, endpoint: str, date: dt.date, *,
     return DayResult(new.height, removed, written)
 
 
-def _verify_compacted(paths: DataPaths, endpoint: str, date: dt.date, day: pl.DataFrame, *, index_path: object,
-                      store: Store) -> None:
-    """Read the day back through its new index and the store; it must equal ``day`` row for row."""
-    index = pl.read_parquet(index_path)  # type: ignore[arg-type]
+def _verify_compacted(paths: DataPaths, endpoint: str, date: dt.date, day: pl.DataFrame, digests: pl.Series, *,
+                      index_path: Path, store: Store) -> None:
+    """Read the day back through its new index and the store; it must equal ``day`` row for row.
+
+    ``digests`` are the hashes of ``day``'s records: the stored hashes read back must be them.
+    """
+    index = pl.read_parquet(index_path)
     bounds = (int(index[VERSION].min()), int(index[VERSION].max())) if index.height else None  # type: ignore[arg-type]
     back = record_store.scan_compact(index.lazy(), record_store.store_paths(paths, store), with_hash=True,
                                      versions=bounds).collect()
-    same = back.drop(HASH).equals(day) and (
-        back.height == 0 or bool((record_store.record_digests(back.get_column("record")) == back.get_column(HASH)).all()))
-    if not same:
+    if not (back.drop(HASH).equals(day) and back.get_column(HASH).equals(digests, check_names=False)):
         raise SnapshotError(f"compacting the {endpoint} snapshot of {date} would not reproduce it; its full parts "
                             "are kept, please report this bug")
 
