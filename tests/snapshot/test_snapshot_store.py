@@ -59,7 +59,7 @@ def compacted(fetched, tmp_path_factory) -> Path:
     data = tmp_path_factory.mktemp("compacted") / "data"
     shutil.copytree(fetched, data)
     report = compact_raw(DataPaths(data))
-    assert report.compacted == {e: DATES[:-1] for e in ENDPOINTS}
+    assert report.compacted == dict.fromkeys(ENDPOINTS, DATES[:-1])
     assert report.problems == []
     return data
 
@@ -209,7 +209,7 @@ def test_a_missing_version_and_a_damaged_store_file_are_one_error(compacted, tmp
         ecodata.open(data).raw("tariffs", DATES[0])
     store_file = record_store.store_paths(paths, record_store.load_store(paths, "prices"))[0]
     store_file.write_bytes(store_file.read_bytes()[:-1] + b"x")
-    with pytest.raises(SnapshotDamagedError, match="record store: .*SHA-256 differs") as err:
+    with pytest.raises(SnapshotDamagedError, match=r"record store: .*SHA-256 differs") as err:
         ecodata.open(data).raw("prices", DATES[3])
     assert "ecodata fetch --endpoint prices" in str(err.value)
     status = {(s.endpoint, s.snapshot_date): s.status for s in list_snapshots(paths)}
