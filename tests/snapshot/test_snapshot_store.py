@@ -252,3 +252,34 @@ def test_empty_days_repeated_keys_and_reverted_records_round_trip(tmp_path):
     # A v1, B, A v2, B with other whitespace: each distinct (key, JSON) once, the revert reused
     assert versions.height == 4
     assert versions["record"].to_list() == [a, b, '{"id": "A", "v": 2}', '{"id": "B",  "v": 1}']
+
+
+def test_a_forced_fetch_replaces_a_compacted_day_and_the_collection_drops_its_versions(fetched, compacted, tmp_path):
+    from ecodata.snapshot.compact import collect_garbage
+
+    data = tmp_path / "data"
+    shutil.copytree(compacted, data)
+    paths = DataPaths(data)
+    day = 8  # the simulator's day 8 again, as a full partition
+    truth = SimulatedData(scale="demo", seed=0, day=day)
+    with serve_in_thread(SimulatorConfig(scale="demo", seed=0, token=TOKEN, day=day), dataset=truth) as url:
+        run_fetch(settings_for(data).with_(base_url=url, token=Secret(TOKEN)), ["tariffs"], DATES[3], force=True,
+                  progress=False)
+    assert read_manifest(paths, "tariffs", DATES[3]).layout == "full"
+    ds = ecodata.open(data)
+    same = ["record", "record_key", "page", "page_index", "api_version"]  # another port and fetch time
+    assert ds.raw("tariffs", DATES[3]).select(same).equals(full_rows(fetched, "tariffs", DATES[8]).select(same))
+    replaced = ds.raw("tariffs", DATES[3])
+    store = record_store.load_store(paths, "tariffs")
+    stored = set(pl.read_parquet(record_store.store_paths(paths, store))["version"])
+    used = set(pl.concat([pl.read_parquet(paths.raw_partition("tariffs", d) / f.name) for d in DATES
+                          if read_manifest(paths, "tariffs", d).layout == "compact"
+                          for f in read_manifest(paths, "tariffs", d).files])["version"])
+    assert collect_garbage(paths, "tariffs") == len(stored - used)  # the versions only the replaced day used
+    assert set(pl.read_parquet(record_store.store_paths(paths, record_store.load_store(paths, "tariffs")))
+               ["version"]) == used
+    compact_raw(paths, ["tariffs"])
+    assert read_manifest(paths, "tariffs", DATES[3]).layout == "compact"
+    for date in DATES:
+        want = replaced if date == DATES[3] else full_rows(fetched, "tariffs", date)
+        assert ds.raw("tariffs", date).equals(want), date
