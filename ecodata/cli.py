@@ -260,10 +260,12 @@ def delete_command(ctx: click.Context, date_text: str) -> None:
 @cli.command("migrate")
 @click.pass_context
 def migrate_command(ctx: click.Context) -> None:
-    """Convert an older data directory in place: full daily table copies to the history layout, and
-    session_costs stored per connector to session_price_costs + session_profiles.
+    """Convert an older data directory in place: full daily table copies to the history layout,
+    session_costs stored per connector to session_price_costs + session_profiles, and full raw days
+    to the record store.
 
-    Idempotent and resumable; every day is verified row by row before the old copy is removed.
+    Idempotent and resumable; every day is verified row by row (raw: record by record) before its
+    old copy is removed. The newest raw day of each endpoint stays full.
 
     Example: ecodata --data-dir data migrate
     """
