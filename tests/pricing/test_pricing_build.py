@@ -72,7 +72,7 @@ def test_session_costs_step_writes_its_chunks_into_one_file(data_dir, demo):
     lines = write_session_costs(Settings(data_dir=data_dir.root), DAY)
     assert lines == [f"  session_costs: {whole.height} rows"]
     assert [(d.date, d.rows) for d in store.load(data_dir, SESSION_COSTS).days] == [(DAY, whole.height)]
-    assert len(list(data_dir.history_dir("session_costs").glob("*.parquet"))) == 1
+    assert len(store.change_files(data_dir, SESSION_COSTS)) == 1
     assert not data_dir.table_staging("session_costs", DAY).exists()
     assert sum(1 for _ in session_costs_frame(Settings(data_dir=data_dir.root), DAY)) > 1
     written = scan_table(data_dir, "session_costs", DAY).drop("snapshot_date").collect()
