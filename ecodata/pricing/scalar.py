@@ -372,8 +372,8 @@ def _price(tariff: Tariff, session: Session, tz: ZoneInfo) -> Costs:
             lines.append((idx, dim, *_line(comp.price * surplus, comp.vat, tax)))
     costs = Costs(excl=dict.fromkeys(PARTS, zero), incl=dict.fromkeys(PARTS, zero))
     for _idx, dim, ex, inc in lines:
-        costs.excl[_PART_OF[dim]] += ex
-        costs.incl[_PART_OF[dim]] += inc
+        costs.excl[_PART_OF[dim]] = _add(costs.excl[_PART_OF[dim]], ex)
+        costs.incl[_PART_OF[dim]] = _add(costs.incl[_PART_OF[dim]], inc)
     # Eco-Movement restriction-level min_price / max_price: floor / cap (excl. VAT) on the cost of
     # the element's components, for elements that billed something (see element_bound_deltas).
     used = {idx for idx, *_ in lines}
@@ -384,14 +384,14 @@ def _price(tariff: Tariff, session: Session, tz: ZoneInfo) -> Costs:
             continue
         billing = _billing_components(element.components)
         # (no Fraction here: a tax-inclusive tariff with element bounds is refused by the parser)
-        cost = [sum((Decimal(ex) for i, d, ex, _inc in lines if i == idx and d == comp.type), _ZERO)
+        cost = [sum((_decimal(ex) for i, d, ex, _inc in lines if i == idx and d == comp.type), _ZERO)
                 for comp in billing]
         deltas = element_bound_deltas(cost, None if r.min_price is None else r.min_price * HOUR,
                                       None if r.max_price is None else r.max_price * HOUR)
         for comp, delta in zip(billing, deltas, strict=True):
             if delta:
-                costs.excl[_PART_OF[comp.type]] += delta
-                costs.incl[_PART_OF[comp.type]] += _incl(delta, comp.vat)
+                costs.excl[_PART_OF[comp.type]] = _add(costs.excl[_PART_OF[comp.type]], delta)
+                costs.incl[_PART_OF[comp.type]] = _add(costs.incl[_PART_OF[comp.type]], _incl(delta, comp.vat))
     total_excl = sum(costs.excl.values(), zero)
     total_incl = sum(costs.incl.values(), zero)
     # OCPI 2.2.1 min_price / max_price (2.3.0: PriceLimit before / after taxes): the session
@@ -411,6 +411,20 @@ def _price(tariff: Tariff, session: Session, tz: ZoneInfo) -> Costs:
     costs.total_time_s = session.total_time_s
     costs.reserved = bool(session.reservation)
     return costs
+
+
+def _add(a: Decimal | Fraction, b: Decimal | Fraction) -> Decimal | Fraction:
+    """Exact sum of two numerators; a Fraction as soon as one of them is."""
+    if isinstance(a, Fraction) or isinstance(b, Fraction):
+        return Fraction(a) + Fraction(b)
+    return a + b
+
+
+def _decimal(value: Decimal | Fraction) -> Decimal:
+    """A numerator known to be a Decimal (tariffs whose sums are fractions carry no element bounds)."""
+    if isinstance(value, Fraction):
+        raise PricingError("an element price bound on a tax-inclusive tariff cannot be priced")
+    return value
 
 
 def _same_kind(value: Decimal, zero: Decimal | Fraction) -> Decimal | Fraction:

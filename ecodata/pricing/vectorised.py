@@ -165,7 +165,7 @@ def build_profiles(kinds: pl.DataFrame, sessions: Sequence[AnySession], day: dt.
             built.setdefault(pid, p)
             map_rows.append((power_class, max_kw, amperage, tz, power_type, s.name, pid))
     prof_rows = []
-    period_rows = []
+    period_rows: list[tuple[Any, ...]] = []
     for (name, _shape, tz), pid in keys.items():
         profile = built[pid]
         current = profile.current_ma if isinstance(profile, Profile) else None
