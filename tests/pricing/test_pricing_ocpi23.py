@@ -1,6 +1,7 @@
 import datetime as dt
 from decimal import Decimal
 
+import polars as pl
 import pytest
 from pricing_frames import site_tables
 
@@ -238,3 +239,29 @@ def test_an_expired_reservation_session_from_toml(tmp_path):
     (session,) = load_sessions(path)
     assert session == ReferenceSession("NO_SHOW", ("AC",), dt.time(9, 0), D(0), D(0), 0, None,
                                        reservation_minutes=45, reservation_expired=True)
+
+
+def test_simulator_ocpi_230_tariffs_through_the_transform_agree_with_the_scalar_engine():
+    from ecodata.simulator import SimulatedData
+
+    ds = SimulatedData("demo", 0, 0)
+    records = list(ds.iter_records("tariffs", "2.3.0"))
+    tables = tables_from_records({"tariffs": records, "locations": ds.iter_records("locations")})
+    out = session_costs(tariff_price_tables(tables), day=DAY)
+    linked = (tables["connectors"].filter(pl.col("power_class").is_not_null()).explode("tariff_ids")
+              .filter(pl.col("tariff_ids").is_in([t["id"] for t in records]))["tariff_ids"].n_unique())
+    assert out["price_id"].n_unique() == linked > 30
+    assert (out["reservation_cost_excl_vat"] > 0).sum() > 0
+    parsed = {t["id"]: parse_tariff(t) for t in records}
+    sessions = {s.name: s for s in load_sessions()}
+    conns = tables["connectors"].join(tables["locations"].select("location_id", "time_zone"), on="location_id")
+    by_key = {(r["location_id"], r["evse_uid"], r["connector_id"]): r for r in conns.iter_rows(named=True)}
+    sample = out.sample(300, seed=1) if out.height > 300 else out
+    for row in sample.iter_rows(named=True):
+        c = by_key[(row["location_id"], row["evse_uid"], row["connector_id"])]
+        res = price_reference(parsed[row["price_id"]], profile_for(sessions[row["session"]], c["max_power_kw"],
+                                                                   c["amperage"]), c["time_zone"] or "UTC", DAY)
+        for key, col in PARTS:
+            want = res.get(key, money("0", "0"))
+            assert (row[f"{col}_excl_vat"], row[f"{col}_incl_vat"]) == (want["excl_vat"], want["incl_vat"]), (
+                row["price_id"], row["session"], key)
