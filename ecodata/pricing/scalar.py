@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -674,6 +675,24 @@ def price_cdr_report(tariff: Mapping[str, Any] | Tariff, cdr: Mapping[str, Any],
     return CdrPrice(totals, parsed.warnings + session.warnings)
 
 
+def ocpi_230_totals(totals: Mapping[str, Any]) -> dict[str, Any]:
+    """The totals with each amount as an OCPI 2.3.0 ``Price``: ``before_taxes`` and the list of
+    ``taxes`` (one ``{"name": "VAT", "amount"}``: the amount incl. minus excl. VAT; none when no
+    tax was charged). Volumes are unchanged.
+
+    Example: ``{"excl_vat": 10, "incl_vat": 11.9}`` becomes
+    ``{"before_taxes": 10, "taxes": [{"name": "VAT", "amount": 1.9}]}``.
+    """
+    out: dict[str, Any] = {}
+    for key, value in totals.items():
+        if isinstance(value, Mapping) and "excl_vat" in value:
+            tax = value["incl_vat"] - value["excl_vat"]
+            out[key] = {"before_taxes": value["excl_vat"], "taxes": [{"name": "VAT", "amount": tax}] if tax else []}
+        else:
+            out[key] = value
+    return out
+
+
 def totals_to_json(totals: Mapping[str, Any]) -> str:
     """Serialise totals as JSON with decimals written exactly (no binary floats)."""
 
@@ -682,6 +701,10 @@ def totals_to_json(totals: Mapping[str, Any]) -> str:
             return "{" + ", ".join(f'"{k}": {enc(v)}' for k, v in value.items()) + "}"
         if isinstance(value, Decimal):
             return format(value, "f")
+        if isinstance(value, list):
+            return "[" + ", ".join(enc(v) for v in value) + "]"
+        if isinstance(value, str):
+            return json.dumps(value)
         if value is None:
             return "null"
         return str(value)

@@ -101,14 +101,16 @@ def _restriction_columns() -> tuple[Column, ...]:
 
 
 def _component_columns(parent: str) -> tuple[Column, ...]:
+    taxed = "" if parent == "price_id" else "; OCPI 2.3.0 tax_included YES: null (the price includes VAT, see price_incl_vat)"
     return (
         _c(parent, _S, f"the {parent.removesuffix('_id')} this component belongs to"),
         _c("element_index", pl.Int32(), "position of the element in the list (0-based; order decides precedence)"),
         _c("component_index", pl.Int32(), "position of the component within its element (0-based)"),
         _c("type", _S, "ENERGY (per kWh), TIME (per hour charging), PARKING_TIME (per hour not charging), FLAT (per session)"),
-        _c("price_excl_vat", PRICE, "price per unit excl. VAT, in the price's currency"),
+        _c("price_excl_vat", PRICE, "price per unit excl. VAT, in the price's currency" + taxed),
         _c("vat", VAT, "VAT percentage; null = not given (not the same as 0)"),
-        _c("price_incl_vat", PRICE_INCL, "exact price_excl_vat * (1 + vat/100); null when vat is not given"),
+        _c("price_incl_vat", PRICE_INCL, "exact price_excl_vat * (1 + vat/100); null when vat is not given"
+           + ("" if not taxed else "; 2.3.0: the price as given when tax_included is YES, = price_excl_vat when N/A")),
         _c("step_size", pl.Int32(), "billing step: Wh for ENERGY, seconds for TIME/PARKING_TIME, 1 for FLAT"),
     )
 
