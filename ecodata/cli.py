@@ -263,9 +263,10 @@ def delete_command(ctx: click.Context, date_text: str) -> None:
 @cli.command("migrate")
 @click.pass_context
 def migrate_command(ctx: click.Context) -> None:
-    """Convert a data directory of full daily table copies to the history layout, in place.
+    """Convert full daily table copies to the history layout and compact full raw days, in place.
 
-    Idempotent and resumable; every day is verified row by row before its full copy is removed.
+    Idempotent and resumable; every day is verified row by row (raw: record by record) before its
+    full copy is removed. The newest raw day of each endpoint stays full.
 
     Example: ecodata --data-dir data migrate
     """

@@ -8,10 +8,11 @@ Example::
     hpc = ds.table("connectors").filter(pl.col("power_class") == "HPC").collect()
     ds.sql("SELECT * FROM market_prices WHERE country_code = ?", params=["DE"]).pl()
     ds.compare(sessions=["HPC_10_80"], countries=["DE", "NL"])
+    ds.raw("prices", "2026-06-01")   # that day's raw records, byte for byte
 
 Two kinds of dated things live in a data directory, and each has one name here: **raw
 snapshots** (what ``fetch`` downloaded, per endpoint: :meth:`Dataset.snapshots`, the same list
-as ``ecodata snapshots``) and **table partitions** (what ``transform`` wrote, per table:
+as ``ecodata snapshots``; :meth:`Dataset.raw` reads one) and **table partitions** (what ``transform`` wrote, per table:
 :meth:`Dataset.partitions` and :meth:`Dataset.dates`). Everything returns data (polars frames,
 DuckDB relations, lists); turning it into text is the command line's job.
 """
@@ -26,7 +27,8 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from ecodata.errors import ConfigError, ValidationError, ViewError
+from ecodata.endpoints import ENDPOINTS
+from ecodata.errors import ConfigError, SnapshotError, ValidationError, ViewError
 from ecodata.history import day_rows
 from ecodata.history import store as history_store
 from ecodata.paths import DataPaths, parse_date
@@ -39,6 +41,7 @@ from ecodata.pricing.comparison import (
 )
 from ecodata.settings import Settings
 from ecodata.snapshot import list_snapshots
+from ecodata.snapshot.reader import read_raw
 from ecodata.sql import memory_connection, view_names
 from ecodata.tables.dictionary import dtype_name
 from ecodata.tables.reader import scan_table, table_schema
@@ -47,7 +50,7 @@ from ecodata.tables.schemas import ALL_TABLES
 _SNAPSHOTS_SCHEMA = pl.Schema({
     "endpoint": pl.String(), "snapshot_date": pl.Date(), "status": pl.String(), "records": pl.Int64(),
     "pages": pl.Int64(), "bytes": pl.Int64(), "duplicates": pl.Int64(), "drift": pl.Boolean(),
-    "run_id": pl.String(),
+    "run_id": pl.String(), "layout": pl.String(),
 })
 _PARTITIONS_SCHEMA = pl.Schema({"table": pl.String(), "snapshot_date": pl.Date(), "rows": pl.Int64()})
 _SCHEMA_SCHEMA = pl.Schema({"column": pl.String(), "type": pl.String(), "key": pl.Boolean(), "doc": pl.String()})
@@ -105,11 +108,12 @@ class Dataset:
         """Raw snapshots, one row per endpoint and date, as ``ecodata snapshots`` lists them.
 
         ``status`` is ``complete``, ``incomplete`` (an unfinished run in staging) or ``corrupt``;
-        ``bytes`` is the size of the Parquet parts, ``drift`` whether the server's data moved
-        during the crawl.
+        ``bytes`` is the size of the Parquet parts the fetch wrote, ``drift`` whether the server's
+        data moved during the crawl, ``layout`` ``full`` (those parts) or ``compact`` (an index over
+        the record store; :meth:`raw` reads both alike).
         """
         rows = [(s.endpoint, s.snapshot_date, s.status, s.records, s.pages, s.bytes, s.duplicates, s.drift,
-                 s.run_id) for s in list_snapshots(self.paths)]
+                 s.run_id, s.layout) for s in list_snapshots(self.paths)]
         return pl.DataFrame(rows, schema=_SNAPSHOTS_SCHEMA, orient="row")
 
     def partitions(self) -> pl.DataFrame:
@@ -122,6 +126,27 @@ class Dataset:
         return pl.DataFrame(rows, schema=_PARTITIONS_SCHEMA, orient="row").sort("snapshot_date", "table")
 
     # --- reading ----------------------------------------------------------------------------
+
+    def raw(self, endpoint: str, date: dt.date | str) -> pl.DataFrame:
+        """The raw records of one endpoint and day, exactly as the fetch committed them.
+
+        Columns of ``ecodata.snapshot.schema.RAW_SCHEMA`` (record JSON, record_key, page,
+        page_index, request_url, fetched_at, api_version), in crawl order (page, page_index),
+        whether the day is still full or compacted into the record store. Every file is checked
+        against its manifest and each record of a compacted day against its hash: a damaged day
+        is a :class:`SnapshotDamagedError` saying what to run, never different bytes.
+
+        Example: ``ds.raw("prices", "2026-06-01").select("record_key", "record")``.
+        """
+        if endpoint not in ENDPOINTS:
+            raise ConfigError(f"unknown endpoint {endpoint!r}; choose from {', '.join(ENDPOINTS)}")
+        day = parse_date(date) if isinstance(date, str) else date
+        if day not in self.paths.raw_dates(endpoint):
+            kept = self.paths.raw_dates(endpoint)
+            have = f"it keeps {kept[0]} .. {kept[-1]}" if kept else "it has none"
+            raise SnapshotError(f"no complete {endpoint} snapshot for {day} in {self.paths.root} ({have}): "
+                                f"run 'ecodata fetch --endpoint {endpoint} --date {day}'")
+        return read_raw(self.paths, endpoint, day)
 
     def table(self, name: str, date: dt.date | str | None = None) -> pl.LazyFrame:
         """One partition of a table (the newest by default) as a LazyFrame with ``snapshot_date``.

@@ -1,7 +1,10 @@
 """The only module that knows the data-directory layout.
 
     <data>/raw/<endpoint>/snapshot_date=YYYY-MM-DD/part-NNNNN.parquet + _manifest.json
+    <data>/raw/<endpoint>/snapshot_date=YYYY-MM-DD/index-<token>.parquet + _manifest.json (compacted)
     <data>/raw/<endpoint>/_staging/snapshot_date=YYYY-MM-DD/...      (an unfinished run)
+    <data>/raw/<endpoint>/_store/_store.json                         (the record store's file list)
+    <data>/raw/<endpoint>/_store/store-<first version>-<token>.parquet (distinct record versions)
     <data>/history/<table>/_history.json                             (the table's kept days, see below)
     <data>/history/<table>/<YYYY-MM-DD>-<token>.parquet              (one day's changes)
     <data>/tables/<table>/_staging/snapshot_date=YYYY-MM-DD/...      (a day's whole table being recorded)
@@ -9,7 +12,10 @@
     <data>/fx_rates.csv                        (the EUR rates the user chose; absent = shipped rates)
     <data>/ecodata.lock                                               (the one writer's lock)
 
-A raw partition is visible to readers only once its ``_manifest.json`` exists. A table's history
+A raw partition is visible to readers only once its ``_manifest.json`` exists. A partition is
+either *full* (its parts hold every row) or *compacted* (:mod:`ecodata.snapshot.store`): its index
+lists the day's rows by record version, and the endpoint's record store holds each distinct
+version once, the files ``_store.json`` names. A table's history
 (:mod:`ecodata.history`) is what its ``_history.json`` lists: each kept day's change file, written
 before the list names it and removed only after the list stops naming it. Before the history
 layout, every table day was a full copy in ``<data>/tables/<table>/snapshot_date=YYYY-MM-DD/``
@@ -27,6 +33,8 @@ from pathlib import Path
 from ecodata.errors import ConfigError, StorageError
 
 MANIFEST_NAME = "_manifest.json"
+STORE_DIR = "_store"
+STORE_MANIFEST = "_store.json"
 HISTORY_MANIFEST = "_history.json"
 STAGING_DIR = "_staging"
 PARTITION_PREFIX = "snapshot_date="
@@ -112,6 +120,21 @@ class DataPaths:
 
     def raw_manifest(self, endpoint: str, date: dt.date) -> Path:
         return self.raw_partition(endpoint, date) / MANIFEST_NAME
+
+    def raw_index_file(self, endpoint: str, date: dt.date, token: str) -> Path:
+        """The index of a compacted raw day; ``token`` makes every rewrite a new file."""
+        return self.raw_partition(endpoint, date) / f"index-{token}.parquet"
+
+    def raw_store_dir(self, endpoint: str) -> Path:
+        """Folder of an endpoint's record store (distinct record versions of its compacted days)."""
+        return self.raw_dir(endpoint) / STORE_DIR
+
+    def raw_store_manifest(self, endpoint: str) -> Path:
+        return self.raw_store_dir(endpoint) / STORE_MANIFEST
+
+    def raw_store_file(self, endpoint: str, first_version: int, token: str) -> Path:
+        """A store file holding versions from ``first_version`` on; ``token`` makes it a new name."""
+        return self.raw_store_dir(endpoint) / f"store-{first_version:012d}-{token}.parquet"
 
     def table_dir(self, table: str) -> Path:
         return self.tables_root / table

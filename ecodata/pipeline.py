@@ -5,8 +5,10 @@
   table storage (:mod:`ecodata.tables`), then rejects and the reference checks.
 * :func:`transform_date`: :func:`transform_snapshot`, then the
   ``session_costs`` of that date (:mod:`ecodata.pricing` computes, ``tables`` writes), then
-  the DuckDB views (:mod:`ecodata.sql`). ``ecodata transform`` runs it, so a bare transform
-  leaves a consistent dataset: no date whose tables exist without its session costs.
+  the DuckDB views (:mod:`ecodata.sql`), then the compaction of the older raw days into the
+  record store (:mod:`ecodata.snapshot.compact`; the newest day of each endpoint stays full).
+  ``ecodata transform`` runs it, so a bare transform leaves a consistent dataset: no date
+  whose tables exist without its session costs.
 * :func:`build_dataset`: fetch + :func:`transform_date` (``ecodata build``).
 * :func:`prune_dataset`, :func:`delete_date`, :func:`migrate_dataset`: the history's upkeep
   (:mod:`ecodata.history`), each followed by the views.
@@ -31,6 +33,7 @@ from ecodata.lock import data_dir_lock
 from ecodata.paths import DataPaths, check_snapshot_date
 from ecodata.pricing import SESSION_COST_INPUTS, session_costs_frame
 from ecodata.settings import Settings
+from ecodata.snapshot.compact import collect_garbage, compact_raw, remove_leftovers
 from ecodata.snapshot.reader import scan_raw_chunks
 from ecodata.snapshot.schema import ENDPOINTS
 from ecodata.sql import write_views
@@ -168,6 +171,7 @@ class TransformDateReport:
     transform: TransformReport
     session_cost_lines: list[str]
     views: list[str]
+    raw_lines: list[str] = field(default_factory=list)  # the compaction of older raw days
 
     @property
     def date(self) -> dt.date:
@@ -176,7 +180,7 @@ class TransformDateReport:
     def lines(self) -> list[str]:
         """A short human-readable summary, one fact per line."""
         return [*self.transform.lines(), *self.session_cost_lines,
-                f"views: {len(self.views)} written to ecodata.duckdb"]
+                f"views: {len(self.views)} written to ecodata.duckdb", *self.raw_lines]
 
 
 @dataclass
@@ -233,7 +237,9 @@ def transform_date(
             report = transform_snapshot(settings, date, endpoints, chunk_records=chunk_records)
             costs = write_session_costs(settings, report.date)
         views = write_views(paths, settings.fx_rates_csv, lock_timeout_s=settings.lock_timeout_s)
-    return TransformDateReport(report, costs, views)
+        with storage_errors(paths.root, "the raw record store", "every raw day is full or compacted, never half"):
+            raw = compact_raw(paths, report.endpoints)
+    return TransformDateReport(report, costs, views, raw.lines())
 
 
 def build_dataset(
@@ -264,27 +270,30 @@ def build_dataset(
             exc.add_note(f"fetch: the raw snapshot of {fetched.snapshot_date} is committed (a rerun reuses it); "
                          "a later step failed:")
             raise
-    return BuildReport(fetched.lines(), done.transform, done.views, done.session_cost_lines)
+    return BuildReport(fetched.lines(), done.transform, done.views, [*done.session_cost_lines, *done.raw_lines])
 
 
 def prune_dataset(settings: Settings, before: dt.date) -> list[str]:
     """Drop every table day and complete raw snapshot before ``before``, then rewrite the views.
 
-    The first day kept becomes a whole table in each history, so every later day stays as it was.
-    Returns the report lines.
+    The first day kept becomes a whole table in each history, so every later day stays as it was;
+    the raw record store drops the versions no kept day references. Returns the report lines.
     """
     paths = DataPaths(settings.data_dir)
     with data_dir_lock(paths, "prune", timeout_s=settings.lock_timeout_s):
         require_history_layout(paths)
         with storage_errors(paths.root, "the history", "each table's history is the old or the new one"):
             lines = prune(paths, before).lines()
-            raw = 0
+            raw = versions = 0
             for endpoint in ENDPOINTS:
                 for date in paths.raw_dates(endpoint):
                     if date < before:
                         shutil.rmtree(paths.raw_partition(endpoint, date))
                         raw += 1
-        lines.append(f"prune: removed {raw} raw snapshot(s) before {before}")
+                versions += collect_garbage(paths, endpoint)
+                remove_leftovers(paths, endpoint)
+        lines.append(f"prune: removed {raw} raw snapshot(s) before {before}"
+                     + (f" and {versions:,} record versions no kept day uses" if versions else ""))
         views = write_views(paths, settings.fx_rates_csv, lock_timeout_s=settings.lock_timeout_s)
     return [*lines, f"views: {len(views)} written to ecodata.duckdb"]
 
@@ -307,10 +316,16 @@ def delete_date(settings: Settings, date: dt.date) -> list[str]:
 
 
 def migrate_dataset(settings: Settings) -> list[str]:
-    """Convert a data directory of full daily table copies into the history layout, then the views."""
+    """Convert a data directory of full daily table copies into the history layout and its full
+    raw days (all but each endpoint's newest) into the record store, then the views."""
     paths = DataPaths(settings.data_dir)
     with data_dir_lock(paths, "migrate", timeout_s=settings.lock_timeout_s):
         with storage_errors(paths.root, "the migration", "every day converted so far is verified; run it again"):
             lines = migrate(paths).lines()
+            raw = compact_raw(paths)
+            collected = sum(collect_garbage(paths, endpoint) for endpoint in ENDPOINTS)
+            lines += raw.lines() or ["migrate: no raw day to compact (each endpoint's newest day stays full)"]
+            if collected:
+                lines.append(f"migrate: dropped {collected:,} record versions no kept day uses")
         views = write_views(paths, settings.fx_rates_csv, lock_timeout_s=settings.lock_timeout_s)
     return [*lines, f"views: {len(views)} written to ecodata.duckdb"]

@@ -20,6 +20,8 @@ class SnapshotInfo:
     ``status`` is ``complete`` (manifest present and every file it lists as it promises),
     ``incomplete`` (an unfinished run in staging: counts are what it stored so far; ``ecodata
     fetch --date`` resumes it) or ``damaged`` (``problem`` says what and what to run).
+    ``bytes`` is the size of the Parquet parts the fetch wrote; ``layout`` says whether the day
+    is still those parts (``full``) or was compacted into the record store (``compact``).
     """
 
     endpoint: str
@@ -32,6 +34,7 @@ class SnapshotInfo:
     drift: bool
     run_id: str
     problem: str = ""
+    layout: str = "full"
 
 
 def list_snapshots(paths: DataPaths) -> list[SnapshotInfo]:
@@ -43,6 +46,7 @@ def list_snapshots(paths: DataPaths) -> list[SnapshotInfo]:
             print(s.endpoint, s.snapshot_date, s.status, s.records)
     """
     rows: list[SnapshotInfo] = []
+    checked: set[tuple[str, int]] = set()  # store files found good once (shared by the compacted days)
     for endpoint in ENDPOINTS:
         for date in paths.raw_dates(endpoint, complete_only=True):
             try:
@@ -51,12 +55,12 @@ def list_snapshots(paths: DataPaths) -> list[SnapshotInfo]:
                 rows.append(SnapshotInfo(endpoint, date, "damaged", 0, 0, 0, 0, False, "", str(exc)))
                 continue
             try:
-                verify_snapshot(paths, endpoint, date)
+                verify_snapshot(paths, endpoint, date, checked=checked)
                 status, problem = m.status, ""
             except SnapshotError as exc:
                 status, problem = "damaged", str(exc)
             rows.append(SnapshotInfo(endpoint, date, status, m.records, m.pages, m.bytes, m.duplicates,
-                                     m.drift, m.run_id, problem))
+                                     m.drift, m.run_id, problem, m.layout))
         staging = paths.raw_dir(endpoint) / STAGING_DIR
         if staging.is_dir():
             for child in sorted(staging.iterdir()):

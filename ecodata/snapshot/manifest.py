@@ -1,7 +1,10 @@
 """The ``_manifest.json`` of a raw snapshot partition: what a complete run downloaded and wrote.
 
 A partition is complete (visible to readers) exactly when its manifest exists. The manifest is
-the last file written into a finished partition; see ``snapshot.writer``.
+the last file written into a finished partition; see ``snapshot.writer``. A compacted day
+(``snapshot.compact``) keeps its manifest with ``layout`` ``"compact"``: every count stays what the
+fetch recorded, ``files`` then lists the day's index (the record versions live in the endpoint's
+record store, ``snapshot.store``).
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ from ecodata.errors import SnapshotDamagedError, SnapshotError
 from ecodata.paths import DataPaths
 
 MANIFEST_FORMAT = 1
+FULL = "full"        # the partition's parts hold every row (what the fetch commits)
+COMPACT = "compact"  # the partition holds an index; the records are in the endpoint's store
+LAYOUTS = (FULL, COMPACT)
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,8 @@ class Manifest:
     ``totals_announced`` lists the distinct ``X-Total-Count`` values in the order seen: more than
     one value means the data changed during the crawl. ``drift`` is true when anything suggests
     that (total changes, short pages, duplicates); ``warnings`` says what, page by page.
+    ``bytes`` is the size of the Parquet parts the fetch wrote, also once the day is compacted
+    (``layout`` ``"compact"``, ``files`` the index, ``compacted_at`` when).
     """
 
     endpoint: str
@@ -69,6 +77,8 @@ class Manifest:
     warnings: list[str] = field(default_factory=list)
     files: list[ManifestFile] = field(default_factory=list)
     format_version: int = MANIFEST_FORMAT
+    layout: str = FULL
+    compacted_at: str | None = None
 
     def to_json(self) -> builtins.bytes:
         return orjson.dumps(asdict(self), option=orjson.OPT_INDENT_2)
@@ -125,6 +135,8 @@ def parse_manifest(data: bytes) -> Manifest:
                 raise ValueError(f"a file entry has no valid {name!r}")
     if not isinstance(raw.get("records"), int):
         raise ValueError("no valid 'records'")
+    if raw.get("layout", FULL) not in LAYOUTS:
+        raise ValueError(f"unknown layout {raw.get('layout')!r}")
     try:
         return Manifest.from_dict(raw)
     except (TypeError, KeyError, AttributeError) as exc:

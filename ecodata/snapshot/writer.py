@@ -186,13 +186,13 @@ def _int32_array(values: Iterable[int]) -> pa.Array:
     return pa.Array.from_buffers(pa.int32(), len(buffer), [None, pa.py_buffer(buffer)])
 
 
-def _write_parquet(table: pa.Table, path: Path) -> tuple[int, str]:
-    """Write ``table`` to ``path`` atomically; return its size and SHA-256."""
+def _write_parquet(table: pa.Table, path: Path, options: Mapping[str, Any] | None = None) -> tuple[int, str]:
+    """Write ``table`` to ``path`` atomically (``options`` default: PARQUET_OPTIONS); return its size and SHA-256."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     sink = pa.BufferOutputStream()
-    pq.write_table(table, sink, **PARQUET_OPTIONS)
+    pq.write_table(table, sink, **(PARQUET_OPTIONS if options is None else options))
     data = sink.getvalue()
     digest = hashlib.sha256(memoryview(data)).hexdigest()
     tmp = path.with_name(path.name + ".tmp")

@@ -163,20 +163,24 @@ def test_next_steps_for_the_default_data_dir_need_no_option(demo_build, monkeypa
     assert steps["notebooks"] == f"ECODATA_DATA_DIR={data.resolve()} uv run --with jupyterlab jupyter lab notebooks/"
 
 
-@pytest.mark.parametrize(("damaged", "problem"), [
-    ("part-00000.parquet", "part-00000.parquet: its SHA-256 differs from the manifest's, the file was changed"),
-    ("_manifest.json", "its _manifest.json is corrupt: not JSON: "),
+@pytest.mark.parametrize(("day", "damaged", "problem"), [
+    (1, "part-00000.parquet", "part-00000.parquet: its SHA-256 differs from the manifest's, the file was changed"),
+    (0, "index-*.parquet", "index-[0-9a-f]{8}.parquet: its SHA-256 differs from the manifest's, the file was changed"),
+    (0, "../_store/store-*.parquet", "its record store: store-[0-9a-f-]+.parquet: its SHA-256 differs from the "
+                                     "list's, the file was changed"),
+    (0, "_manifest.json", "its _manifest.json is corrupt: not JSON: "),
 ])
-def test_a_damaged_demo_snapshot_advises_the_demo_not_the_real_api(demo_build, tmp_path, damaged, problem):
+def test_a_damaged_demo_snapshot_advises_the_demo_not_the_real_api(demo_build, tmp_path, day, damaged, problem):
     data = tmp_path / "data"
     shutil.copytree(demo_build[0], data)
-    file = DataPaths(data).raw_partition("prices", DATES[0]) / damaged
+    # the older day is compacted (an index over the record store), the newest is full
+    file = sorted(DataPaths(data).raw_partition("prices", DATES[day]).glob(damaged))[0]
     garbled = bytearray(file.read_bytes())
     garbled[0 if damaged.endswith(".json") else 200] ^= 0xFF  # a data page: the Parquet footer stays intact
     file.write_bytes(bytes(garbled))
     result = CliRunner().invoke(cli, ["demo", "--data-dir", str(data), "--no-progress"], env={"CI": "1"})
     assert result.exit_code == 5
     line = result.output.strip()
-    assert line.startswith(f"ecodata: error: the prices snapshot for 2026-06-01 is damaged ({problem}")
+    assert re.match(rf"ecodata: error: the prices snapshot for {DATES[day]} is damaged \({problem}", line), line
     assert line.endswith("): download the demo's snapshots again with 'ecodata demo --force'")
     assert "\n" not in line

@@ -39,9 +39,8 @@ def ten_days(tmp_path_factory):
     alone = {}
     for date in DATES:
         single = tmp_path_factory.mktemp(f"single-{date}")
-        for endpoint in ENDPOINTS:
-            source = DataPaths(data).raw_partition(endpoint, date)
-            shutil.copytree(source, DataPaths(single).raw_partition(endpoint, date))
+        # the whole raw tree: older days are compacted into the record store they share
+        shutil.copytree(DataPaths(data).raw_root, DataPaths(single).raw_root)
         transform_snapshot(settings_for(single), date)
         write_session_costs(settings_for(single), date)
         alone[date] = single

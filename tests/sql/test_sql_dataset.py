@@ -61,7 +61,7 @@ def test_snapshots_are_the_raw_snapshots_and_partitions_the_tables(ds):
         ("prices", D1, "complete", 4), ("prices", D2, "complete", 5),
     ]
     assert raw.columns == ["endpoint", "snapshot_date", "status", "records", "pages", "bytes", "duplicates",
-                           "drift", "run_id"]
+                           "drift", "run_id", "layout"]
     parts = ds.partitions()
     assert parts.columns == ["table", "snapshot_date", "rows"]
     assert parts.filter(table="connector_prices").rows() == [("connector_prices", D1, 5), ("connector_prices", D2, 4)]
