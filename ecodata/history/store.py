@@ -147,7 +147,8 @@ def _file(paths: DataPaths, table: str, entry: DayEntry) -> Path:
 def _log(paths: DataPaths, schema: TableSchema, history: History, upto: dt.date) -> pl.LazyFrame:
     """Every log entry of the days up to ``upto``, oldest day first."""
     files = [_file(paths, schema.name, d) for d in history.days if d.date <= upto]
-    return pl.scan_parquet(files, schema=file_schema(schema))
+    # a column added to the schema later reads as null in the files written before it
+    return pl.scan_parquet(files, schema=file_schema(schema), missing_columns="insert")
 
 
 def file_schema(schema: TableSchema) -> pl.Schema:
