@@ -62,13 +62,15 @@ class StateCache:
     """Fingerprints of the newest kept day's table (keys and row hashes), so that the next day's
     diff reads this small file instead of the whole change log (whose size grows with the days).
 
-    Polars' hash is stable within a polars version only: a cache written by another version is
-    ignored (the state is then read from the log, and a new cache written).
+    Polars' hash is stable within a polars version only, and a row's hash depends on the table's
+    columns: a cache written by another polars version or for other columns (a column added to the
+    schema since) is ignored; the state is then read from the log, and a new cache written.
     """
 
     date: dt.date
     file: str
     polars: str
+    columns: str  # the table's columns and dtypes when the cache was written (see _columns_id)
 
 
 @dataclass
@@ -103,8 +105,8 @@ def load(paths: DataPaths, schema: TableSchema) -> History:
         days = [DayEntry(dt.date.fromisoformat(d["date"]), d["file"], int(d["rows"]), int(d["upserts"]),
                          int(d["deletes"])) for d in data["days"]]
         cache = data.get("state")
-        state_cache = (StateCache(dt.date.fromisoformat(cache["date"]), cache["file"], cache["polars"])
-                       if cache else None)
+        state_cache = (StateCache(dt.date.fromisoformat(cache["date"]), cache["file"], cache["polars"],
+                                  cache.get("columns", "")) if cache else None)
     except FileNotFoundError:
         return History(schema.name, schema.key)
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -123,7 +125,7 @@ def _save(paths: DataPaths, history: History) -> None:
         history.state = None  # a cache of a day that is no longer the newest kept one is never used
     if history.state is not None:
         body["state"] = {"date": history.state.date.isoformat(), "file": history.state.file,
-                         "polars": history.state.polars}
+                         "polars": history.state.polars, "columns": history.state.columns}
     tmp = manifest.with_name(manifest.name + ".tmp")
     try:
         with tmp.open("w", encoding="utf-8") as out:
@@ -253,7 +255,8 @@ def put_day(paths: DataPaths, schema: TableSchema, date: dt.date, table: pl.Lazy
 def _prints_of(paths: DataPaths, schema: TableSchema, history: History, date: dt.date) -> pl.LazyFrame:
     """:func:`_fingerprints` of a kept day: from the state cache when it holds that day, else from the log."""
     cache = history.state
-    if cache is not None and cache.date == date and cache.polars == pl.__version__:
+    if cache is not None and cache.date == date and (cache.polars, cache.columns) == (pl.__version__,
+                                                                                       _columns_id(schema)):
         return pl.scan_parquet(paths.history_dir(schema.name) / cache.file)
     return _fingerprints(schema, state(paths, schema, history, date))
 
@@ -266,7 +269,11 @@ def _write_state(paths: DataPaths, schema: TableSchema, date: dt.date, table: pl
     except BaseException:
         file.unlink(missing_ok=True)
         raise
-    return StateCache(date, file.name, pl.__version__)
+    return StateCache(date, file.name, pl.__version__, _columns_id(schema))
+
+
+def _columns_id(schema: TableSchema) -> str:
+    return ",".join(f"{name}:{dtype}" for name, dtype in schema.polars_schema.items())
 
 
 def delete_day(paths: DataPaths, schema: TableSchema, date: dt.date) -> bool:

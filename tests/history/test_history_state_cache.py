@@ -74,3 +74,18 @@ def test_a_day_after_a_cache_of_another_day_reads_the_log(tmp_path, day):
     assert (entry.upserts, entry.deletes) == (2, 0)
     got = store.read_day(paths, CONNECTOR_PRICES, later).collect().sort(pl.all(), nulls_last=True)
     assert_frame_equal(got, day_table(3).collect().sort(pl.all(), nulls_last=True))
+
+
+def test_a_cache_written_for_other_columns_is_not_used(tmp_path):
+    paths = build(tmp_path, drop_cache=False)
+    manifest = paths.history_manifest("connector_prices")
+    body = json.loads(manifest.read_text())
+    body["state"]["columns"] = "location_id:String"  # as if the schema had gained columns since
+    manifest.write_text(json.dumps(body))
+    history = store.load(paths, CONNECTOR_PRICES)
+    assert history.state is not None
+    # reading this cache would fail (its file is gone): the diff must come from the log instead
+    (paths.history_dir("connector_prices") / history.state.file).unlink()
+    store.put_day(paths, CONNECTOR_PRICES, DAYS[-1] + dt.timedelta(days=1), day_table(3))
+    entry = store.load(paths, CONNECTOR_PRICES).days[-1]
+    assert (entry.upserts, entry.deletes) == (0, 0)
