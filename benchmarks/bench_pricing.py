@@ -214,11 +214,13 @@ def measure(label: str, sessions: Sequence[AnySession], tables: dict[str, pl.Dat
     scalar_rate = len(rows) / t_scalar
     mismatches = 0
     parts = [("total_cost", "total"), ("total_energy_cost", "energy_cost"), ("total_time_cost", "time_cost"),
-             ("total_parking_cost", "parking_cost"), ("total_fixed_cost", "flat_cost")]
+             ("total_parking_cost", "parking_cost"), ("total_fixed_cost", "flat_cost"),
+             ("total_reservation_cost", "reservation_cost")]
+    no_reservation = {"excl_vat": 0, "incl_vat": 0}  # the totals carry it only for reserved sessions
     for row, res in zip(rows, results, strict=True):
         for key, col in parts:
             for vat in ("excl_vat", "incl_vat"):
-                if res[key][vat] != row[f"{col}_{vat}"]:
+                if res.get(key, no_reservation)[vat] != row[f"{col}_{vat}"]:
                     mismatches += 1
     print(f"scalar: {len(rows)} sampled rows in {t_scalar:.2f}s = {scalar_rate:,.0f} pairs/s; "
           f"mismatches vs vectorised: {mismatches}")

@@ -112,6 +112,8 @@ def simulate_command(host: str, port: int, scale: str, seed: int, token: str, fa
               help="Requests in flight at once (default: $ECODATA_CONCURRENCY or 4).")
 @click.option("--locations-version", type=click.Choice(["2.1.1", "2.2"]), default=None,
               help="OCPI flavour of the locations endpoint (default 2.1.1).")
+@click.option("--tariffs-version", type=click.Choice(["2.1.1", "2.3.0"]), default=None,
+              help="OCPI flavour of the tariffs endpoint (default 2.1.1; 2.3.0: tax_included, price limits).")
 @click.option("--page-limit", type=click.IntRange(min=1), default=None,
               help="Records per request (default: each endpoint's maximum, 1000 or 10000).")
 @click.option("--force", is_flag=True, help="Download again even if the date's snapshot is complete.")
@@ -119,8 +121,8 @@ def simulate_command(host: str, port: int, scale: str, seed: int, token: str, fa
               help="Progress bars (default: only on an interactive terminal).")
 @click.pass_context
 def fetch_command(ctx: click.Context, endpoints: tuple[str, ...], date_text: str | None,
-                  concurrency: int | None, locations_version: str | None, page_limit: int | None,
-                  force: bool, progress: bool | None) -> None:
+                  concurrency: int | None, locations_version: str | None, tariffs_version: str | None,
+                  page_limit: int | None, force: bool, progress: bool | None) -> None:
     """Download endpoints into a raw snapshot; resumes an interrupted run of the same date.
 
     Example: ecodata fetch --endpoint prices --endpoint connector_prices --date 2026-11-21
@@ -128,7 +130,8 @@ def fetch_command(ctx: click.Context, endpoints: tuple[str, ...], date_text: str
     from ecodata.fetch import run_fetch
     from ecodata.paths import parse_date
 
-    settings = settings_from(ctx, concurrency=concurrency, locations_version=locations_version)
+    settings = settings_from(ctx, concurrency=concurrency, locations_version=locations_version,
+                             tariffs_version=tariffs_version)
     report = run_fetch(settings, endpoints or None, parse_date(date_text) if date_text is not None else None,
                        force=force, progress=progress, page_limit=page_limit)
     for line in report.lines():

@@ -18,6 +18,7 @@ DEFAULT_BASE_URL = "https://api.eco-movement.com"
 DEFAULT_DATA_DIR = Path("data")
 DEFAULT_LOCK_TIMEOUT_S = 600.0
 ENV_PREFIX = "ECODATA_"
+TARIFFS_VERSIONS = ("2.1.1", "2.3.0")
 
 
 class Secret:
@@ -63,6 +64,7 @@ class Settings:
     max_retries: int = 8
     verify_tls: bool = True
     locations_version: str = "2.1.1"
+    tariffs_version: str = "2.1.1"           # OCPI flavour of the tariffs endpoint: 2.1.1 or 2.3.0
     progress: bool | None = None  # None: decide from the terminal
     fx_rates_csv: Path | None = None
     sessions_toml: Path | None = None        # reference / vehicle sessions (ECODATA_SESSIONS_TOML)
@@ -118,6 +120,8 @@ class Settings:
             raise ConfigError(f"lock timeout must be 0 seconds or more, got {self.lock_timeout_s}")
         if self.locations_version not in ("2.1.1", "2.2"):
             raise ConfigError(f"locations version must be 2.1.1 or 2.2, got {self.locations_version!r}")
+        if self.tariffs_version not in TARIFFS_VERSIONS:
+            raise ConfigError(f"tariffs version must be 2.1.1 or 2.3.0, got {self.tariffs_version!r}")
         if not self.base_url.startswith(("http://", "https://")):
             raise ConfigError(f"base URL must start with http:// or https://, got {self.base_url!r}")
 

@@ -463,7 +463,7 @@ def run_fetch(settings: Settings, endpoints: Sequence[str] | None = None, date: 
     names = list(dict.fromkeys(endpoints)) if endpoints else list(ENDPOINTS)
     if not names:
         raise ConfigError("no endpoint selected")
-    specs = [endpoint_spec(name, settings.locations_version) for name in names]
+    specs = [endpoint_spec(name, settings.locations_version, settings.tariffs_version) for name in names]
     if page_limit is not None and page_limit < 1:
         raise ConfigError(f"page limit must be at least 1, got {page_limit}")
     date = check_snapshot_date(date or dt.datetime.now(dt.UTC).date())

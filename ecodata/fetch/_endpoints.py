@@ -40,8 +40,9 @@ class EndpointSpec:
         return base_url.rstrip("/") + self.path
 
 
-def endpoint_spec(name: str, locations_version: str = "2.1.1") -> EndpointSpec:
-    """The spec of endpoint ``name``; ``locations_version`` picks the OCPI flavour of locations.
+def endpoint_spec(name: str, locations_version: str = "2.1.1", tariffs_version: str = "2.1.1") -> EndpointSpec:
+    """The spec of endpoint ``name``; ``locations_version`` picks the OCPI flavour of locations,
+    ``tariffs_version`` that of tariffs (2.1.1, or 2.3.0 with ``tax_included`` and price limits).
 
     Example::
 
@@ -51,12 +52,14 @@ def endpoint_spec(name: str, locations_version: str = "2.1.1") -> EndpointSpec:
         raise ConfigError(f"unknown endpoint {name!r}: choose from {', '.join(ENDPOINTS)}")
     if locations_version not in ("2.1.1", "2.2"):
         raise ConfigError(f"locations version must be 2.1.1 or 2.2, got {locations_version!r}")
+    if tariffs_version not in ("2.1.1", "2.3.0"):
+        raise ConfigError(f"tariffs version must be 2.1.1 or 2.3.0, got {tariffs_version!r}")
     keys = ENDPOINT_KEYS[name]
     if name == "locations":
         return EndpointSpec(name, f"/api/ocpi/cpo/{locations_version}/locations", "offset", 1000,
                             locations_version, keys)
     if name == "tariffs":
-        return EndpointSpec(name, "/api/ocpi/cpo/2.1.1/tariffs", "offset", 1000, "2.1.1", keys)
+        return EndpointSpec(name, f"/api/ocpi/cpo/{tariffs_version}/tariffs", "offset", 1000, tariffs_version, keys)
     if name == "prices":
         return EndpointSpec(name, "/prices", "cursor", 10000, "prices", keys)
     return EndpointSpec(name, "/prices/connector_prices", "cursor", 10000, "prices", keys)

@@ -43,7 +43,6 @@ from ecodata.tables.schemas import TableSchema
 FORMAT = 1
 DAY = "_snapshot_date"
 DELETED = "_deleted"
-HASH = "_hash"
 INTERNAL = (DAY, DELETED)
 
 
@@ -58,6 +57,22 @@ class DayEntry:
     deletes: int    # keys removed against the previous kept day
 
 
+@dataclass(frozen=True)
+class StateCache:
+    """Fingerprints of the newest kept day's table (keys and row hashes), so that the next day's
+    diff reads this small file instead of the whole change log (whose size grows with the days).
+
+    Polars' hash is stable within a polars version only, and a row's hash depends on the table's
+    columns: a cache written by another polars version or for other columns (a column added to the
+    schema since) is ignored; the state is then read from the log, and a new cache written.
+    """
+
+    date: dt.date
+    file: str
+    polars: str
+    columns: str  # the table's columns and dtypes when the cache was written (see _columns_id)
+
+
 @dataclass
 class History:
     """The kept days of one table, oldest first (the content of ``_history.json``)."""
@@ -65,6 +80,7 @@ class History:
     table: str
     key: tuple[str, ...]
     days: list[DayEntry] = field(default_factory=list)
+    state: StateCache | None = None
 
     @property
     def dates(self) -> list[dt.date]:
@@ -88,11 +104,14 @@ def load(paths: DataPaths, schema: TableSchema) -> History:
         data = json.loads(manifest.read_text(encoding="utf-8"))
         days = [DayEntry(dt.date.fromisoformat(d["date"]), d["file"], int(d["rows"]), int(d["upserts"]),
                          int(d["deletes"])) for d in data["days"]]
+        cache = data.get("state")
+        state_cache = (StateCache(dt.date.fromisoformat(cache["date"]), cache["file"], cache["polars"],
+                                  cache.get("columns", "")) if cache else None)
     except FileNotFoundError:
         return History(schema.name, schema.key)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise StorageError(f"cannot read {manifest}: {exc}; restore it from a backup") from None
-    return History(schema.name, schema.key, sorted(days, key=lambda d: d.date))
+    return History(schema.name, schema.key, sorted(days, key=lambda d: d.date), state_cache)
 
 
 def _save(paths: DataPaths, history: History) -> None:
@@ -101,6 +120,12 @@ def _save(paths: DataPaths, history: History) -> None:
     body = {"format": FORMAT, "table": history.table, "key": list(history.key),
             "days": [{"date": d.date.isoformat(), "file": d.file, "rows": d.rows, "upserts": d.upserts,
                       "deletes": d.deletes} for d in history.days]}
+    newest = history.days[-1].date if history.days else None
+    if history.state is not None and history.state.date != newest:
+        history.state = None  # a cache of a day that is no longer the newest kept one is never used
+    if history.state is not None:
+        body["state"] = {"date": history.state.date.isoformat(), "file": history.state.file,
+                         "polars": history.state.polars, "columns": history.state.columns}
     tmp = manifest.with_name(manifest.name + ".tmp")
     try:
         with tmp.open("w", encoding="utf-8") as out:
@@ -111,7 +136,7 @@ def _save(paths: DataPaths, history: History) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)  # the history is unchanged; the caller reports the failed write
         raise
-    keep = {d.file for d in history.days}
+    keep = {d.file for d in history.days} | ({history.state.file} if history.state else set())
     for file in paths.history_dir(history.table).glob("*.parquet"):
         if file.name not in keep:
             file.unlink(missing_ok=True)
@@ -124,7 +149,8 @@ def _file(paths: DataPaths, table: str, entry: DayEntry) -> Path:
 def _log(paths: DataPaths, schema: TableSchema, history: History, upto: dt.date) -> pl.LazyFrame:
     """Every log entry of the days up to ``upto``, oldest day first."""
     files = [_file(paths, schema.name, d) for d in history.days if d.date <= upto]
-    return pl.scan_parquet(files, schema=file_schema(schema))
+    # a column added to the schema later reads as null in the files written before it
+    return pl.scan_parquet(files, schema=file_schema(schema), missing_columns="insert")
 
 
 def file_schema(schema: TableSchema) -> pl.Schema:
@@ -144,23 +170,33 @@ def _dated(frame: pl.LazyFrame, schema: TableSchema, date: dt.date) -> pl.LazyFr
                                                           pl.lit(False).alias(DELETED))
 
 
-def _row_hash(schema: TableSchema) -> pl.Expr:
-    return pl.struct(schema.column_names).hash(seed=0).alias(HASH)
+def _hashes(columns: list[str], prefix: str) -> list[pl.Expr]:
+    """Two 64-bit hashes (different seeds) of ``columns``: a 128-bit fingerprint for joins."""
+    return [pl.struct(columns).hash(seed=seed).alias(f"{prefix}{seed}") for seed in (1, 2)]
+
+
+def _fingerprints(schema: TableSchema, table: pl.LazyFrame) -> pl.LazyFrame:
+    """The keys of ``table`` and two 128-bit fingerprints per row: of the key, and of the whole row
+    (key included). Diffs join on these integers, not on the (string) key columns: measured on 3.3M
+    connector_prices rows, 3x faster than the 4-column string join."""
+    return table.select(*schema.key, *_hashes(list(schema.key), "_k"), *_hashes(schema.column_names, "_r"))
 
 
 def _diff(schema: TableSchema, before: pl.LazyFrame | None, after: pl.LazyFrame, date: dt.date) -> pl.LazyFrame:
     """The change rows of ``date``: rows of ``after`` new or changed against ``before``, removed keys.
 
-    ``after``'s day column is set to ``date``; row hashes are computed here, on both sides.
+    ``after``'s day column is set to ``date``. ``before`` is the previous day's
+    :func:`_fingerprints` (read once; None: ``date`` is the first kept day).
     """
     key = list(schema.key)
+    key_h, row_h = _hashes(key, "_k"), _hashes(schema.column_names, "_r")
+    key_names, row_names = [e.meta.output_name() for e in key_h], [e.meta.output_name() for e in row_h]
     after = after.with_columns(pl.lit(date, pl.Date).alias(DAY))
     if before is None:
         return after
-    before_keys = before.select([*key, _row_hash(schema)])
-    upserts = after.with_columns(_row_hash(schema)).join(
-        before_keys, on=[*key, HASH], how="anti", nulls_equal=True).drop(HASH)
-    removed = before_keys.join(after.select(key), on=key, how="anti", nulls_equal=True)
+    prints = before.collect(engine="streaming")
+    upserts = after.with_columns(row_h).join(prints.lazy().select(row_names), on=row_names, how="anti").drop(row_names)
+    removed = prints.lazy().join(after.select(key_h), on=key_names, how="anti")
     deletes = removed.select(
         [pl.col(c) if c in key else pl.lit(None, schema.polars_schema[c]).alias(c) for c in schema.column_names]
     ).with_columns(pl.lit(date, pl.Date).alias(DAY), pl.lit(True).alias(DELETED))
@@ -202,16 +238,42 @@ def put_day(paths: DataPaths, schema: TableSchema, date: dt.date, table: pl.Lazy
     previous, following = history.before(date), history.after(date)
     after = _dated(table, schema, date)
     rows = int(table.select(pl.len()).collect().item())
-    before = state(paths, schema, history, previous.date) if previous else None
+    before = _prints_of(paths, schema, history, previous.date) if previous else None
     entry = _write(paths, schema, date, _diff(schema, before, after, date), rows)
     written = [entry]
     if following is not None:
         kept = state(paths, schema, history, following.date)
-        written.append(_write(paths, schema, following.date, _diff(schema, after, kept, following.date),
-                              following.rows))
+        written.append(_write(paths, schema, following.date,
+                              _diff(schema, _fingerprints(schema, after), kept, following.date), following.rows))
+    else:  # ``date`` is the newest kept day now: the next day's diff starts from its fingerprints
+        history.state = _write_state(paths, schema, date, after)
     history.days = _replace(history.days, written)
     _save(paths, history)
     return entry
+
+
+def _prints_of(paths: DataPaths, schema: TableSchema, history: History, date: dt.date) -> pl.LazyFrame:
+    """:func:`_fingerprints` of a kept day: from the state cache when it holds that day, else from the log."""
+    cache = history.state
+    if cache is not None and cache.date == date and (cache.polars, cache.columns) == (pl.__version__,
+                                                                                       _columns_id(schema)):
+        return pl.scan_parquet(paths.history_dir(schema.name) / cache.file)
+    return _fingerprints(schema, state(paths, schema, history, date))
+
+
+def _write_state(paths: DataPaths, schema: TableSchema, date: dt.date, table: pl.LazyFrame) -> StateCache:
+    """Write the fingerprints of ``date``'s table (a new file; ``_save`` names it in the history)."""
+    file = paths.history_state_file(schema.name, date, secrets.token_hex(4))
+    try:
+        _fingerprints(schema, table).sink_parquet(file, compression="zstd", compression_level=1)
+    except BaseException:
+        file.unlink(missing_ok=True)
+        raise
+    return StateCache(date, file.name, pl.__version__, _columns_id(schema))
+
+
+def _columns_id(schema: TableSchema) -> str:
+    return ",".join(f"{name}:{dtype}" for name, dtype in schema.polars_schema.items())
 
 
 def delete_day(paths: DataPaths, schema: TableSchema, date: dt.date) -> bool:
@@ -223,7 +285,7 @@ def delete_day(paths: DataPaths, schema: TableSchema, date: dt.date) -> bool:
     days = [d for d in history.days if d.date != date]
     if following is not None:
         kept = state(paths, schema, history, following.date)
-        before = state(paths, schema, history, previous.date) if previous else None
+        before = _prints_of(paths, schema, history, previous.date) if previous else None
         rewritten = _write(paths, schema, following.date, _diff(schema, before, kept, following.date), following.rows)
         days = _replace(days, [rewritten])
     history.days = days

@@ -41,7 +41,7 @@ def changes_sql(schema: TableSchema, files: list[str], empty_sql: str) -> str:
         return f"-- {schema.name}: no snapshot written yet\n" + empty_sql.replace("CAST(NULL AS DATE) AS snapshot_date",
                                  "CAST(NULL AS DATE) AS snapshot_date, CAST(NULL AS BOOLEAN) AS deleted")
     listed = ", ".join(f"'{f}'" for f in files)
-    return f"SELECT {columns}, {DAY} AS snapshot_date, {DELETED} AS deleted\nFROM read_parquet([{listed}])"
+    return f"SELECT {columns}, {DAY} AS snapshot_date, {DELETED} AS deleted\nFROM read_parquet([{listed}], union_by_name = true)"
 
 
 def versions_sql(schema: TableSchema, dates: list[dt.date]) -> str:

@@ -10,6 +10,7 @@
   (connector, price, session) in polars (:func:`session_costs_chunks`: chunk by chunk,
   :func:`session_costs_frame`: from written tables); :func:`comparison_query` is the SQL of
   ``ecodata compare``.
+* :func:`tariff_price_tables` hands a snapshot's OCPI tariffs (2.1.1 ... 2.3.0) to the evaluator.
 
 Semantics, rounding policy and the interpretation of Eco-Movement's extras: ``README.md`` here.
 """
@@ -29,15 +30,24 @@ from ecodata.pricing.comparison import (
     session_costs_frame,
 )
 from ecodata.pricing.model import Tariff, parse_tariff
-from ecodata.pricing.scalar import CdrPrice, RoundingPolicy, price_cdr, price_cdr_report, totals_to_json
+from ecodata.pricing.scalar import (
+    CdrPrice,
+    RoundingPolicy,
+    ocpi_230_totals,
+    price_cdr,
+    price_cdr_report,
+    totals_to_json,
+)
 from ecodata.pricing.sessions import ReferenceSession, load_sessions, price_reference, profile_for
+from ecodata.pricing.tariff_tables import tariff_price_tables
 from ecodata.pricing.vectorised import session_cost_tables, session_costs, session_costs_chunks
 from ecodata.settings import read_text_file
 
 __all__ = [
     "SESSION_COST_INPUTS", "CdrPrice", "ReferenceSession", "RoundingPolicy", "Tariff", "comparison_query", "load_sessions",
-    "parse_tariff", "price_cdr", "price_cdr_report", "price_files", "price_reference", "profile_for", "read_json",
-    "session_cost_tables", "session_cost_tables_of", "session_costs", "session_costs_chunks", "session_costs_frame",
+    "ocpi_230_totals", "parse_tariff", "price_cdr", "price_cdr_report", "price_files", "price_reference", "profile_for",
+    "read_json", "session_cost_tables", "session_cost_tables_of", "session_costs", "session_costs_chunks",
+    "session_costs_frame", "tariff_price_tables",
     "totals_to_json",
 ]
 
@@ -56,7 +66,9 @@ def price_files(tariff_file: Path, cdr_file: Path, timezone: str | None = None) 
     totals and the warnings (inputs priced as given that look like data errors).
 
     The zone is ``timezone``, else the CDR's ``cdr_location.time_zone``, else UTC. A file
-    holding an OCPI envelope (``{"data": {...}}``) or a one-element list is unwrapped.
+    holding an OCPI envelope (``{"data": {...}}``) or a one-element list is unwrapped. An OCPI
+    2.3.0 tariff (one with ``tax_included``) gets its amounts as 2.3.0 ``Price`` objects
+    (:func:`ocpi_230_totals`).
     """
     tariff = _unwrap(read_json(tariff_file, "tariff"))
     cdr = _unwrap(read_json(cdr_file, "CDR"))
@@ -64,9 +76,13 @@ def price_files(tariff_file: Path, cdr_file: Path, timezone: str | None = None) 
         location = cdr.get("cdr_location") if isinstance(cdr, dict) else None
         timezone = (location or {}).get("time_zone") or "UTC"
     try:
-        return price_cdr_report(tariff, cdr, timezone)
+        parsed = parse_tariff(tariff)
+        report = price_cdr_report(parsed, cdr, timezone)
     except PricingError as exc:
         raise PricingError(f"{tariff_file} / {cdr_file}: {exc}") from None
+    if parsed.tax_included is not None:
+        return CdrPrice(ocpi_230_totals(report.totals), report.warnings)
+    return report
 
 
 def _unwrap(obj: Any) -> Any:

@@ -4,6 +4,9 @@ One model serves both inputs the engine accepts:
 
 * an OCPI 2.1.1 / 2.2.1 ``Tariff`` (``price`` per component, optional ``vat``, tariff-level
   ``min_price``/``max_price``, ``start_date_time``/``end_date_time``);
+* an OCPI 2.3.0 ``Tariff``: the same, plus ``tax_included`` (``YES``: component prices include
+  their ``vat``; ``NO``: they exclude it, as in 2.2.1; ``N/A``: no taxes apply) and
+  ``min_price``/``max_price`` as a ``PriceLimit`` (``before_taxes``, optional ``after_taxes``);
 * an Eco-Movement price record from the ``/prices`` endpoint (``price_excl_vat`` and ``vat`` per
   component, a ``product`` with the subscription, and Eco-Movement's own restriction keys
   ``overstay_duration``, ``min_price``, ``max_price`` and ``emsp_contract_date``).
@@ -40,6 +43,7 @@ DIMENSIONS = ("ENERGY", "FLAT", "TIME", "PARKING_TIME")
 EXTENSION_DIMENSIONS = ("SESSION_TIME",)
 WEEKDAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
 RESERVATION_TYPES = ("RESERVATION", "RESERVATION_EXPIRES")
+TAX_INCLUDED = ("YES", "NO", "N/A")             # OCPI 2.3.0 TaxIncluded
 
 
 @dataclass(frozen=True)
@@ -93,7 +97,8 @@ class Element:
 
 @dataclass(frozen=True)
 class PriceBound:
-    """A tariff-level ``min_price``/``max_price``: excl. VAT, and incl. VAT when given."""
+    """A tariff-level ``min_price``/``max_price``: excl. VAT, and incl. VAT when given (OCPI 2.2.1
+    ``Price`` ``excl_vat``/``incl_vat``, or 2.3.0 ``PriceLimit`` ``before_taxes``/``after_taxes``)."""
 
     excl_vat: Decimal
     incl_vat: Decimal | None
@@ -116,6 +121,7 @@ class Tariff:
     start_date_time: dt.datetime | None = None
     end_date_time: dt.datetime | None = None
     source: str = "ocpi"                      # "ocpi" or "ecomovement"
+    tax_included: str | None = None           # OCPI 2.3.0 YES / NO / N/A; None before 2.3.0 (= NO)
     product_type: str | None = None
     subscription_type: str | None = None
     subscription_fee_excl_vat: Decimal | None = None
@@ -138,6 +144,7 @@ def parse_tariff(obj: Any) -> Tariff:
         for c in (e.get("price_components") or [])
     )
     elements = [_parse_element(e, f"elements[{i}]", em=is_em) for i, e in enumerate(elements_raw)]
+    tax_included = _opt_tax_included(obj.get("tax_included"), elements)
     product = obj.get("product") if isinstance(obj.get("product"), Mapping) else None
     currency = obj.get("currency") or (product or {}).get("currency")
     if not isinstance(currency, str) or not currency:
@@ -152,12 +159,43 @@ def parse_tariff(obj: Any) -> Tariff:
         if obj.get("start_date_time") else None,
         end_date_time=parse_datetime(obj["end_date_time"], "end_date_time") if obj.get("end_date_time") else None,
         source="ecomovement" if is_em else "ocpi",
+        tax_included=tax_included,
         product_type=_opt_str((product or {}).get("type")),
         subscription_type=_opt_str((product or {}).get("subscription_type")),
         subscription_fee_excl_vat=_opt_decimal((product or {}).get("subscription_fee_excl_vat"),
                                                "product.subscription_fee_excl_vat"),
-        warnings=tuple(_component_warnings(elements)),
+        warnings=tuple(_component_warnings(elements) + _tax_warnings(tax_included, elements)),
     )
+
+
+def _opt_tax_included(raw: Any, elements: Sequence[Element]) -> str | None:
+    """OCPI 2.3.0 ``tax_included``; a tax-inclusive tariff with Eco-Movement element price bounds
+    (amounts excl. VAT of components whose prices include it) has no defined meaning: refused."""
+    if raw is None:
+        return None
+    if raw not in TAX_INCLUDED:
+        raise PricingError(f"tax_included must be YES, NO or N/A (OCPI 2.3.0), got {raw!r}")
+    if raw == "YES" and any(e.restrictions is not None and (e.restrictions.min_price is not None
+                                                             or e.restrictions.max_price is not None)
+                            for e in elements):
+        raise PricingError("a tariff with tax_included YES cannot carry restriction min_price/max_price "
+                           "(Eco-Movement bounds excl. VAT on prices that include it); fix the tariff")
+    return str(raw)
+
+
+def _tax_warnings(tax_included: str | None, elements: Sequence[Element]) -> list[str]:
+    """Tax modes that are priced but lose information: YES without a vat rate, N/A with one."""
+    out: list[str] = []
+    for i, element in enumerate(elements):
+        for j, comp in enumerate(element.components):
+            where = f"elements[{i}].price_components[{j}] ({comp.type})"
+            if tax_included == "YES" and comp.vat is None:
+                out.append(f"{where} includes taxes but gives no vat rate: its amount before taxes is taken "
+                           "as the price itself")
+            if tax_included == "N/A" and comp.vat is not None:
+                out.append(f"{where} has vat {comp.vat} but the tariff says no taxes apply (tax_included N/A): "
+                           "the vat is ignored")
+    return out
 
 
 def _component_warnings(elements: Sequence[Element]) -> list[str]:
@@ -244,10 +282,11 @@ def _parse_bound(raw: Any, where: str) -> PriceBound | None:
     if raw is None:
         return None
     if isinstance(raw, Mapping):
-        excl = _opt_decimal(raw.get("excl_vat"), f"{where}.excl_vat")
+        before, after = ("before_taxes", "after_taxes") if "before_taxes" in raw else ("excl_vat", "incl_vat")
+        excl = _opt_decimal(raw.get(before), f"{where}.{before}")
         if excl is None:
-            raise PricingError(f"{where} has no excl_vat")
-        return PriceBound(excl, _opt_decimal(raw.get("incl_vat"), f"{where}.incl_vat"))
+            raise PricingError(f"{where} has no excl_vat (2.2.1 Price) or before_taxes (2.3.0 PriceLimit)")
+        return PriceBound(excl, _opt_decimal(raw.get(after), f"{where}.{after}"))
     value = _opt_decimal(raw, where)  # 2.1.1-style bare number
     return None if value is None else PriceBound(value, None)
 
@@ -282,9 +321,11 @@ def _opt_decimal(value: Any, where: str) -> Decimal | None:
 
 
 def _opt_excl(value: Any, where: str) -> Decimal | None:
-    """A restriction-level price: a number excl. VAT, or an OCPI Price object (its excl_vat)."""
+    """A restriction-level price: a number excl. VAT, or an OCPI Price object (2.2.1: its
+    ``excl_vat``; 2.3.0: its ``before_taxes``)."""
     if isinstance(value, Mapping):
-        return _opt_decimal(value.get("excl_vat"), f"{where}.excl_vat")
+        key = "before_taxes" if "before_taxes" in value else "excl_vat"
+        return _opt_decimal(value.get(key), f"{where}.{key}")
     return _opt_decimal(value, where)
 
 

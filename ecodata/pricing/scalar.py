@@ -3,18 +3,23 @@
 A session is a list of charging periods (:class:`Period`). For each period and each dimension
 (ENERGY, FLAT, TIME, PARKING_TIME) the engine takes the component of the FIRST element, in list
 order, that has a component of that dimension and whose restrictions all hold at the period's
-start (local time of the location). See ``ecodata/pricing/README.md`` for every rule.
+start (local time of the location). A session may be preceded by a reservation (its own periods,
+priced only by elements restricted to RESERVATION / RESERVATION_EXPIRES, FLAT and TIME; booked as
+``reservation``). See ``ecodata/pricing/README.md`` for every rule.
 
 Exactness: quantities are kept in seconds and kilowatt-seconds (kWh x 3600), so that every cost
 line is ``price x volume`` and every intermediate sum is an exact decimal; the Inexact signal is
 trapped while summing. Money is divided by 3600 once, at the very end, and rounded there by the
-:class:`RoundingPolicy` (default: 4 decimals, ROUND_HALF_UP) with exact rational arithmetic.
+:class:`RoundingPolicy` (default: 4 decimals, ROUND_HALF_UP) with exact rational arithmetic. An
+OCPI 2.3.0 tariff whose prices include taxes (``tax_included`` YES) has amounts before taxes that
+need not be finite decimals (price x 100 / (100 + vat)): its sums are exact fractions.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import decimal
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -64,10 +69,12 @@ class RoundingPolicy:
         if self.places is not None and not 0 <= self.places <= 12:
             raise PricingError(f"rounding places must be between 0 and 12, got {self.places}")
 
-    def apply(self, numerator: Decimal | int, denominator: int = 1) -> Decimal:
+    def apply(self, numerator: Decimal | Fraction | int, denominator: int = 1) -> Decimal:
         """``numerator / denominator`` rounded by this policy, computed exactly."""
         if self.places is None:
             with decimal.localcontext(_WIDE):
+                if isinstance(numerator, Fraction):
+                    return Decimal(numerator.numerator) / Decimal(numerator.denominator * denominator)
                 return Decimal(numerator) / Decimal(denominator)
         q = Fraction(numerator) / denominator * (10 ** self.places)
         return Decimal(round_fraction(q.numerator, q.denominator, self.rounding)).scaleb(-self.places)
@@ -118,13 +125,20 @@ class Period:
 @dataclass(frozen=True)
 class Session:
     """A priced session: chronological periods, total duration, and the contract date used for
-    Eco-Movement's ``emsp_contract_date`` (None = the local date the session starts)."""
+    Eco-Movement's ``emsp_contract_date`` (None = the local date the session starts).
+
+    ``reservation`` holds the periods of a reservation before the session (each period's
+    ``time_s`` is reserved time, nothing else is billed in it); ``reservation_expired`` says that
+    the driver did not show up, so the reservation expired (RESERVATION_EXPIRES elements apply).
+    """
 
     start: dt.datetime
     periods: tuple[Period, ...]
     total_time_s: Decimal
     contract_date: dt.date | None = None
     warnings: tuple[str, ...] = ()     # what session_from_cdr priced as given (e.g. periods past the end)
+    reservation: tuple[Period, ...] = ()
+    reservation_expired: bool = False
 
 
 @dataclass
@@ -134,37 +148,45 @@ class Costs:
     ``rounded(policy)`` turns them into the OCPI CDR totals shape.
     """
 
-    excl: dict[str, Decimal] = field(default_factory=dict)
-    incl: dict[str, Decimal] = field(default_factory=dict)
-    total_excl: Decimal = _ZERO
-    total_incl: Decimal = _ZERO
+    excl: dict[str, Decimal | Fraction] = field(default_factory=dict)
+    incl: dict[str, Decimal | Fraction] = field(default_factory=dict)
+    total_excl: Decimal | Fraction = _ZERO
+    total_incl: Decimal | Fraction = _ZERO
     energy_kws: Decimal = _ZERO
     total_time_s: Decimal = _ZERO
     parking_s: Decimal = _ZERO
+    reserved: bool = False   # the session had a reservation: the totals carry total_reservation_cost
 
     def rounded(self, policy: RoundingPolicy | None = None) -> dict[str, Any]:
-        """The OCPI CDR totals: money ``{excl_vat, incl_vat}``, volumes in kWh and hours."""
+        """The OCPI CDR totals: money ``{excl_vat, incl_vat}``, volumes in kWh and hours
+        (``total_reservation_cost``, optional in a CDR, only for a session with a reservation)."""
         policy = policy or RoundingPolicy()
 
         def money(part: str) -> dict[str, Decimal]:
             return {"excl_vat": policy.apply(self.excl.get(part, _ZERO), HOUR),
                     "incl_vat": policy.apply(self.incl.get(part, _ZERO), HOUR)}
 
-        return {
+        totals = {
             "total_cost": {"excl_vat": policy.apply(self.total_excl, HOUR),
                            "incl_vat": policy.apply(self.total_incl, HOUR)},
             "total_energy_cost": money("energy"),
             "total_time_cost": money("time"),
             "total_parking_cost": money("parking"),
             "total_fixed_cost": money("flat"),
+        }
+        if self.reserved:
+            totals["total_reservation_cost"] = money("reservation")
+        return {
+            **totals,
             "total_energy": policy.apply(self.energy_kws, HOUR),
             "total_time": policy.apply(self.total_time_s, HOUR),
             "total_parking_time": policy.apply(self.parking_s, HOUR),
         }
 
 
-PARTS = ("energy", "time", "parking", "flat")
-_PART_OF = {"ENERGY": "energy", "TIME": "time", "SESSION_TIME": "time", "PARKING_TIME": "parking", "FLAT": "flat"}
+PARTS = ("energy", "time", "parking", "flat", "reservation")
+_PART_OF = {"ENERGY": "energy", "TIME": "time", "SESSION_TIME": "time", "PARKING_TIME": "parking", "FLAT": "flat",
+            "RESERVATION_TIME": "reservation", "RESERVATION_FLAT": "reservation"}
 
 
 # --- restriction evaluation -----------------------------------------------------------------
@@ -201,11 +223,23 @@ def window_holds(start: int | None, end: int | None, tod: int) -> bool:
 
 
 def restrictions_hold(r: Restrictions | None, m: _Moment) -> bool:
-    """All restrictions of an element hold at a moment (AND)."""
+    """All restrictions of an element hold at a moment (AND) of a charging session: an element
+    restricted to a reservation never prices charging or parking."""
     if r is None:
         return True
     if r.reservation is not None:
-        return False  # reservation elements price reservations, which sessions here do not have
+        return False
+    return _holds_at(r, m)
+
+
+def reservation_holds(r: Restrictions | None, m: _Moment, kind: str) -> bool:
+    """The element prices a reservation of ``kind`` (RESERVATION / RESERVATION_EXPIRES) and its
+    other restrictions hold at the moment the reservation (period) starts."""
+    return r is not None and r.reservation == kind and _holds_at(r, m)
+
+
+def _holds_at(r: Restrictions, m: _Moment) -> bool:
+    """Every restriction but ``reservation`` holds at a moment."""
     if not window_holds(r.start_time, r.end_time, m.tod):
         return False
     if r.start_date is not None and m.date < r.start_date:
@@ -263,6 +297,24 @@ def _incl(num: Decimal, vat: Decimal | None) -> Decimal:
     return num if vat is None else num * (100 + vat) / 100
 
 
+def _line(num: Decimal, vat: Decimal | None, tax_included: str | None) -> tuple[Decimal | Fraction, Decimal | Fraction]:
+    """(excl, incl) numerators of a cost line ``num`` = price x volume, by the tariff's tax mode:
+    2.2.1 / NO: the price excludes ``vat``; YES: it includes it (excl = num x 100 / (100 + vat),
+    an exact fraction); N/A: no taxes apply (excl = incl)."""
+    if tax_included == "YES":
+        whole = Fraction(num)
+        return (whole if vat is None else whole * 100 / (100 + Fraction(vat))), whole
+    if tax_included == "N/A":
+        return num, num
+    return num, _incl(num, vat)
+
+
+def _moment(p: Period, tz: ZoneInfo, energy_before: Decimal, contract_date: dt.date) -> _Moment:
+    local = p.start.astimezone(tz)
+    return _Moment(local.hour * 3600 + local.minute * 60 + local.second, local.date(), WEEKDAYS[local.weekday()],
+                   p.offset_s, energy_before, p.power_kw, p.current_a, p.since_charge_end_s, contract_date)
+
+
 def _price(tariff: Tariff, session: Session, tz: ZoneInfo) -> Costs:
     if tariff.start_date_time is not None and session.start < tariff.start_date_time:
         raise PricingError(f"tariff {tariff.id!r} is valid from {tariff.start_date_time.isoformat()}, "
@@ -273,17 +325,17 @@ def _price(tariff: Tariff, session: Session, tz: ZoneInfo) -> Costs:
     dims = [d for d in ("FLAT", "ENERGY", "TIME", "PARKING_TIME", "SESSION_TIME")
             if any(c.type == d for e in tariff.elements for c in e.components)]
     contract_date = session.contract_date or session.start.astimezone(tz).date()
+    tax = tariff.tax_included
+    zero: Decimal | Fraction = Fraction(0) if tax == "YES" else _ZERO
     # (element index, dimension, excl numerator, incl numerator)
-    lines: list[tuple[int, str, Decimal, Decimal]] = []
+    lines: list[tuple[int, str, Decimal | Fraction, Decimal | Fraction]] = []
     billed: dict[str, Decimal] = {}
     last: dict[str, tuple[int, Component]] = {}
+    _price_reservation(tariff, session, tz, contract_date, lines, billed, last)
     flat_done = False
     energy_before = _ZERO
     for p in session.periods:
-        local = p.start.astimezone(tz)
-        moment = _Moment(local.hour * 3600 + local.minute * 60 + local.second, local.date(),
-                         WEEKDAYS[local.weekday()], p.offset_s, energy_before, p.power_kw, p.current_a,
-                         p.since_charge_end_s, contract_date)
+        moment = _moment(p, tz, energy_before, contract_date)
         energy_before += p.energy_kws
         for dim in dims:
             if dim == "FLAT" and flat_done:
@@ -293,21 +345,20 @@ def _price(tariff: Tariff, session: Session, tz: ZoneInfo) -> Costs:
                 continue
             idx, comp = chosen
             if dim == "FLAT":
-                num = comp.price * HOUR
-                lines.append((idx, dim, num, _incl(num, comp.vat)))
+                lines.append((idx, dim, *_line(comp.price * HOUR, comp.vat, tax)))
                 flat_done = True
                 continue
             vol = _volume(dim, p)
             if vol <= 0:
                 continue
-            num = comp.price * vol
-            lines.append((idx, dim, num, _incl(num, comp.vat)))
+            lines.append((idx, dim, *_line(comp.price * vol, comp.vat, tax)))
             billed[dim] = billed.get(dim, _ZERO) + vol
             last[dim] = chosen
     # step_size: once per session, on the billed total, with the last component's step; the
     # surplus is billed at that component's price. TIME and PARKING_TIME share one rounding:
-    # when parking is billed only parking is rounded.
-    rounded_dims = ["ENERGY", "SESSION_TIME", "PARKING_TIME" if "PARKING_TIME" in last else "TIME"]
+    # when parking is billed only parking is rounded. Reserved time is rounded on its own.
+    rounded_dims = ["ENERGY", "SESSION_TIME", "PARKING_TIME" if "PARKING_TIME" in last else "TIME",
+                    "RESERVATION_TIME"]
     for dim in rounded_dims:
         if dim not in last:
             continue
@@ -319,12 +370,11 @@ def _price(tariff: Tariff, session: Session, tz: ZoneInfo) -> Costs:
         steps = -((-Fraction(total)) // Fraction(step))  # ceiling
         surplus = Decimal(steps) * step - total
         if surplus > 0:
-            num = comp.price * surplus
-            lines.append((idx, dim, num, _incl(num, comp.vat)))
-    costs = Costs(excl=dict.fromkeys(PARTS, _ZERO), incl=dict.fromkeys(PARTS, _ZERO))
+            lines.append((idx, dim, *_line(comp.price * surplus, comp.vat, tax)))
+    costs = Costs(excl=dict.fromkeys(PARTS, zero), incl=dict.fromkeys(PARTS, zero))
     for _idx, dim, ex, inc in lines:
-        costs.excl[_PART_OF[dim]] += ex
-        costs.incl[_PART_OF[dim]] += inc
+        costs.excl[_PART_OF[dim]] = _add(costs.excl[_PART_OF[dim]], ex)
+        costs.incl[_PART_OF[dim]] = _add(costs.incl[_PART_OF[dim]], inc)
     # Eco-Movement restriction-level min_price / max_price: floor / cap (excl. VAT) on the cost of
     # the element's components, for elements that billed something (see element_bound_deltas).
     used = {idx for idx, *_ in lines}
@@ -334,30 +384,94 @@ def _price(tariff: Tariff, session: Session, tz: ZoneInfo) -> Costs:
         if r is None or (r.min_price is None and r.max_price is None):
             continue
         billing = _billing_components(element.components)
-        cost = [sum((ex for i, d, ex, _inc in lines if i == idx and d == comp.type), _ZERO) for comp in billing]
+        # (no Fraction here: a tax-inclusive tariff with element bounds is refused by the parser)
+        cost = [sum((_decimal(ex) for i, d, ex, _inc in lines if i == idx and d == comp.type), _ZERO)
+                for comp in billing]
         deltas = element_bound_deltas(cost, None if r.min_price is None else r.min_price * HOUR,
                                       None if r.max_price is None else r.max_price * HOUR)
         for comp, delta in zip(billing, deltas, strict=True):
             if delta:
-                costs.excl[_PART_OF[comp.type]] += delta
-                costs.incl[_PART_OF[comp.type]] += _incl(delta, comp.vat)
-    total_excl = sum(costs.excl.values(), _ZERO)
-    total_incl = sum(costs.incl.values(), _ZERO)
-    # OCPI 2.2.1 tariff min_price / max_price: the session total, excl. and incl. VAT separately.
+                costs.excl[_PART_OF[comp.type]] = _add(costs.excl[_PART_OF[comp.type]], delta)
+                costs.incl[_PART_OF[comp.type]] = _add(costs.incl[_PART_OF[comp.type]], _incl(delta, comp.vat))
+    total_excl = sum(costs.excl.values(), zero)
+    total_incl = sum(costs.incl.values(), zero)
+    # OCPI 2.2.1 min_price / max_price (2.3.0: PriceLimit before / after taxes): the session
+    # total, excl. and incl. VAT separately.
     if tariff.min_price is not None:
-        total_excl = max(total_excl, tariff.min_price.excl_vat * HOUR)
+        total_excl = max(total_excl, _same_kind(tariff.min_price.excl_vat * HOUR, zero))
         if tariff.min_price.incl_vat is not None:
-            total_incl = max(total_incl, tariff.min_price.incl_vat * HOUR)
+            total_incl = max(total_incl, _same_kind(tariff.min_price.incl_vat * HOUR, zero))
     if tariff.max_price is not None:
-        total_excl = min(total_excl, tariff.max_price.excl_vat * HOUR)
+        total_excl = min(total_excl, _same_kind(tariff.max_price.excl_vat * HOUR, zero))
         if tariff.max_price.incl_vat is not None:
-            total_incl = min(total_incl, tariff.max_price.incl_vat * HOUR)
+            total_incl = min(total_incl, _same_kind(tariff.max_price.incl_vat * HOUR, zero))
     costs.total_excl = total_excl
     costs.total_incl = total_incl
     costs.energy_kws = sum((p.energy_kws for p in session.periods), _ZERO)
     costs.parking_s = sum((p.parking_s for p in session.periods), _ZERO)
     costs.total_time_s = session.total_time_s
+    costs.reserved = bool(session.reservation)
     return costs
+
+
+def _add(a: Decimal | Fraction, b: Decimal | Fraction) -> Decimal | Fraction:
+    """Exact sum of two numerators; a Fraction as soon as one of them is."""
+    if isinstance(a, Fraction) or isinstance(b, Fraction):
+        return Fraction(a) + Fraction(b)
+    return a + b
+
+
+def _decimal(value: Decimal | Fraction) -> Decimal:
+    """A numerator known to be a Decimal (tariffs whose sums are fractions carry no element bounds)."""
+    if isinstance(value, Fraction):
+        raise PricingError("an element price bound on a tax-inclusive tariff cannot be priced")
+    return value
+
+
+def _same_kind(value: Decimal, zero: Decimal | Fraction) -> Decimal | Fraction:
+    """``value`` as a Fraction when the session's sums are fractions (a tax-inclusive tariff)."""
+    return Fraction(value) if isinstance(zero, Fraction) else value
+
+
+def _price_reservation(tariff: Tariff, session: Session, tz: ZoneInfo, contract_date: dt.date,
+                       lines: list[tuple[int, str, Decimal | Fraction, Decimal | Fraction]],
+                       billed: dict[str, Decimal], last: dict[str, tuple[int, Component]]) -> None:
+    """Cost lines of the session's reservation (OCPI 2.2.1 reservation restriction).
+
+    Per reservation period and dimension (FLAT, TIME only) the component comes from the first
+    element restricted to RESERVATION whose other restrictions hold at the period's start; when
+    the reservation expired, an element restricted to RESERVATION_EXPIRES is preferred (the
+    spec: an expired reservation's time is priced by it). The reservation FLAT is billed once,
+    apart from the session's own FLAT (the spec's examples bill both); reserved TIME is billed
+    per hour and rounded once with the step of the last reservation TIME component.
+    """
+    kinds = ("RESERVATION_EXPIRES", "RESERVATION") if session.reservation_expired else ("RESERVATION",)
+    flat_done = False
+    for p in session.reservation:
+        moment = _moment(p, tz, _ZERO, contract_date)
+        for dim in ("FLAT", "TIME"):
+            if dim == "FLAT" and flat_done:
+                continue
+            chosen = next((c for kind in kinds if (c := _choose_reserved(tariff, dim, moment, kind)) is not None),
+                          None)
+            if chosen is None:
+                continue
+            idx, comp = chosen
+            if dim == "FLAT":
+                lines.append((idx, "RESERVATION_FLAT", *_line(comp.price * HOUR, comp.vat, tariff.tax_included)))
+                flat_done = True
+            elif p.time_s > 0:
+                lines.append((idx, "RESERVATION_TIME", *_line(comp.price * p.time_s, comp.vat, tariff.tax_included)))
+                billed["RESERVATION_TIME"] = billed.get("RESERVATION_TIME", _ZERO) + p.time_s
+                last["RESERVATION_TIME"] = chosen
+
+
+def _choose_reserved(tariff: Tariff, dim: str, moment: _Moment, kind: str) -> tuple[int, Component] | None:
+    for idx, element in enumerate(tariff.elements):
+        comp = next((c for c in element.components if c.type == dim), None)
+        if comp is not None and reservation_holds(element.restrictions, moment, kind):
+            return idx, comp
+    return None
 
 
 def _billing_components(components: tuple[Component, ...]) -> list[Component]:
@@ -425,13 +539,19 @@ def zone(name: str) -> ZoneInfo:
         raise PricingError(f"unknown time zone {name!r}: use an IANA name such as Europe/Amsterdam or UTC") from None
 
 
-def session_from_cdr(cdr: Mapping[str, Any], *, contract_date: dt.date | None = None) -> Session:
+def session_from_cdr(cdr: Mapping[str, Any], *, contract_date: dt.date | None = None,
+                     reservation_expired: bool | None = None) -> Session:
     """Turn an OCPI CDR's charging periods into a :class:`Session`.
 
     Periods are sorted by start (some CDRs list them out of order); a period ends where the
     next begins, the last at the CDR's ``end_date_time``. Billed volumes are the periods'
     ENERGY (kWh), TIME and PARKING_TIME (hours) dimensions; POWER/MAX_POWER/MIN_POWER and
     CURRENT/MAX_CURRENT/MIN_CURRENT give the period's power and current when present.
+
+    A period with a RESERVATION_TIME dimension (hours) is a reservation period (OCPI 2.2.1
+    CdrDimensionType): it goes to :attr:`Session.reservation` and nothing else in it is billed.
+    ``reservation_expired`` None means: expired when the CDR has reservation periods and no
+    charging or parking at all (the driver never came).
     """
     if not isinstance(cdr, Mapping):
         raise PricingError("a CDR must be a JSON object")
@@ -455,6 +575,8 @@ def session_from_cdr(cdr: Mapping[str, Any], *, contract_date: dt.date | None = 
             dims[d["type"]] = volume
         parsed.append((start, dims))
     parsed.sort(key=lambda x: x[0])
+    reserved = [(start, dims) for start, dims in parsed if "RESERVATION_TIME" in dims]
+    parsed = [(start, dims) for start, dims in parsed if "RESERVATION_TIME" not in dims]
     end = parse_datetime(cdr["end_date_time"], "end_date_time") if cdr.get("end_date_time") else None
     cdr_start = parse_datetime(cdr["start_date_time"], "start_date_time") if cdr.get("start_date_time") else None
     if end is not None and cdr_start is not None and end < cdr_start:
@@ -466,6 +588,10 @@ def session_from_cdr(cdr: Mapping[str, Any], *, contract_date: dt.date | None = 
                         "they end before they start: priced from their dimensions as given")
     with decimal.localcontext(EXACT):
         first = parsed[0][0] if parsed else (cdr_start or dt.datetime(1970, 1, 1, tzinfo=dt.UTC))
+        reservation = tuple(Period(start=start, offset_s=_ZERO, time_s=dims["RESERVATION_TIME"] * HOUR)
+                            for start, dims in reserved)
+        if reservation:  # the CDR's start is the reservation's; the session starts when charging does
+            cdr_start = first if parsed else reservation[-1].start
         charging_ends = [
             (parsed[k + 1][0] if k + 1 < len(parsed) else None, dims)
             for k, (_s, dims) in enumerate(parsed)
@@ -491,12 +617,16 @@ def session_from_cdr(cdr: Mapping[str, Any], *, contract_date: dt.date | None = 
                 current_a=_first(dims, ("CURRENT", "MAX_CURRENT", "MIN_CURRENT")),
                 since_charge_end_s=since,
             ))
-        if end is not None:
+        if reservation and not parsed:
+            total_time = _ZERO
+        elif end is not None:
             total_time = _seconds(end - min(first, cdr_start or first))
         else:
             total_time = sum((p.time_s + p.parking_s for p in periods), _ZERO)
+    charged = any(p.energy_kws > 0 or p.time_s > 0 or p.parking_s > 0 for p in periods)
+    expired = bool(reservation) and not charged if reservation_expired is None else reservation_expired
     return Session(start=first, periods=tuple(periods), total_time_s=total_time, contract_date=contract_date,
-                   warnings=tuple(warnings))
+                   warnings=tuple(warnings), reservation=reservation, reservation_expired=expired)
 
 
 def _first(dims: Mapping[str, Decimal], keys: tuple[str, ...]) -> Decimal | None:
@@ -545,6 +675,24 @@ def price_cdr_report(tariff: Mapping[str, Any] | Tariff, cdr: Mapping[str, Any],
     return CdrPrice(totals, parsed.warnings + session.warnings)
 
 
+def ocpi_230_totals(totals: Mapping[str, Any]) -> dict[str, Any]:
+    """The totals with each amount as an OCPI 2.3.0 ``Price``: ``before_taxes`` and the list of
+    ``taxes`` (one ``{"name": "VAT", "amount"}``: the amount incl. minus excl. VAT; none when no
+    tax was charged). Volumes are unchanged.
+
+    Example: ``{"excl_vat": 10, "incl_vat": 11.9}`` becomes
+    ``{"before_taxes": 10, "taxes": [{"name": "VAT", "amount": 1.9}]}``.
+    """
+    out: dict[str, Any] = {}
+    for key, value in totals.items():
+        if isinstance(value, Mapping) and "excl_vat" in value:
+            tax = value["incl_vat"] - value["excl_vat"]
+            out[key] = {"before_taxes": value["excl_vat"], "taxes": [{"name": "VAT", "amount": tax}] if tax else []}
+        else:
+            out[key] = value
+    return out
+
+
 def totals_to_json(totals: Mapping[str, Any]) -> str:
     """Serialise totals as JSON with decimals written exactly (no binary floats)."""
 
@@ -553,6 +701,10 @@ def totals_to_json(totals: Mapping[str, Any]) -> str:
             return "{" + ", ".join(f'"{k}": {enc(v)}' for k, v in value.items()) + "}"
         if isinstance(value, Decimal):
             return format(value, "f")
+        if isinstance(value, list):
+            return "[" + ", ".join(enc(v) for v in value) + "]"
+        if isinstance(value, str):
+            return json.dumps(value)
         if value is None:
             return "null"
         return str(value)

@@ -11,6 +11,11 @@ overstay onset after it. A kWh threshold takes effect at the first whole second 
 energy so far has reached it (meters report per second). Splitting finer than needed never
 changes a price, which is why the vectorised evaluator can use the union of all tariffs'
 thresholds and still agree exactly with the scalar engine that uses one tariff's.
+
+A session may start with a reservation: ``reservation_minutes`` reserved before the car arrives at
+``start`` (one reservation period, its element chosen at the reservation's start). With
+``reservation_expired`` the driver never comes: the reservation runs out at ``start`` and nothing
+is charged (the session has no energy, power or parking of its own).
 """
 
 from __future__ import annotations
@@ -59,6 +64,8 @@ class ReferenceSession:
     parking_minutes: int | None = None
     connected_minutes: int | None = None
     description: str = ""
+    reservation_minutes: int | None = None   # reserved before arrival at ``start``
+    reservation_expired: bool = False         # the driver did not show: no charging at all
 
     @property
     def energy_j(self) -> int:
@@ -83,6 +90,8 @@ class Profile:
 
     @property
     def charging_s(self) -> int:
+        if self.session.reservation_expired:
+            return 0
         return -(-self.session.energy_j // self.power_w)
 
     @property
@@ -172,6 +181,13 @@ def _parse_vehicle_session(raw: Mapping[str, Any], where: str, fleet: tuple[Vehi
 def _parse_session(raw: Any, where: str) -> ReferenceSession:
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{where}: must be a table")
+    minutes, expired = raw.get("reservation_minutes"), raw.get("reservation_expired", False)
+    if minutes is not None and (not isinstance(minutes, int) or isinstance(minutes, bool) or minutes <= 0):
+        raise ConfigError(f"{where}: reservation_minutes must be a whole number > 0, got {minutes!r}")
+    if not isinstance(expired, bool):
+        raise ConfigError(f"{where}: reservation_expired must be true or false, got {expired!r}")
+    if expired:
+        return _parse_expired_session(raw, where, minutes)
     try:
         name = str(raw["name"])
         classes = tuple(str(c).upper() for c in raw["power_classes"])
@@ -193,7 +209,29 @@ def _parse_session(raw: Any, where: str) -> ReferenceSession:
     for value in (parking, connected):
         if value is not None and (not isinstance(value, int) or value < 0):
             raise ConfigError(f"{where}: minutes must be a whole number >= 0, got {value!r}")
-    return ReferenceSession(name, classes, start, energy, power, parking, connected, str(raw.get("description", "")))
+    return ReferenceSession(name, classes, start, energy, power, parking, connected, str(raw.get("description", "")),
+                            reservation_minutes=minutes)
+
+
+def _parse_expired_session(raw: Mapping[str, Any], where: str, minutes: int | None) -> ReferenceSession:
+    """A reservation the driver never used: name, power_classes, start, reservation_minutes only."""
+    if minutes is None:
+        raise ConfigError(f"{where}: reservation_expired needs reservation_minutes")
+    given = [k for k in ("energy_kwh", "power_kw", "parking_minutes", "connected_minutes") if k in raw]
+    if given:
+        raise ConfigError(f"{where}: an expired reservation charges nothing: remove {', '.join(given)}")
+    try:
+        name = str(raw["name"])
+        classes = tuple(str(c).upper() for c in raw["power_classes"])
+        start = dt.time.fromisoformat(str(raw["start"]))
+    except KeyError as exc:
+        raise ConfigError(f"{where}: missing key {exc.args[0]!r} (name, power_classes, start are required)") from None
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    if not classes or any(c not in POWER_CLASSES for c in classes):
+        raise ConfigError(f"{where}: power_classes must be a non-empty list of AC, DC, HPC")
+    return ReferenceSession(name, classes, start, Decimal(0), Decimal(0), 0, None, str(raw.get("description", "")),
+                            reservation_minutes=minutes, reservation_expired=True)
 
 
 def profile_for(session: AnySession, max_power_kw: float | Decimal | None, amperage: int | None,
@@ -209,6 +247,8 @@ def profile_for(session: AnySession, max_power_kw: float | Decimal | None, amper
     if isinstance(session, VehicleSession):
         return vehicle_profile_for(session, max_power_kw, amperage, power_class or session.power_classes[0],
                                    power_type)
+    if session.reservation_expired:
+        return Profile(session, 0, None)  # nothing is charged
     power = session.power_kw
     max_kw: Decimal | None = None
     if max_power_kw is not None:
@@ -265,8 +305,14 @@ def build_session(profile: AnyProfile, tz: ZoneInfo, day: dt.date, breakpoints: 
             current_a=None if current is None else Decimal(current).scaleb(-3),
             since_charge_end_s=None if charging else Decimal(a - tc),
         ))
+    reservation: tuple[Period, ...] = ()
+    minutes = getattr(profile.session, "reservation_minutes", None)
+    if minutes:
+        reservation = (Period(start=start_utc - dt.timedelta(minutes=minutes), offset_s=Decimal(0),
+                              time_s=Decimal(minutes * 60)),)
     return Session(start=start_utc, periods=tuple(periods), total_time_s=Decimal(end),
-                   contract_date=contract_date)
+                   contract_date=contract_date, reservation=reservation,
+                   reservation_expired=bool(getattr(profile.session, "reservation_expired", False)))
 
 
 def price_reference(tariff: Tariff, profile: AnyProfile, timezone: str, day: dt.date,

@@ -15,8 +15,13 @@ Prices are shared by hundreds of connectors, so the work is split in three:
    build writes the table in bounded memory; :func:`session_costs` concatenates them).
 
 Units: prices in micro-units (x 1e6), VAT in 1e-4 percent, energy in joules, time in seconds,
-power in mW, current in µA. Only Eco-Movement price records are evaluated (the ``prices``
-tables); they carry no tariff-level min/max price.
+power in mW, current in µA. The inputs are Eco-Movement price records (the ``prices`` tables) or
+OCPI tariffs in the same shape (:func:`ecodata.pricing.tariff_tables.tariff_price_tables`), whose
+``prices`` rows may add ``tax_included`` (OCPI 2.3.0) and the tariff-level ``min_price_*`` /
+``max_price_*`` bounds. A tax-inclusive price (YES) has amounts before taxes of
+``price x 100 / (100 + vat)``: its excl. VAT numerators are kept over 3.6e12 x (1e6 + 100 x vat_u),
+one denominator per price (one VAT rate per such price). A reservation is one more period per
+profile (``res_s`` reserved seconds) that only reservation elements price.
 """
 
 from __future__ import annotations
@@ -56,8 +61,12 @@ DEN_EXCL = 3_600_000_000_000          # money = N / DEN_EXCL
 DEN_INCL = DEN_EXCL * 1_000_000        # money incl. VAT = NI / DEN_INCL
 _I128 = pl.Int128()
 _KNOWN_TYPES = ("ENERGY", "TIME", "PARKING_TIME", "FLAT")
-PARTS = ("energy", "time", "parking", "flat")
-_PART = {"ENERGY": "energy", "TIME": "time", "PARKING_TIME": "parking", "FLAT": "flat"}
+PARTS = ("energy", "time", "parking", "flat", "reservation")
+_PART = {"ENERGY": "energy", "TIME": "time", "PARKING_TIME": "parking", "FLAT": "flat",
+         "RESERVATION_TIME": "reservation", "RESERVATION_FLAT": "reservation"}
+# Optional columns of a ``prices`` frame of OCPI tariffs (absent on Eco-Movement price records).
+TARIFF_TERMS = ("tax_included", "min_price_excl_vat", "min_price_incl_vat", "max_price_excl_vat",
+                "max_price_incl_vat")
 DEFAULT_KWH_PER_MONTH = Decimal(100)
 # Months over which a fee is spread to get a monthly equivalent (one-off: 3 years, as connect+umlaut).
 # connector_prices rows per yielded frame of session_costs_chunks (bounds the build's memory).
@@ -188,7 +197,7 @@ def build_profiles(kinds: pl.DataFrame, sessions: Sequence[AnySession], day: dt.
             built.setdefault(pid, p)
             map_rows.append((power_class, max_kw, amperage, tz, power_type, s.name, pid))
     prof_rows = []
-    period_rows = []
+    period_rows: list[tuple[Any, ...]] = []
     for (name, shape, tz), pid in keys.items():
         profile = built[pid]
         current = profile.current_ma if isinstance(profile, Profile) else None
@@ -196,6 +205,11 @@ def build_profiles(kinds: pl.DataFrame, sessions: Sequence[AnySession], day: dt.
                           profile.session.energy_j))
         zone = _zone(tz)
         session = build_session(profile, zone, day, breakpoints)
+        for per in session.reservation:  # period_idx -1: before the charging periods
+            local = per.start.astimezone(zone)
+            period_rows.append((pid, -1, 0, local.hour * 3600 + local.minute * 60 + local.second, local.date(),
+                                WEEKDAYS[local.weekday()], 0, 0, 0, None, None, None, int(per.time_s),
+                                session.reservation_expired))
         for i, per in enumerate(session.periods):
             local = per.start.astimezone(zone)
             period_rows.append((
@@ -203,7 +217,7 @@ def build_profiles(kinds: pl.DataFrame, sessions: Sequence[AnySession], day: dt.
                 WEEKDAYS[local.weekday()], int(per.energy_kws * 1000), int(per.time_s), int(per.parking_s),
                 None if per.power_kw is None else int(per.power_kw * 1_000_000),
                 None if per.current_a is None else int(per.current_a * 1_000_000),
-                None if per.since_charge_end_s is None else int(per.since_charge_end_s),
+                None if per.since_charge_end_s is None else int(per.since_charge_end_s), 0, False,
             ))
     kind_map = pl.DataFrame(map_rows, schema={
         "power_class": pl.String, "max_power_kw": pl.Float64, "amperage": pl.Int32, "time_zone": pl.String,
@@ -214,7 +228,8 @@ def build_profiles(kinds: pl.DataFrame, sessions: Sequence[AnySession], day: dt.
     periods = pl.DataFrame(period_rows, schema={
         "profile_id": pl.Int32, "period_idx": pl.Int32, "offset_s": pl.Int64, "tod_s": pl.Int32,
         "local_date": pl.Date, "weekday": pl.String, "energy_j": pl.Int64, "time_s": pl.Int64,
-        "parking_s": pl.Int64, "power_mw": pl.Int64, "current_ua": pl.Int64, "since_end_s": pl.Int64},
+        "parking_s": pl.Int64, "power_mw": pl.Int64, "current_ua": pl.Int64, "since_end_s": pl.Int64,
+        "res_s": pl.Int64, "expired": pl.Boolean},
         orient="row")
     periods = periods.with_columns(
         pl.col("energy_j").cum_sum().over("profile_id").alias("energy_after_j"),
@@ -270,8 +285,14 @@ def _holds(contract_date: dt.date) -> pl.Expr:
         .otherwise(True)
     )
     dow = c("r_dow").is_null() | (c("r_dow").list.len() == 0) | c("r_dow").list.contains(c("weekday"))
+    # a reservation period only matches reservation elements (RESERVATION_EXPIRES only when it
+    # expired), a charging period only the others
+    reservation = (pl.when(c("res_s") > 0)
+                   .then((c("r_reservation") == "RESERVATION")
+                         | (c("expired") & (c("r_reservation") == "RESERVATION_EXPIRES")))
+                   .otherwise(c("r_reservation").is_null()))
     return (
-        c("r_reservation").is_null()
+        reservation
         & window
         & (c("r_start_date").is_null() | (c("local_date") >= c("r_start_date")))
         & (c("r_end_date").is_null() | (c("local_date") < c("r_end_date")))
@@ -299,12 +320,15 @@ def _incl(n: pl.Expr, vat_u: pl.Expr) -> pl.Expr:
 
 
 def price_pairs(pairs: pl.LazyFrame, periods: pl.DataFrame, ec: pl.LazyFrame, *, contract_date: dt.date,
-                policy: RoundingPolicy, price_key: str = "price_id") -> pl.LazyFrame:
+                policy: RoundingPolicy, price_key: str = "price_id", terms: pl.LazyFrame | None = None
+                ) -> pl.LazyFrame:
     """Price each distinct (price_id, profile_id) pair: exact numerators and rounded parts.
 
     ``price_key`` names the column identifying a price in ``pairs`` and ``ec`` (an integer code
-    is faster than the string id). Output: price_key, profile_id, n_total, ni_total (exact numerators) and q_<part>_excl/incl,
-    q_total_excl/incl (Int128 counts of 10^-places).
+    is faster than the string id). ``terms`` (:func:`price_terms`) gives each price's tax mode and
+    tariff-level bounds; None = Eco-Movement records (prices excl. VAT, no bounds). Output:
+    price_key, profile_id, n_total, ni_total (exact numerators), den_excl (n_total's denominator)
+    and q_<part>_excl/incl, q_total_excl/incl (Int128 counts of 10^-places).
     """
     per = periods.lazy()
     cand = (
@@ -314,22 +338,31 @@ def price_pairs(pairs: pl.LazyFrame, periods: pl.DataFrame, ec: pl.LazyFrame, *,
             ((pl.col("type") == "ENERGY") & (pl.col("energy_j") > 0))
             | ((pl.col("type") == "TIME") & (pl.col("time_s") > 0))
             | ((pl.col("type") == "PARKING_TIME") & (pl.col("parking_s") > 0))
+            | ((pl.col("type") == "TIME") & (pl.col("res_s") > 0))
             | (pl.col("type") == "FLAT")
         )
         .filter(_holds(contract_date))
     )
     keys = [price_key, "profile_id", "period_idx", "type"]
-    chosen = cand.group_by(keys).agg(pl.col("element_index").min())
+    # an expired reservation prefers RESERVATION_EXPIRES elements, else first in list order
+    rank = pl.col("element_index") + pl.when(
+        pl.col("expired") & (pl.col("r_reservation") == "RESERVATION")).then(1 << 20).otherwise(0)
+    chosen = cand.group_by(keys).agg(pl.col("element_index").sort_by(rank).first())
+    flats = ["FLAT", "RESERVATION_FLAT"]
     chosen = chosen.join(ec.select(price_key, "element_index", "type", "price_u", "vat_u", "step"),
                          on=[price_key, "element_index", "type"]).join(
-        per.select("profile_id", "period_idx", "energy_j", "time_s", "parking_s"), on=["profile_id", "period_idx"])
+        per.select("profile_id", "period_idx", "energy_j", "time_s", "parking_s", "res_s"),
+        on=["profile_id", "period_idx"]).with_columns(
+        pl.when(pl.col("res_s") > 0).then(pl.lit("RESERVATION_") + pl.col("type")).otherwise(pl.col("type"))
+        .alias("type"))
     pp = [price_key, "profile_id"]
-    flat = (chosen.filter(pl.col("type") == "FLAT").sort("period_idx").group_by(pp)
-            .agg(pl.all().exclude(pp).first())
+    flat = (chosen.filter(pl.col("type").is_in(flats)).sort("period_idx").group_by([*pp, "type"])
+            .agg(pl.all().exclude([*pp, "type"]).first())
             .with_columns((pl.col("price_u") * 3_600_000).alias("n")))
     volume = (pl.when(pl.col("type") == "ENERGY").then(pl.col("energy_j"))
-              .when(pl.col("type") == "TIME").then(pl.col("time_s")).otherwise(pl.col("parking_s")))
-    metered = chosen.filter(pl.col("type") != "FLAT").with_columns(volume.alias("vol"))
+              .when(pl.col("type") == "TIME").then(pl.col("time_s"))
+              .when(pl.col("type") == "RESERVATION_TIME").then(pl.col("res_s")).otherwise(pl.col("parking_s")))
+    metered = chosen.filter(~pl.col("type").is_in(flats)).with_columns(volume.alias("vol"))
     unit = pl.when(pl.col("type") == "ENERGY").then(1).otherwise(1000)
     lines = metered.with_columns((pl.col("price_u") * pl.col("vol") * unit).alias("n"))
     # step_size: once per session on the billed total, last component's step and price
@@ -349,10 +382,19 @@ def price_pairs(pairs: pl.LazyFrame, periods: pl.DataFrame, ec: pl.LazyFrame, *,
     )
     cols = [*pp, "element_index", "type", "vat_u", "n"]
     all_lines = pl.concat([flat.select(cols), lines.select(cols), surplus.select(cols)])
-    all_lines = all_lines.with_columns(_incl(pl.col("n"), pl.col("vat_u")).alias("ni"))
     adjust = _element_bounds(all_lines, ec, pp, price_key)
     everything = pl.concat([all_lines, adjust], how="vertical_relaxed").with_columns(
         pl.col("type").replace_strict(_PART, return_dtype=pl.String).alias("part"))
+    # excl. VAT numerator (over den_excl) and incl. VAT numerator (over DEN_INCL) by tax mode
+    if terms is None:
+        everything = everything.with_columns(_incl(pl.col("n"), pl.col("vat_u")).alias("ni"))
+    else:
+        tax = pl.col("tax_included")
+        everything = everything.join(terms.select(price_key, "tax_included"), on=price_key, how="left").with_columns(
+            pl.when(tax.is_in(["YES", "N/A"])).then(pl.col("n").cast(_I128) * 1_000_000)
+            .otherwise(_incl(pl.col("n"), pl.col("vat_u"))).alias("ni"),
+            pl.when(tax == "YES").then(pl.col("n").cast(_I128) * 1_000_000).otherwise(pl.col("n").cast(_I128))
+            .alias("n"))
     aggs: list[pl.Expr] = []
     for part in PARTS:
         is_part = pl.col("part") == part
@@ -366,9 +408,63 @@ def price_pairs(pairs: pl.LazyFrame, periods: pl.DataFrame, ec: pl.LazyFrame, *,
         pl.sum_horizontal([pl.col(f"n_{p}") for p in PARTS]).alias("n_total"),
         pl.sum_horizontal([pl.col(f"ni_{p}") for p in PARTS]).alias("ni_total"),
     )
-    rounded = [round_expr(pl.col(f"n_{p}"), DEN_EXCL, policy).alias(f"q_{p}_excl") for p in (*PARTS, "total")]
+    if terms is None:
+        out = out.with_columns(pl.lit(DEN_EXCL, dtype=_I128).alias("den_excl"))
+    else:
+        out = _tariff_bounds(out.join(terms, on=price_key, how="left"))
+    rounded = [round_expr(pl.col(f"n_{p}"), pl.col("den_excl"), policy).alias(f"q_{p}_excl")
+               for p in (*PARTS, "total")]
     rounded += [round_expr(pl.col(f"ni_{p}"), DEN_INCL, policy).alias(f"q_{p}_incl") for p in (*PARTS, "total")]
     return out.with_columns(rounded)
+
+
+def price_terms(prices: pl.LazyFrame, components: pl.LazyFrame, price_key: str = "price_id") -> pl.LazyFrame | None:
+    """Per price: its tax mode, the one VAT rate of a tax-inclusive price (``f_u`` = 1e6 + 100 x
+    vat_u; 1e6 without vat) and its tariff-level bounds as micro-units; None when ``prices`` has
+    none of the :data:`TARIFF_TERMS` columns (Eco-Movement records).
+
+    A tax-inclusive price with components of more than one VAT rate is refused: its amounts
+    before taxes would need one denominator per rate (the scalar engine prices it).
+    """
+    names = prices.collect_schema().names()
+    if not any(c in names for c in TARIFF_TERMS):
+        return None
+    cols = [pl.col(c) if c in names else pl.lit(None, dtype=pl.String if c == "tax_included" else pl.Decimal(18, 6))
+            .alias(c) for c in TARIFF_TERMS]
+    terms = prices.select(price_key, *cols).select(
+        price_key, "tax_included",
+        *[_scaled(c, 1_000_000).alias(c.replace("_vat", "_u")) for c in TARIFF_TERMS[1:]])
+    rates = components.group_by(price_key).agg(_scaled("vat", 10_000).unique().alias("_rates"))
+    terms = terms.join(rates, on=price_key, how="left")
+    mixed = terms.filter((pl.col("tax_included") == "YES") & (pl.col("_rates").list.len() > 1)).select(
+        price_key).head(3).collect()
+    if mixed.height:
+        raise PricingError("the vectorised evaluator prices a tariff whose prices include taxes only when all its "
+                           f"components share one VAT rate, e.g. not {mixed[price_key].to_list()}; price such a "
+                           "tariff with the scalar engine (ecodata price)")
+    return terms.with_columns(
+        (pl.col("_rates").list.first().fill_null(0).cast(pl.Int64) + 1_000_000).alias("f_u")).drop("_rates")
+
+
+def _tariff_bounds(out: pl.LazyFrame) -> pl.LazyFrame:
+    """den_excl for each priced pair, and the tariff-level min/max price applied to the totals
+    (excl. and incl. VAT each on its own; parts are not clamped), as the scalar engine does."""
+    c = pl.col
+    yes = c("tax_included") == "YES"
+    den = pl.when(yes).then(pl.lit(DEN_EXCL, dtype=_I128) * c("f_u").cast(_I128)).otherwise(
+        pl.lit(DEN_EXCL, dtype=_I128))
+    out = out.with_columns(den.alias("den_excl"))
+    per_unit_excl = c("den_excl") // 1_000_000           # money x 1e6 -> numerator over den_excl
+    per_unit_incl = pl.lit(DEN_INCL // 1_000_000, dtype=_I128)
+    n, ni = c("n_total"), c("ni_total")
+    for bound, pick in (("min", pl.max_horizontal), ("max", pl.min_horizontal)):
+        ex = c(f"{bound}_price_excl_u").cast(_I128) * per_unit_excl
+        inc = c(f"{bound}_price_incl_u").cast(_I128) * per_unit_incl
+        n = pl.when(ex.is_null()).then(n).otherwise(pick(n, ex))
+        ni = pl.when(inc.is_null()).then(ni).otherwise(pick(ni, inc))
+        out = out.with_columns(n.alias("n_total"), ni.alias("ni_total"))
+        n, ni = c("n_total"), c("ni_total")
+    return out
 
 
 def _element_bounds(all_lines: pl.LazyFrame, ec: pl.LazyFrame, pp: list[str], price_key: str) -> pl.LazyFrame:
@@ -407,8 +503,7 @@ def _element_bounds(all_lines: pl.LazyFrame, ec: pl.LazyFrame, pp: list[str], pr
              .when(excess < 0).then(pl.when(pl.col("largest")).then(zero - excess).otherwise(zero))
              .otherwise(zero))
     return (cand.with_columns(delta.alias("n")).filter(pl.col("n") != 0)
-            .select(*el, "type", "vat_u", "n")
-            .with_columns(_incl(pl.col("n"), pl.col("vat_u")).alias("ni")))
+            .select(*el, "type", "vat_u", "n"))
 
 
 # --- step 3: the session_costs table --------------------------------------------------------
@@ -569,8 +664,11 @@ def _evaluate(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], *, day: dt.date
     clock.lap("keys")
     ec = element_components(t["price_elements"], t["price_components"]).join(
         price_index.lazy(), on="price_id").drop("price_id").collect().lazy()  # small, used several times
+    terms = price_terms(t["prices"], t["price_components"])
+    if terms is not None:
+        terms = terms.join(price_index.lazy(), on="price_id").drop("price_id").collect().lazy()
     priced = price_pairs(pairs.lazy(), periods, ec, contract_date=contract_date, policy=policy,
-                         price_key="price_idx").collect().join(price_index, on="price_idx")
+                         price_key="price_idx", terms=terms).collect().join(price_index, on="price_idx")
     money = _money_columns(priced, profiles, t["prices"], t["price_components"], rates, day, kwh_per_month,
                            policy).join(price_index, on="price_id")
     del priced
@@ -675,7 +773,7 @@ def _money_columns(priced: pl.DataFrame, profiles: pl.DataFrame, prices: pl.Lazy
     upe = {c: int(v * 10**8) for c, v in per_cur.items() if v is not None}
     df = df.with_columns(pl.col("currency").replace_strict(upe, default=None, return_dtype=pl.Int64).alias("upe_u"))
     upe_den = pl.col("upe_u").cast(_I128)
-    eur_excl = round_expr(pl.col("n_total") * 10**8, upe_den * DEN_EXCL, policy)
+    eur_excl = round_expr(pl.col("n_total") * 10**8, upe_den * pl.col("den_excl"), policy)
     eur_incl = round_expr(pl.col("ni_total") * 10**8, upe_den * DEN_INCL, policy)
     # the fee is converted from its rounded local amount
     eur_fee = round_expr(pl.col("q_fee") * 10**8, upe_den * 10**places, policy)

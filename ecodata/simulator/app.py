@@ -5,6 +5,8 @@ Routes (each also under ``/api`` and with or without a trailing slash)::
     GET /ocpi/cpo/2.1.1/locations[/{id}]     OCPI 2.1.1 + Eco-Movement attributes, limit <= 1000
     GET /ocpi/cpo/2.2/locations[/{id}]       OCPI 2.2.1 shapes of the same data
     GET /ocpi/cpo/2.1.1/tariffs              raw OCPI tariffs, limit <= 1000
+    GET /ocpi/cpo/2.3.0/tariffs              the same tariffs in OCPI 2.3.0 shapes (tax_included,
+                                             PriceLimit, reservation elements); a client opts in
     GET /prices                              prices (new), limit <= 10000, offset or last_record
     GET /prices/{id}                         one price (``data`` is a one-element list)
     GET /prices/connector_prices             connector -> pricing_ids, limit <= 10000, offset or last_record
@@ -133,8 +135,8 @@ class SimulatorApp:
                 return _updated(endpoint, raw, n, ds.timestamp)
 
             v = View(ds.count(endpoint), render, inserted, updated)
-            twin = self._views.get((endpoint, "2.2" if version == "2.1.1" else "2.1.1"))
-            if twin is not None:  # share the overlay so both versions show the same mutations
+            twin = next((w for (e, ver), w in self._views.items() if e == endpoint and ver != version), None)
+            if twin is not None:  # share the overlay so every version shows the same mutations
                 v.deleted, v.inserted, v.updated = twin.deleted, twin.inserted, twin.updated
             self._views[vk] = v
         return v
@@ -248,6 +250,8 @@ class SimulatorApp:
         if scope["method"] != "GET":
             raise _Reply(405, 2000, f"method {scope['method']} is not allowed on {path or '/'}")
         parts = path.split("/")[1:]
+        if parts[:3] == ["ocpi", "cpo", "2.3.0"] and parts[3:] == ["tariffs"]:
+            return await self._list(scope, query, "tariffs", "2.3.0", d, False)
         if parts[:3] == ["ocpi", "cpo", "2.1.1"] or parts[:3] == ["ocpi", "cpo", "2.2"]:
             version = parts[2]
             rest = parts[3:]

@@ -517,14 +517,17 @@ class Catalog:
             self._tariff_cache[tk] = hit
         return hit
 
-    def tariff_bytes(self, idx: int) -> bytes:
-        """The OCPI tariff published by the CPO of ad hoc price ``idx``."""
+    def tariff_bytes(self, idx: int, version: str = "2.1.1") -> bytes:
+        """The OCPI tariff published by the CPO of ad hoc price ``idx`` (``version`` 2.1.1 or 2.3.0)."""
         p = self._partner_of[idx]
         bk = self._body_keys[idx]
         hit = self._tariff_elements_for(bk, p.tariff_style, p.tariff_vat)
-        return b'{"id":"%s","currency":"%s","tariff_alt_text":%s,"tariff_alt_url":"%s","elements":%s,"last_updated":"%s"}' % (
+        raw = b'{"id":"%s","currency":"%s","tariff_alt_text":%s,"tariff_alt_url":"%s","elements":%s,"last_updated":"%s"}' % (
             self._tariff_ids_b[idx], self._currency_b[bk[1]], hit[0], b"" if idx % 3 == 0 else p.tariff_url_b, hit[1],
             self._ts_b[idx])
+        if version == "2.3.0":
+            return tariff_230(raw, self.countries[bk[1]], p.party_id, mix(idx))
+        return raw
 
 
 # ---------------------------------------------------------------------- price bodies
@@ -683,6 +686,42 @@ def _build_elements(seed: int, bk: tuple[int, ...], c: Country) -> list[dict[str
         loyal = _comp("ENERGY", _q(kwh * 0.9, c), c, 1)
         elements.insert(0, _el([loyal], {"emsp_contract_date": rng.pick(("2024-01-01", "2025-01-01", "2025-07-01"))}))
     return elements
+
+
+def tariff_230(raw: bytes, c: Country, party_id: str, h: int) -> bytes:
+    """The OCPI 2.3.0 form of a 2.1.1 tariff: owner fields and ``tax_included``, with the prices of
+    about half the VAT-stating CPOs' tariffs given incl. VAT (YES), the others excl. VAT (NO),
+    and N/A (no taxes stated) for tariffs without VAT. ``h`` (a hash of the tariff) also picks a
+    PriceLimit minimum for 1 in 8 and a reservation fee (RESERVATION TIME, RESERVATION_EXPIRES
+    FLAT) for 1 in 6, in the shapes of the OCPI reservation examples."""
+    t = orjson.loads(raw)
+    has_vat = any("vat" in comp for e in t["elements"] for comp in e["price_components"])
+    tax = ("YES" if h % 2 else "NO") if has_vat else "N/A"
+    factor = 1 + c.vat / 100
+    if tax == "YES":
+        for e in t["elements"]:
+            for comp in e["price_components"]:
+                comp["price"] = round(comp["price"] * factor, 4)
+    out: dict[str, Any] = {"country_code": c.code2, "party_id": party_id, **t, "tax_included": tax}
+    if (h >> 3) % 8 == 0:
+        before = round(1.0 * c.fx_per_eur, 2)
+        out["min_price"] = {"before_taxes": before, "after_taxes": round(before * factor, 2)} if has_vat \
+            else {"before_taxes": before}
+    if (h >> 6) % 6 == 0:
+        listed = any(isinstance(e.get("restrictions"), list) for e in t["elements"])  # keep the CPO's style
+
+        def restr(kind: str) -> Any:
+            return [{"reservation": kind}] if listed else {"reservation": kind}
+
+        rate = 1 if tax == "YES" else 1 / factor  # 3.00 per hour and 1.50 per no-show incl. VAT
+        vat = {"vat": c.vat_json} if has_vat else {}
+        out["elements"] = [
+            {"price_components": [{"type": "FLAT", "price": round(1.5 * rate * c.fx_per_eur, 4), "step_size": 1,
+                                   **vat}], "restrictions": restr("RESERVATION_EXPIRES")},
+            {"price_components": [{"type": "TIME", "price": round(3.0 * rate * c.fx_per_eur, 4), "step_size": 300,
+                                   **vat}], "restrictions": restr("RESERVATION")},
+            *out["elements"]]
+    return compact(orjson.dumps(out))
 
 
 def _tariff_elements(elements: list[dict[str, Any]], style: int, with_vat: bool,

@@ -494,7 +494,7 @@ class SimulatedData:
             return [self.catalog.price_bytes(p) for p in range(start, stop)]
         if endpoint == "tariffs":
             tp = self._tariff_pos
-            return [self.catalog.tariff_bytes(tp[p]) for p in range(start, stop)]
+            return [self.catalog.tariff_bytes(tp[p], version) for p in range(start, stop)]
         if endpoint == "connector_prices":
             pos = bisect_right(self._conn_cum, start)
             first = self._conn_cum[pos - 1] if pos else 0

@@ -101,14 +101,16 @@ def _restriction_columns() -> tuple[Column, ...]:
 
 
 def _component_columns(parent: str) -> tuple[Column, ...]:
+    taxed = "" if parent == "price_id" else "; OCPI 2.3.0 tax_included YES: null (the price includes VAT, see price_incl_vat)"
     return (
         _c(parent, _S, f"the {parent.removesuffix('_id')} this component belongs to"),
         _c("element_index", pl.Int32(), "position of the element in the list (0-based; order decides precedence)"),
         _c("component_index", pl.Int32(), "position of the component within its element (0-based)"),
         _c("type", _S, "ENERGY (per kWh), TIME (per hour charging), PARKING_TIME (per hour not charging), FLAT (per session)"),
-        _c("price_excl_vat", PRICE, "price per unit excl. VAT, in the price's currency"),
+        _c("price_excl_vat", PRICE, "price per unit excl. VAT, in the price's currency" + taxed),
         _c("vat", VAT, "VAT percentage; null = not given (not the same as 0)"),
-        _c("price_incl_vat", PRICE_INCL, "exact price_excl_vat * (1 + vat/100); null when vat is not given"),
+        _c("price_incl_vat", PRICE_INCL, "exact price_excl_vat * (1 + vat/100); null when vat is not given"
+           + ("" if not taxed else "; 2.3.0: the price as given when tax_included is YES, = price_excl_vat when N/A")),
         _c("step_size", pl.Int32(), "billing step: Wh for ENERGY, seconds for TIME/PARKING_TIME, 1 for FLAT"),
     )
 
@@ -259,10 +261,11 @@ TARIFFS = TableSchema(
         _c("type", _S, "OCPI 2.2 TariffType (AD_HOC_PAYMENT, REGULAR, ...), null = any session"),
         _c("tariff_alt_text", _S, "first alternative text of the tariff"),
         _c("tariff_alt_url", _S, "URL with a human-readable tariff"),
-        _c("min_price_excl_vat", PRICE, "minimum session cost excl. VAT"),
-        _c("min_price_incl_vat", PRICE, "minimum session cost incl. VAT"),
-        _c("max_price_excl_vat", PRICE, "maximum session cost excl. VAT"),
+        _c("min_price_excl_vat", PRICE, "minimum session cost excl. VAT (2.3.0: PriceLimit before_taxes)"),
+        _c("min_price_incl_vat", PRICE, "minimum session cost incl. VAT (2.3.0: after_taxes)"),
+        _c("max_price_excl_vat", PRICE, "maximum session cost excl. VAT (2.3.0: before_taxes)"),
         _c("max_price_incl_vat", PRICE, "maximum session cost incl. VAT"),
+        _c("tax_included", _S, "OCPI 2.3.0: YES = component prices include their VAT, NO = they exclude it, N/A = no taxes apply; null before 2.3.0 (prices exclude VAT)"),
         _c("start_date_time", UTC_TS, "tariff valid from (UTC)"),
         _c("end_date_time", UTC_TS, "tariff valid until (UTC)"),
         _c("element_count", pl.Int32(), "number of tariff elements"),
@@ -315,10 +318,12 @@ _SESSION_COST_VALUES: tuple[Column, ...] = (
     _c("time_cost_excl_vat", PRICE_INCL, "charging-time part excl. VAT"),
     _c("parking_cost_excl_vat", PRICE_INCL, "parking-time part excl. VAT"),
     _c("flat_cost_excl_vat", PRICE_INCL, "flat (per-session) part excl. VAT"),
+    _c("reservation_cost_excl_vat", PRICE_INCL, "reservation part excl. VAT (reservation fee and reserved time; 0 without a reservation)"),
     _c("energy_cost_incl_vat", PRICE_INCL, "energy part incl. VAT"),
     _c("time_cost_incl_vat", PRICE_INCL, "charging-time part incl. VAT"),
     _c("parking_cost_incl_vat", PRICE_INCL, "parking-time part incl. VAT"),
     _c("flat_cost_incl_vat", PRICE_INCL, "flat (per-session) part incl. VAT"),
+    _c("reservation_cost_incl_vat", PRICE_INCL, "reservation part incl. VAT"),
     _c("subscription_fee_per_session_incl_vat", PRICE_INCL, "monthly subscription fee incl. VAT amortised over the stated kWh per month"),
     _c("total_eur_excl_vat", PRICE_INCL, "total_excl_vat in EUR at the snapshot date's reference rate"),
     _c("total_eur_incl_vat", PRICE_INCL, "total_incl_vat in EUR"),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from ecodata.tables.schemas import TARIFF_COMPONENTS, TARIFF_ELEMENTS, TARIFFS
+from ecodata.tables.schemas import PRICE_INCL, TARIFF_COMPONENTS, TARIFF_ELEMENTS, TARIFFS
 from ecodata.transform._common import (
     RESTRICTION,
     ROW,
@@ -25,7 +25,9 @@ from ecodata.transform._conform import REJECT, conform
 from ecodata.transform._decode import DATA, Variant
 
 _S = pl.String()
-_PRICE = pl.Struct({"excl_vat": _S, "incl_vat": _S})
+# 2.2.1 Price {excl_vat, incl_vat} or 2.3.0 PriceLimit {before_taxes, after_taxes}
+_PRICE = pl.Struct({"excl_vat": _S, "incl_vat": _S, "before_taxes": _S, "after_taxes": _S})
+TAX_INCLUDED = ("YES", "NO", "N/A")
 
 
 def _tariff_json(restriction: pl.DataType) -> pl.Struct:
@@ -34,7 +36,7 @@ def _tariff_json(restriction: pl.DataType) -> pl.Struct:
         "id": _S, "country_code": _S, "party_id": _S, "currency": _S, "type": _S,
         "tariff_alt_text": pl.List(pl.Struct({"language": _S, "text": _S})), "tariff_alt_url": _S,
         "min_price": _PRICE, "max_price": _PRICE, "start_date_time": _S, "end_date_time": _S,
-        "elements": pl.List(element), "last_updated": _S,
+        "elements": pl.List(element), "last_updated": _S, "tax_included": _S,
     })
 
 
@@ -63,22 +65,37 @@ def parts_tariffs(rows: pl.LazyFrame) -> Parts:
         f("party_id").alias("party_id"), f("currency").alias("currency"), f("type").alias("type"),
         f("tariff_alt_text").list.first().struct.field("text").alias("tariff_alt_text"),
         f("tariff_alt_url").alias("tariff_alt_url"),
-        f("min_price").struct.field("excl_vat").alias("min_price_excl_vat"),
-        f("min_price").struct.field("incl_vat").alias("min_price_incl_vat"),
-        f("max_price").struct.field("excl_vat").alias("max_price_excl_vat"),
-        f("max_price").struct.field("incl_vat").alias("max_price_incl_vat"),
+        *[pl.coalesce(f(bound).struct.field(old), f(bound).struct.field(new)).alias(f"{bound}_{old}")
+          for bound in ("min_price", "max_price")
+          for old, new in (("excl_vat", "before_taxes"), ("incl_vat", "after_taxes"))],
+        f("tax_included").alias("tax_included"),
         f("start_date_time").alias("start_date_time"), f("end_date_time").alias("end_date_time"),
         f("elements").list.len().cast(pl.Int32).alias("element_count"),
         f("last_updated").alias("last_updated"),
         f("elements").alias("elements"),
     )
-    tariffs = conform(parents, TARIFFS, keep=(ROW,))
+    tariffs = conform(parents, TARIFFS, keep=(ROW,)).with_columns(
+        pl.coalesce(
+            pl.col(REJECT),
+            pl.when(pl.col("tax_included").is_not_null() & ~pl.col("tax_included").is_in(TAX_INCLUDED)).then(
+                pl.format("tax_included {} is not YES, NO or N/A (OCPI 2.3.0)", pl.col("tax_included"))),
+        ).alias(REJECT))
     kept = pl.col("element").struct.field("restrictions").list.eval(pl.element().filter(restriction_is_set(pl.element())))
     elements, components = element_tables(
         parents, "tariff_id", "price", TARIFF_ELEMENTS, TARIFF_COMPONENTS,
         kept.list.first(),
         extra_element_columns=(kept.list.len().alias("_restriction_objects"),),
     )
+    # 2.3.0: a tax-inclusive price is the price incl. VAT (its excl. VAT amount is not a finite
+    # decimal in general, so it is left null); with no taxes the price is the price incl. too
+    tax = pl.col("_tax")
+    components = components.join(parents.select(ROW, pl.col("tax_included").alias("_tax")), on=ROW,
+                                 how="left").with_columns(
+        pl.when(tax == "YES").then(pl.col("price_excl_vat").cast(PRICE_INCL))
+        .when(tax == "N/A").then(pl.col("price_excl_vat").cast(PRICE_INCL))
+        .otherwise(pl.col("price_incl_vat")).alias("price_incl_vat"),
+        pl.when(tax == "YES").then(None).otherwise(pl.col("price_excl_vat")).alias("price_excl_vat"),
+    ).drop("_tax")
     elements = elements.with_columns(
         pl.coalesce(
             pl.col(REJECT),

@@ -23,7 +23,7 @@ from ecodata.tables.schemas import ALL_TABLES
 
 DATES = [dt.date(2026, 6, 1), dt.date(2026, 6, 2)]
 COUNTRIES = {"DE", "FR", "GB", "NL", "NO", "PL"}
-SESSIONS = {"HPC_10_80", "DC50_20_80", "AC_SHOP", "AC_LONG", "AC_NIGHT"}
+SESSIONS = {"HPC_10_80", "DC50_20_80", "AC_SHOP", "AC_LONG", "AC_NIGHT", "AC_RESERVED"}
 
 
 def test_two_snapshot_dates_from_simulator_days_0_and_1(demo_build):

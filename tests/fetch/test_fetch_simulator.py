@@ -107,6 +107,16 @@ def test_locations_2_2(tmp_path: Path, truth: SimulatedData) -> None:
     assert read_manifest(DataPaths(tmp_path), "locations", DATE).api_version == "2.2"
 
 
+def test_tariffs_2_3_0_is_opt_in(tmp_path: Path, truth: SimulatedData) -> None:
+    with serve(create_app(SimulatorConfig(scale="demo", seed=0, token=TOKEN))) as url:
+        run_fetch(settings_for(url, tmp_path, tariffs_version="2.3.0"), ["tariffs"], DATE,
+                  page_limit=250, progress=False)
+    assert_equals_truth(tmp_path, truth, ("tariffs",), version="2.3.0")
+    assert read_manifest(DataPaths(tmp_path), "tariffs", DATE).api_version == "2.3.0"
+    urls = scan_raw(DataPaths(tmp_path), "tariffs", DATE).collect()["request_url"]
+    assert urls.str.contains("/api/ocpi/cpo/2.3.0/tariffs").all()
+
+
 def test_faulty_server_run_equals_ground_truth(tmp_path: Path, truth: SimulatedData) -> None:
     config = SimulatorConfig(scale="demo", seed=0, token=TOKEN, faults=FaultSpec.parse(ISSUE_FAULTS))
     with serve(create_app(config)) as url:

@@ -81,7 +81,7 @@ def test_session_costs_step_stores_the_distinct_costs_and_the_view_gives_every_r
     assert profiles.select(SESSION_PROFILES.key).n_unique() == profiles.height
     for schema, frame in ((SESSION_PRICE_COSTS, price_costs), (SESSION_PROFILES, profiles)):
         assert [(d.date, d.rows) for d in store.load(data_dir, schema).days] == [(DAY, frame.height)]
-        assert len(list(data_dir.history_dir(schema.name).glob("*.parquet"))) == 1
+        assert len(store.change_files(data_dir, schema)) == 1
         assert not data_dir.table_staging(schema.name, DAY).exists()
         assert_frame_equal(scan_table(data_dir, schema.name, DAY).drop("snapshot_date").collect(), frame)
     assert not data_dir.history_dir("session_costs").exists()

@@ -234,3 +234,26 @@ def test_price_takes_the_zone_from_cdr_location_when_not_given(tmp_path):
     utc = json.loads(CliRunner().invoke(cli, [*args, "--timezone", "UTC"]).output, parse_float=Decimal)
     assert berlin["total_cost"]["excl_vat"] == Decimal("1.0000")
     assert utc["total_cost"]["excl_vat"] == Decimal("0.1000")
+
+
+def test_price_prints_ocpi_230_prices_for_a_230_tariff(files):
+    tariff = {"id": "t", "currency": "EUR", "tax_included": "YES", "elements": [
+        {"price_components": [{"type": "ENERGY", "price": 0.595, "vat": 19, "step_size": 1}]},
+        {"price_components": [{"type": "TIME", "price": 3.0, "vat": 19, "step_size": 60}],
+         "restrictions": {"reservation": "RESERVATION"}}]}
+    cdr = {"start_date_time": "2026-01-13T14:20:00Z", "end_date_time": "2026-01-13T15:30:00Z",
+           "charging_periods": [
+               {"start_date_time": "2026-01-13T14:20:00Z", "dimensions": [{"type": "RESERVATION_TIME", "volume": 0.25}]},
+               {"start_date_time": "2026-01-13T14:35:00Z", "dimensions": [{"type": "ENERGY", "volume": 20}]}]}
+    (files / "t23.json").write_text(json.dumps(tariff), encoding="utf-8")
+    (files / "c23.json").write_text(json.dumps(cdr), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["price", "--tariff", str(files / "t23.json"), "--cdr", str(files / "c23.json")])
+    assert result.exit_code == 0, result.output
+    totals = json.loads(result.output, parse_float=Decimal)
+    # 20 kWh x 0.595 incl. 19 % = 11.90 (10.00 before taxes); 15 min x 3.00/h = 0.75 (0.6303 before taxes)
+    assert totals["total_energy_cost"] == {"before_taxes": Decimal("10.0000"),
+                                           "taxes": [{"name": "VAT", "amount": Decimal("1.9000")}]}
+    assert totals["total_reservation_cost"] == {"before_taxes": Decimal("0.6303"),
+                                                "taxes": [{"name": "VAT", "amount": Decimal("0.1197")}]}
+    assert totals["total_cost"]["before_taxes"] == Decimal("10.6303")
+    assert totals["total_time_cost"] == {"before_taxes": Decimal("0.0000"), "taxes": []}

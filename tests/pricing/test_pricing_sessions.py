@@ -20,7 +20,7 @@ def sessions():
 
 
 def test_default_sessions_follow_the_analyst_reference(sessions):
-    assert list(sessions) == ["HPC_10_80", "DC50_20_80", "AC_SHOP", "AC_LONG", "AC_NIGHT"]
+    assert list(sessions) == ["HPC_10_80", "DC50_20_80", "AC_SHOP", "AC_LONG", "AC_NIGHT", "AC_RESERVED"]
     assert (sessions["HPC_10_80"].energy_kwh, sessions["HPC_10_80"].power_classes) == (D("52.5"), ("HPC",))
     night = profile_for(sessions["AC_NIGHT"], 11.0, 16)
     assert night.charging_s + night.parking_s == 12 * 3600

@@ -113,8 +113,8 @@ def hand_out():
 
 def test_hand_made_prices_agree_exactly_with_the_scalar_engine(hand_out):
     assert assert_agree(hand_out, HAND, CONNECTORS, DAY) == hand_out.height
-    # fitting: AC x 3 AC sessions x 3 connectors + DC + HPC, the unknown-class connector gets nothing
-    assert hand_out.height == len(HAND) * (3 * 3 + 1 + 1)
+    # fitting: AC x 4 AC sessions x 3 connectors + DC + HPC, the unknown-class connector gets nothing
+    assert hand_out.height == len(HAND) * (4 * 3 + 1 + 1)
     assert hand_out.columns == SESSION_COSTS.column_names
     assert hand_out.schema == SESSION_COSTS.polars_schema
 
@@ -149,7 +149,7 @@ def test_eur_columns_are_null_without_rates_except_for_eur_prices():
     out = run(HAND[:2], CONNECTORS[:2], rates=None)
     eur = out.filter(pl.col("currency") == "EUR")
     assert eur["total_eur_incl_vat"].to_list() == eur["total_incl_vat"].to_list()
-    assert out.filter(pl.col("currency") == "CHF")["total_eur_incl_vat"].null_count() == 6
+    assert out.filter(pl.col("currency") == "CHF")["total_eur_incl_vat"].null_count() == 8
 
 
 def test_rounding_policy_is_shared(hand_out):
@@ -219,7 +219,7 @@ def price_records(draw, pid):
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_random_price_records_agree_exactly(records, day):
     out = run(list(records), day=day)
-    assert assert_agree(out, list(records), CONNECTORS, day) == out.height == 3 * 11
+    assert assert_agree(out, list(records), CONNECTORS, day) == out.height == 3 * 14
 
 
 # --- property: random samples of the simulator's prices -----------------------------------
@@ -252,7 +252,7 @@ def test_simulator_every_fitting_pair_is_priced(demo):
     tables, _records, out = demo
     fit = (tables["connector_prices"].join(tables["connectors"], on=["location_id", "evse_uid", "connector_id"])
            .join(tables["prices"].select("price_id"), on="price_id", how="semi")
-           .select(pl.col("power_class").replace_strict({"AC": 3, "DC": 1, "HPC": 1}, default=0).sum()).item())
+           .select(pl.col("power_class").replace_strict({"AC": 4, "DC": 1, "HPC": 1}, default=0).sum()).item())
     assert out.height == fit
     assert out.select(["location_id", "evse_uid", "connector_id", "price_id", "session"]).is_duplicated().sum() == 0
 
@@ -262,7 +262,7 @@ def test_missing_step_size_means_one_and_bad_components_are_refused():
     rec = em("nostep", [{"price_components": [{"type": "ENERGY", "price_excl_vat": D("0.30"), "vat": D(19)}],
                          "restrictions": {"start_time": "12:07", "end_time": "00:00"}}])
     out = run([rec], CONNECTORS[:1])
-    assert assert_agree(out, [rec], CONNECTORS[:1], DAY) == 3
+    assert assert_agree(out, [rec], CONNECTORS[:1], DAY) == 4
     shop = out.filter(pl.col("session") == "AC_SHOP").row(0, named=True)
     # 11 kWh at 3.7 kW from 12:00 (Berlin); 420 s free = 431.667 Wh; billed 10 568.333 Wh -> 10 569 Wh
     assert shop["energy_cost_excl_vat"] == D("3.1707")
@@ -288,7 +288,7 @@ IDLE = [
 
 def test_element_max_price_takes_the_largest_part_first_and_agrees(hand_out):
     out = run(IDLE, CONNECTORS[1:2])  # ac22: 11 kW
-    assert assert_agree(out, IDLE, CONNECTORS[1:2], DAY) == out.height == 9
+    assert assert_agree(out, IDLE, CONNECTORS[1:2], DAY) == out.height == 12
 
     def row(pid, session):
         r = out.filter((pl.col("price_id") == pid) & (pl.col("session") == session)).row(0, named=True)

@@ -296,3 +296,31 @@ def test_daily_change_rates_at_bench_scale(bench: SimulatedData) -> None:
         assert day1.record("locations", moved)["id"] == location_id  # ids are stable across days
     assert kept > 90
     assert removed_checked < 5
+
+
+def test_tariffs_2_3_0_flavour_is_the_same_tariffs_in_2_3_shapes():
+    from ecodata.pricing import parse_tariff
+
+    ds = SimulatedData("demo", 0, 0)
+    old = list(ds.iter_records("tariffs"))
+    new = list(ds.iter_records("tariffs", "2.3.0"))
+    assert [t["id"] for t in new] == [t["id"] for t in old]
+    modes = Counter(t["tax_included"] for t in new)
+    assert set(modes) == {"YES", "NO", "N/A"}
+    assert min(modes.values()) >= 3
+    reserved = [t for t in new if any((e.get("restrictions") or {}) == {"reservation": "RESERVATION"}
+                                      or e.get("restrictions") == [{"reservation": "RESERVATION"}]
+                                      for e in t["elements"])]
+    assert len(reserved) >= 3
+    assert sum("min_price" in t for t in new) >= 3
+    for before, after in zip(old, new, strict=True):
+        assert after["country_code"]
+        assert after["party_id"]
+        tail = after["elements"][len(after["elements"]) - len(before["elements"]):]
+        for eb, ea in zip(before["elements"], tail, strict=True):
+            for cb, ca in zip(eb["price_components"], ea["price_components"], strict=True):
+                if after["tax_included"] == "YES":  # the same price, given incl. VAT
+                    assert abs(ca["price"] - cb["price"] * (1 + ca["vat"] / 100)) < 0.00006
+                else:
+                    assert ca["price"] == cb["price"]
+        parse_tariff(after)  # every one is a valid tariff for the engine

@@ -91,7 +91,9 @@ def test_rerunning_a_date_replaces_its_tables(paths):
     got = scan_table(paths, "price_components", D1).collect()
     assert got["price_excl_vat"].cast(pl.String).to_list() == ["0.350000"]
     assert [d.date for d in store.load(paths, ALL_TABLES["prices"]).days] == [D1]
-    assert len(list(paths.history_dir("prices").glob("*.parquet"))) == 1  # the replaced day's file is gone
+    files = [f.name for f in paths.history_dir("prices").glob("*.parquet")]
+    assert len([f for f in files if not f.startswith("_state-")]) == 1  # the replaced day's change file is gone
+    assert len(files) == 2  # and the one state cache (the newest day's fingerprints)
     assert not paths.table_staging("prices", D1).exists()
     # The locations rejects of the earlier run survive a prices-only re-run.
     assert scan_table(paths, "rejects", D1).collect()["endpoint"].to_list() == ["locations"]
@@ -205,7 +207,8 @@ def test_a_table_given_as_frames_is_written_in_their_order_into_one_file(tmp_pat
     p = DataPaths(tmp_path)
     frames = [_price_rows(i * 1000, 1000) for i in range(7)]
     assert write_table(p, PRICES, D1, iter(frames)) == 7000
-    assert len(list(p.history_dir("prices").glob("*.parquet"))) == 1
+    assert len(store.change_files(p, PRICES)) == 1
+    assert len(list(p.history_dir("prices").glob("*.parquet"))) == 2  # the change file and the state cache
     assert_frame_equal(scan_table(p, "prices", D1).drop("snapshot_date").collect(), pl.concat(frames))
 
 

@@ -26,6 +26,7 @@ def test_tariff_fields_golden(run):
         "tariff_id": "T1", "country_code": "NL", "party_id": "ECO", "currency": "EUR", "type": "AD_HOC_PAYMENT",
         "tariff_alt_text": "0.25/kWh", "tariff_alt_url": "", "min_price_excl_vat": Decimal("0.5"),
         "min_price_incl_vat": Decimal("0.55"), "max_price_excl_vat": Decimal("10"), "max_price_incl_vat": None,
+        "tax_included": None,
         "start_date_time": dt.datetime(2026, 1, 1, tzinfo=dt.UTC), "end_date_time": None, "element_count": 1,
         "last_updated": dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
     }
@@ -69,3 +70,22 @@ def test_mixed_object_and_list_restrictions_are_rejected(run):
     out = run(transform_tariffs, [tariff("OK", None), rec])
     assert out["tariffs"]["tariff_id"].to_list() == ["OK"]
     assert out["rejects"]["reason"][0].startswith("record does not fit the expected shape")
+
+
+def test_ocpi_230_tariffs_keep_tax_included_price_limits_and_tax_inclusive_prices(run):
+    comps = [{"type": "ENERGY", "price": "0.595", "vat": "19", "step_size": 1}]
+    yes = {"id": "Y", "currency": "EUR", "last_updated": "2026-01-01T00:00:00Z", "tax_included": "YES",
+           "min_price": {"before_taxes": "1.00", "after_taxes": "1.19"}, "max_price": {"before_taxes": "20"},
+           "elements": [{"price_components": comps}]}
+    na = {**yes, "id": "N", "tax_included": "N/A", "min_price": None, "max_price": None}
+    bad = {**yes, "id": "B", "tax_included": "MAYBE"}
+    out = run(transform_tariffs, [yes, na, bad])
+    rows = {r["tariff_id"]: r for r in out["tariffs"].iter_rows(named=True)}
+    assert set(rows) == {"Y", "N"}
+    assert (rows["Y"]["tax_included"], rows["Y"]["min_price_excl_vat"], rows["Y"]["min_price_incl_vat"],
+            rows["Y"]["max_price_excl_vat"], rows["Y"]["max_price_incl_vat"]) == (
+        "YES", Decimal("1"), Decimal("1.19"), Decimal("20"), None)
+    prices = {r["tariff_id"]: (r["price_excl_vat"], r["price_incl_vat"])
+              for r in out["tariff_components"].iter_rows(named=True)}
+    assert prices == {"Y": (None, Decimal("0.595")), "N": (Decimal("0.595"), Decimal("0.595"))}
+    assert out["rejects"]["reason"].to_list() == ["tax_included MAYBE is not YES, NO or N/A (OCPI 2.3.0)"]
