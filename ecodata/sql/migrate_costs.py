@@ -106,11 +106,18 @@ def _convert_day(settings: Settings, paths: DataPaths, day: dt.date, *, from_par
 
 
 def _connection(paths: DataPaths, day: dt.date, from_partition: bool) -> duckdb.DuckDBPyConnection:
-    """The views (the new tables included) plus ``old_day``: the stored rows of ``day``."""
+    """The views (the new tables included) plus ``old_day`` (the stored rows of ``day``) and
+    ``new_day`` (the view's), both with the columns every old file holds: a table written before a
+    column existed (e.g. the reservation parts) is checked on the columns it has."""
     con = memory_connection(paths, check_layout=False)
-    columns = ", ".join(OLD.column_names)
     if from_partition:
         files = sorted(paths.table_partition(OLD.name, day).glob("*.parquet"))
+    else:
+        files = [file for _, file in store.change_files(paths, OLD)]
+    held = [c for c in OLD.columns if all(c.name in pl.read_parquet_schema(f) for f in files)]
+    old_view = dataclasses.replace(_OLD_VIEW, columns=tuple(held))
+    columns = ", ".join(old_view.column_names)
+    if from_partition:
         listed = ", ".join("'" + str(f.resolve()).replace("'", "''") + "'" for f in files)
         source = f"SELECT {columns} FROM read_parquet([{listed}])" if files else \
             f"SELECT {columns} FROM session_costs WHERE false"
@@ -121,11 +128,11 @@ def _connection(paths: DataPaths, day: dt.date, from_partition: bool) -> duckdb.
         days = store.change_files(paths, OLD)
         files_sql = [paths.history_relative(file) for _, file in days]
         dates = [d for d, _ in days]
-        name = _OLD_VIEW.name
+        name = old_view.name
         con.execute(f"CREATE VIEW {name}_changes AS "
-                    + history_views.changes_sql(_OLD_VIEW, files_sql, ""))
-        con.execute(f"CREATE VIEW {name}_versions AS " + history_views.versions_sql(_OLD_VIEW, dates))
-        con.execute(f"CREATE VIEW {name}_history AS " + history_views.history_sql(_OLD_VIEW, dates))
+                    + history_views.changes_sql(old_view, files_sql, ""))
+        con.execute(f"CREATE VIEW {name}_versions AS " + history_views.versions_sql(old_view, dates))
+        con.execute(f"CREATE VIEW {name}_history AS " + history_views.history_sql(old_view, dates))
         source = f"SELECT {columns} FROM {name}_history WHERE snapshot_date = DATE '{day.isoformat()}'"
     con.execute(f"CREATE TEMP VIEW old_day AS {source}")
     con.execute(f"CREATE TEMP VIEW new_day AS SELECT {columns} FROM session_costs_history "

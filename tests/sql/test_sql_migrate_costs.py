@@ -164,3 +164,13 @@ def test_the_legacy_layout_with_session_costs_migrates_in_one_run(old_layout, tm
     assert not legacy.tables_root.exists()
     for date in DATES:
         assert_frame_equal(view_day(legacy, date), old[date])
+
+
+def test_an_old_table_without_the_reservation_columns_is_checked_on_the_columns_it_has(old_layout, tmp_path):
+    paths, old = copy_of(old_layout, tmp_path)
+    for _, file in store.change_files(paths, SESSION_COSTS):  # written before OCPI 2.3 reservations
+        pl.read_parquet(file).drop("reservation_cost_excl_vat", "reservation_cost_incl_vat").write_parquet(file)
+    report = migrate_session_costs(Settings(data_dir=paths.root))
+    assert sorted(report.rows) == DATES
+    for date in DATES:
+        assert_frame_equal(view_day(paths, date), old[date])
