@@ -7,7 +7,7 @@
     <data>/raw/<endpoint>/_store/store-<first version>-<token>.parquet (distinct record versions)
     <data>/history/<table>/_history.json                             (the table's kept days, see below)
     <data>/history/<table>/<YYYY-MM-DD>-<token>.parquet              (one day's changes)
-    <data>/history/<table>/_state-<YYYY-MM-DD>-<token>.parquet        (the newest day's row fingerprints, a cache)
+    <data>/history/<table>/_state-<YYYY-MM-DD>-<token>.parquet        (a copy of the newest day's table, a cache)
     <data>/tables/<table>/_staging/snapshot_date=YYYY-MM-DD/...      (a day's whole table being recorded)
     <data>/ecodata.duckdb                                             (views only)
     <data>/fx_rates.csv                        (the EUR rates the user chose; absent = shipped rates)
@@ -163,7 +163,7 @@ class DataPaths:
         return self.history_dir(table) / f"{date.isoformat()}-{token}.parquet"
 
     def history_state_file(self, table: str, date: dt.date, token: str) -> Path:
-        """The fingerprints of a table's newest kept day (``history.store.StateCache``): not data, a
+        """A copy of a table's newest kept day (``history.store.StateCache``): not data, a
         cache that spares the next day's diff a read of the whole change log."""
         return self.history_dir(table) / f"_state-{date.isoformat()}-{token}.parquet"
 

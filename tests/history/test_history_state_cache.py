@@ -28,10 +28,10 @@ def build(root, *, drop_cache: bool) -> DataPaths:
     paths = DataPaths(root)
     for day, date in enumerate(DAYS):
         store.put_day(paths, CONNECTOR_PRICES, date, day_table(day))
-        if drop_cache:  # as if every day were diffed against the change log (no cache, or another polars)
+        if drop_cache:  # as if every day were diffed against the change log (no cache)
             manifest = paths.history_manifest("connector_prices")
             body = json.loads(manifest.read_text())
-            body["state"]["polars"] = "0.0.0"
+            del body["state"]
             manifest.write_text(json.dumps(body))
     return paths
 
@@ -88,4 +88,15 @@ def test_a_cache_written_for_other_columns_is_not_used(tmp_path):
     (paths.history_dir("connector_prices") / history.state.file).unlink()
     store.put_day(paths, CONNECTOR_PRICES, DAYS[-1] + dt.timedelta(days=1), day_table(3))
     entry = store.load(paths, CONNECTOR_PRICES).days[-1]
+    assert (entry.upserts, entry.deletes) == (0, 0)
+
+
+def test_a_fingerprint_cache_of_the_earlier_form_is_not_used(tmp_path):
+    paths = build(tmp_path, drop_cache=False)
+    manifest = paths.history_manifest("connector_prices")
+    body = json.loads(manifest.read_text())
+    body["state"]["polars"] = "2.1.0"  # how the earlier form (row fingerprints) was marked
+    manifest.write_text(json.dumps(body))
+    assert store.load(paths, CONNECTOR_PRICES).state is None
+    entry = store.put_day(paths, CONNECTOR_PRICES, DAYS[-1] + dt.timedelta(days=1), day_table(3))
     assert (entry.upserts, entry.deletes) == (0, 0)
