@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import polars as pl
@@ -32,7 +32,6 @@ from ecodata.errors import ConfigError, SnapshotError, ValidationError, ViewErro
 from ecodata.history import day_rows
 from ecodata.history import store as history_store
 from ecodata.paths import DataPaths, parse_date
-from ecodata.pipeline import BuildReport, build_dataset
 from ecodata.pricing import comparison_query
 from ecodata.pricing.comparison import (
     compare_vehicle_session,
@@ -42,10 +41,13 @@ from ecodata.pricing.comparison import (
 from ecodata.settings import Settings
 from ecodata.snapshot import list_snapshots
 from ecodata.snapshot.reader import read_raw
-from ecodata.sql import memory_connection, view_names
+from ecodata.sql import open_views, view_names
 from ecodata.tables.dictionary import dtype_name
 from ecodata.tables.reader import scan_table, table_schema
 from ecodata.tables.schemas import ALL_TABLES
+
+if TYPE_CHECKING:  # the pipeline (fetch, httpx) is imported by build() only: a reader does not pay for it
+    from ecodata.pipeline import BuildReport
 
 _SNAPSHOTS_SCHEMA = pl.Schema({
     "endpoint": pl.String(), "snapshot_date": pl.Date(), "status": pl.String(), "records": pl.Int64(),
@@ -61,8 +63,9 @@ class Dataset:
     """One data directory built by ``ecodata build``: tables as polars, views as DuckDB SQL.
 
     ``location`` is a directory path (``str`` or ``Path``). Queries run on an in-memory DuckDB
-    connection whose views are created fresh over the directory's tables, with the EUR rates kept
-    with the dataset; :meth:`close` (or a ``with`` block) releases it.
+    connection that reads the directory's views (``ecodata.duckdb`` when it matches the files, else
+    views created fresh; see :func:`ecodata.sql.open_views`), with the EUR rates kept with the
+    dataset; :meth:`close` (or a ``with`` block) releases it.
     """
 
     def __init__(self, location: str | Path) -> None:
@@ -238,7 +241,7 @@ class Dataset:
 
     def _connection(self) -> duckdb.DuckDBPyConnection:
         if self._con is None:
-            self._con = memory_connection(self.paths)
+            self._con = open_views(self.paths)
         return self._con
 
     def _rows(self, query: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
@@ -274,6 +277,8 @@ def build(settings: Settings | None = None, *, date: dt.date | str | None = None
     """
     chosen = settings if settings is not None else Settings.from_env()
     day = parse_date(date) if isinstance(date, str) else date
+    from ecodata.pipeline import build_dataset
+
     return build_dataset(chosen, day, endpoints, force=force, progress=progress)
 
 

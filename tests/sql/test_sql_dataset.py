@@ -122,7 +122,7 @@ def test_open_takes_a_path_or_a_string_and_refuses_urls(data):
 
 def test_build_is_the_daily_job_with_settings_from_the_environment(tmp_path, monkeypatch):
     calls = []
-    monkeypatch.setattr("ecodata.dataset.build_dataset", lambda *args, **kw: calls.append((args, kw)) or "report")
+    monkeypatch.setattr("ecodata.pipeline.build_dataset", lambda *args, **kw: calls.append((args, kw)) or "report")
     monkeypatch.setenv("ECODATA_DATA_DIR", str(tmp_path))
     assert ecodata.build(date="2026-06-01", endpoints=["prices"]) == "report"
     (settings, date, endpoints), kw = calls[0]
