@@ -24,6 +24,8 @@ def test_the_views_read_the_listed_change_files_by_relative_path(tmp_path):
     write_table(paths, schema, D1, schema.polars_schema.to_frame())
     (entry,) = store.load(paths, schema).days
     listed = json.loads(paths.history_manifest("prices").read_text())["days"]
-    assert listed == [{"date": "2026-11-21", "file": entry.file, "rows": 0, "upserts": 0, "deletes": 0}]
-    assert f"read_parquet(['history/prices/{entry.file}'], union_by_name = true)" in view_sql("prices_changes", paths)
+    assert listed == [{"date": "2026-11-21", "file": entry.file, "rows": 0, "upserts": 0, "deletes": 0,
+                       "columns": entry.columns}]
+    assert entry.columns
+    assert f"read_parquet(['history/prices/{entry.file}'])" in view_sql("prices_changes", paths)
     assert paths.table_dates("prices") == [D1]

@@ -55,6 +55,7 @@ class DayEntry:
     rows: int       # rows of the table on that day
     upserts: int    # rows added or changed against the previous kept day (all rows on the first)
     deletes: int    # keys removed against the previous kept day
+    columns: str = ""  # the table's columns when the file was written (_columns_id); "" = not recorded
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ def load(paths: DataPaths, schema: TableSchema) -> History:
     try:
         data = json.loads(manifest.read_text(encoding="utf-8"))
         days = [DayEntry(dt.date.fromisoformat(d["date"]), d["file"], int(d["rows"]), int(d["upserts"]),
-                         int(d["deletes"])) for d in data["days"]]
+                         int(d["deletes"]), str(d.get("columns", ""))) for d in data["days"]]
         cache = data.get("state")
         # a cache with a "polars" entry holds row fingerprints (an earlier form), not the table: unused
         state_cache = (StateCache(dt.date.fromisoformat(cache["date"]), cache["file"],
@@ -120,7 +121,8 @@ def _save(paths: DataPaths, history: History) -> None:
     manifest = paths.history_manifest(history.table)
     body = {"format": FORMAT, "table": history.table, "key": list(history.key),
             "days": [{"date": d.date.isoformat(), "file": d.file, "rows": d.rows, "upserts": d.upserts,
-                      "deletes": d.deletes} for d in history.days]}
+                      "deletes": d.deletes, **({"columns": d.columns} if d.columns else {})}
+                     for d in history.days]}
     newest = history.days[-1].date if history.days else None
     if history.state is not None and history.state.date != newest:
         history.state = None  # a cache of a day that is no longer the newest kept one is never used
@@ -220,7 +222,7 @@ def _write(paths: DataPaths, schema: TableSchema, date: dt.date, changes: pl.Laz
         file.unlink(missing_ok=True)
         raise
     total, deletes = int(counts.item(0, 0)), int(counts.item(0, 1) or 0)
-    return DayEntry(date, file.name, rows, total - deletes, deletes)
+    return DayEntry(date, file.name, rows, total - deletes, deletes, _columns_id(schema))
 
 
 def _replace(days: list[DayEntry], new: Iterator[DayEntry] | list[DayEntry]) -> list[DayEntry]:
@@ -320,5 +322,15 @@ def read_day(paths: DataPaths, schema: TableSchema, date: dt.date) -> pl.LazyFra
 
 def change_files(paths: DataPaths, schema: TableSchema) -> list[tuple[dt.date, Path]]:
     """(day, change file) of every kept day, oldest first (for the views)."""
+    return change_log(paths, schema)[0]
+
+
+def change_log(paths: DataPaths, schema: TableSchema) -> tuple[list[tuple[dt.date, Path]], bool]:
+    """:func:`change_files`, and whether every one of them was written with the table's current
+    columns (then a reader needs no schema unification across the files: DuckDB's
+    ``union_by_name`` reads every file's footer each time a view over them is bound, a cost that
+    grows with the kept days)."""
     history = load(paths, schema)
-    return [(d.date, _file(paths, schema.name, d)) for d in history.days]
+    current = _columns_id(schema)
+    return ([(d.date, _file(paths, schema.name, d)) for d in history.days],
+            all(d.columns == current for d in history.days))

@@ -34,14 +34,17 @@ def _same_key(schema: TableSchema, left: str, right: str) -> str:
     return " AND ".join(f"{left}.{k} IS NOT DISTINCT FROM {right}.{k}" for k in schema.key)
 
 
-def changes_sql(schema: TableSchema, files: list[str], empty_sql: str) -> str:
-    """``t_changes``: the log rows with ``snapshot_date`` and ``deleted``."""
+def changes_sql(schema: TableSchema, files: list[str], empty_sql: str, *, uniform: bool = False) -> str:
+    """``t_changes``: the log rows with ``snapshot_date`` and ``deleted``. ``uniform``: every file
+    has the table's current columns, so the files are read by position (no ``union_by_name``,
+    which binds by reading every file's footer); otherwise older files' missing columns read as null."""
     columns = ", ".join(schema.column_names)
     if not files:
         return f"-- {schema.name}: no snapshot written yet\n" + empty_sql.replace("CAST(NULL AS DATE) AS snapshot_date",
                                  "CAST(NULL AS DATE) AS snapshot_date, CAST(NULL AS BOOLEAN) AS deleted")
     listed = ", ".join(f"'{f}'" for f in files)
-    return f"SELECT {columns}, {DAY} AS snapshot_date, {DELETED} AS deleted\nFROM read_parquet([{listed}], union_by_name = true)"
+    options = "" if uniform else ", union_by_name = true"
+    return f"SELECT {columns}, {DAY} AS snapshot_date, {DELETED} AS deleted\nFROM read_parquet([{listed}]{options})"
 
 
 def versions_sql(schema: TableSchema, dates: list[dt.date]) -> str:

@@ -164,19 +164,20 @@ def latest_dates(paths: DataPaths) -> dict[str, dt.date]:
     return latest
 
 
-def _table_history(schema: TableSchema, paths: DataPaths | None) -> tuple[list[str], list[dt.date]]:
-    """A table's change files (relative to the data directory) and kept days; placeholders without paths."""
+def _table_history(schema: TableSchema, paths: DataPaths | None) -> tuple[list[str], list[dt.date], bool]:
+    """A table's change files (relative to the data directory), kept days, and whether the files all
+    have the table's current columns; placeholders without paths."""
     if paths is None:
-        return [f"history/{schema.name}/<day>-<token>.parquet"], []
-    days = history_store.change_files(paths, schema)
-    return [paths.history_relative(file) for _, file in days], [day for day, _ in days]
+        return [f"history/{schema.name}/<day>-<token>.parquet"], [], False
+    days, uniform = history_store.change_log(paths, schema)
+    return [paths.history_relative(file) for _, file in days], [day for day, _ in days], uniform
 
 
 def _table_view_sql(schema: TableSchema, paths: DataPaths | None, kind: str) -> str:
     """SQL of one of a table's views (``kind``: changes, versions, history, latest) over its change log."""
-    files, dates = _table_history(schema, paths)
+    files, dates, uniform = _table_history(schema, paths)
     if kind == "changes":
-        return history_views.changes_sql(schema, files, _empty_table_sql(schema))
+        return history_views.changes_sql(schema, files, _empty_table_sql(schema), uniform=uniform)
     if kind == "versions":
         return history_views.versions_sql(schema, dates)
     if kind == "history":
@@ -201,12 +202,12 @@ def macro_sql(name: str, paths: DataPaths | None = None) -> str:
     """The ``CREATE OR REPLACE MACRO`` statement of one table macro."""
     if name in DERIVED_MACROS:
         view = name.removesuffix("_as_of")
-        _, dates = _table_history(DERIVED_MACROS[name], paths)
+        _, dates, _ = _table_history(DERIVED_MACROS[name], paths)
         columns = ", ".join(VIEW_TABLES[view].column_names)
         return (f"CREATE OR REPLACE MACRO {name}(as_of) AS TABLE\nSELECT {columns}, snapshot_date\n"
                 f"FROM {view}_history\nWHERE snapshot_date = {history_views.last_day_sql(dates)}")
     table = ALL_TABLES[name.removesuffix("_as_of")]
-    _, dates = _table_history(table, paths)
+    _, dates, _ = _table_history(table, paths)
     return f"CREATE OR REPLACE MACRO {name}(as_of) AS TABLE\n{history_views.as_of_sql(table, dates)}"
 
 

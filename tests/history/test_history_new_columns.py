@@ -1,11 +1,12 @@
 import dataclasses
 import datetime as dt
+import json
 
 import polars as pl
 
 from ecodata.history import store
 from ecodata.paths import DataPaths
-from ecodata.sql import connect, write_views
+from ecodata.sql import connect, view_sql, write_views
 from ecodata.tables.reader import scan_table
 from ecodata.tables.schemas import TARIFFS
 
@@ -28,3 +29,21 @@ def test_a_history_written_before_a_column_existed_reads_it_as_null(tmp_path):
     con = connect(paths)
     got = con.sql("SELECT snapshot_date, tax_included FROM tariffs_history ORDER BY 1").fetchall()
     assert got == [(OLD, None), (NEW, "YES")]
+
+
+def test_the_changes_view_unifies_columns_only_when_a_file_was_written_with_other_columns(tmp_path):
+    paths = DataPaths(tmp_path)
+    row = {"tariff_id": "T1", "currency": "EUR", "element_count": 1}
+    frame = pl.DataFrame([{c: row.get(c) for c in TARIFFS.column_names}], schema=TARIFFS.polars_schema)
+    store.put_day(paths, TARIFFS, OLD, frame.lazy())
+    store.put_day(paths, TARIFFS, NEW, frame.with_columns(pl.lit(2, pl.Int32).alias("element_count")).lazy())
+    assert "union_by_name" not in view_sql("tariffs_changes", paths)
+    # a manifest written before the columns were recorded: the files are unified by name
+    manifest = paths.history_manifest("tariffs")
+    body = json.loads(manifest.read_text())
+    del body["days"][0]["columns"]
+    manifest.write_text(json.dumps(body))
+    assert "union_by_name = true" in view_sql("tariffs_changes", paths)
+    write_views(paths)
+    got = connect(paths).sql("SELECT snapshot_date, element_count FROM tariffs_history ORDER BY 1").fetchall()
+    assert got == [(OLD, 1), (NEW, 2)]
