@@ -4,7 +4,8 @@
 -- component_index where the finding is that narrow (null for the whole record), the rule, its severity
 -- (from price_lint_rules, which documents every rule) and a message. Findings never change a table: a
 -- record is priced as the engine's rules say (ecodata/pricing/README.md), lint says where that looks wrong.
--- Time windows follow the engine: end 00:00 = midnight, end < start wraps, start = end = the whole day.
+-- Amounts in messages are the exact decimals without trailing zeros. Time windows follow the engine:
+-- end 00:00 = midnight, end < start wraps, start = end = the whole day.
 WITH records AS (
     SELECT 'price' AS source, price_id AS record_id, partner AS party, partner_id AS party_id, currency,
            subscription_fee_excl_vat, NULL::DECIMAL(18, 6) AS min_price_excl_vat,
@@ -30,13 +31,13 @@ elements AS (
         CASE WHEN end_time IS NULL OR end_time = TIME '00:00' THEN 86400 ELSE extract(epoch FROM end_time) END
             AS window_end,
         concat_ws('; ',
-            CASE WHEN min_kwh >= max_kwh THEN format('min_kwh {} >= max_kwh {}', min_kwh, max_kwh) END,
-            CASE WHEN min_power_kw >= max_power_kw THEN format('min_power {} >= max_power {}', min_power_kw, max_power_kw) END,
-            CASE WHEN min_current_a >= max_current_a THEN format('min_current {} >= max_current {}', min_current_a, max_current_a) END,
+            CASE WHEN min_kwh >= max_kwh THEN format('min_kwh {} >= max_kwh {}', regexp_replace(CAST(min_kwh AS VARCHAR), '\.?0+$', ''), regexp_replace(CAST(max_kwh AS VARCHAR), '\.?0+$', '')) END,
+            CASE WHEN min_power_kw >= max_power_kw THEN format('min_power {} >= max_power {}', regexp_replace(CAST(min_power_kw AS VARCHAR), '\.?0+$', ''), regexp_replace(CAST(max_power_kw AS VARCHAR), '\.?0+$', '')) END,
+            CASE WHEN min_current_a >= max_current_a THEN format('min_current {} >= max_current {}', regexp_replace(CAST(min_current_a AS VARCHAR), '\.?0+$', ''), regexp_replace(CAST(max_current_a AS VARCHAR), '\.?0+$', '')) END,
             CASE WHEN min_duration_s >= max_duration_s THEN format('min_duration {} >= max_duration {}', min_duration_s, max_duration_s) END,
-            CASE WHEN max_kwh <= 0 THEN format('max_kwh {}', max_kwh) END,
-            CASE WHEN max_power_kw <= 0 THEN format('max_power {}', max_power_kw) END,
-            CASE WHEN max_current_a <= 0 THEN format('max_current {}', max_current_a) END,
+            CASE WHEN max_kwh <= 0 THEN format('max_kwh {}', regexp_replace(CAST(max_kwh AS VARCHAR), '\.?0+$', '')) END,
+            CASE WHEN max_power_kw <= 0 THEN format('max_power {}', regexp_replace(CAST(max_power_kw AS VARCHAR), '\.?0+$', '')) END,
+            CASE WHEN max_current_a <= 0 THEN format('max_current {}', regexp_replace(CAST(max_current_a AS VARCHAR), '\.?0+$', '')) END,
             CASE WHEN max_duration_s <= 0 THEN format('max_duration {}', max_duration_s) END,
             CASE WHEN start_date >= end_date THEN format('start_date {} >= end_date {}', start_date, end_date) END
         ) AS never_because
@@ -70,11 +71,11 @@ findings AS (
 
     UNION ALL
     SELECT source, record_id, element_index, component_index, 'negative_price',
-           format('{} price {} is negative', type, COALESCE(price_excl_vat, price_incl_vat))
+           format('{} price {} is negative', type, regexp_replace(CAST(COALESCE(price_excl_vat, price_incl_vat) AS VARCHAR), '\.?0+$', ''))
     FROM components
     WHERE COALESCE(price_excl_vat, price_incl_vat) < 0
     UNION ALL
-    SELECT source, record_id, NULL, NULL, 'negative_price', format('{} {} is negative', what, amount)
+    SELECT source, record_id, NULL, NULL, 'negative_price', format('{} {} is negative', what, regexp_replace(CAST(amount AS VARCHAR), '\.?0+$', ''))
     FROM records
     CROSS JOIN LATERAL (VALUES ('subscription_fee_excl_vat', subscription_fee_excl_vat),
                                ('min_price_excl_vat', min_price_excl_vat), ('min_price_incl_vat', min_price_incl_vat),
@@ -82,34 +83,35 @@ findings AS (
         AS a(what, amount)
     WHERE amount < 0
     UNION ALL
-    SELECT source, record_id, element_index, NULL, 'negative_price', format('element {} {} {} is negative', element_index, what, amount)
+    SELECT source, record_id, element_index, NULL, 'negative_price', format('element {} {} {} is negative', element_index, what, regexp_replace(CAST(amount AS VARCHAR), '\.?0+$', ''))
     FROM elements
     CROSS JOIN LATERAL (VALUES ('min_price', restriction_min_price), ('max_price', restriction_max_price)) AS a(what, amount)
     WHERE amount < 0
 
     UNION ALL
     SELECT source, record_id, element_index, component_index, 'incl_vat_below_excl',
-           format('{} price incl. VAT {} is below excl. VAT {}', type, price_incl_vat, price_excl_vat)
+           format('{} price incl. VAT {} is below excl. VAT {}', type, regexp_replace(CAST(price_incl_vat AS VARCHAR), '\.?0+$', ''),
+                  regexp_replace(CAST(price_excl_vat AS VARCHAR), '\.?0+$', ''))
     FROM components
-    WHERE price_incl_vat < price_excl_vat
+    WHERE price_incl_vat < price_excl_vat AND price_excl_vat >= 0
     UNION ALL
-    SELECT source, record_id, NULL, NULL, 'incl_vat_below_excl', format('{} incl. VAT {} is below excl. VAT {}', what, incl, excl)
+    SELECT source, record_id, NULL, NULL, 'incl_vat_below_excl', format('{} incl. VAT {} is below excl. VAT {}', what, regexp_replace(CAST(incl AS VARCHAR), '\.?0+$', ''), regexp_replace(CAST(excl AS VARCHAR), '\.?0+$', ''))
     FROM records
     CROSS JOIN LATERAL (VALUES ('min_price', min_price_incl_vat, min_price_excl_vat),
                                ('max_price', max_price_incl_vat, max_price_excl_vat)) AS a(what, incl, excl)
-    WHERE incl < excl
+    WHERE incl < excl AND excl >= 0
 
     UNION ALL
     SELECT source, record_id, NULL, NULL, 'min_price_above_max_price',
-           format('min_price {} is above max_price {} ({})', lo, hi, what)
+           format('min_price {} is above max_price {} ({})', regexp_replace(CAST(lo AS VARCHAR), '\.?0+$', ''), regexp_replace(CAST(hi AS VARCHAR), '\.?0+$', ''), what)
     FROM records
     CROSS JOIN LATERAL (VALUES ('excl. VAT', min_price_excl_vat, max_price_excl_vat),
                                ('incl. VAT', min_price_incl_vat, max_price_incl_vat)) AS a(what, lo, hi)
     WHERE lo > hi
     UNION ALL
     SELECT source, record_id, element_index, NULL, 'min_price_above_max_price',
-           format('element {} min_price {} is above its max_price {}', element_index, restriction_min_price,
-                  restriction_max_price)
+           format('element {} min_price {} is above its max_price {}', element_index, regexp_replace(CAST(restriction_min_price AS VARCHAR), '\.?0+$', ''),
+                  regexp_replace(CAST(restriction_max_price AS VARCHAR), '\.?0+$', ''))
     FROM elements
     WHERE restriction_min_price > restriction_max_price
 
@@ -126,7 +128,7 @@ findings AS (
 
     UNION ALL
     SELECT source, record_id, element_index, component_index, 'vat_out_of_range',
-           format('{} VAT {} % is outside 0-30 %', type, vat)
+           format('{} VAT {} % is outside 0-30 %', type, regexp_replace(CAST(vat AS VARCHAR), '\.?0+$', ''))
     FROM components
     WHERE vat < 0 OR vat > 30
 
@@ -246,7 +248,7 @@ findings AS (
     UNION ALL
     SELECT 'price', price_id, NULL, NULL, 'price_outlier',
            format('outside the outlier policy: {} (energy {} EUR/kWh excl. VAT)', outlier_reason,
-                  COALESCE(CAST(energy_eur_excl_vat AS VARCHAR), 'none'))
+                  COALESCE(regexp_replace(CAST(energy_eur_excl_vat AS VARCHAR), '\.?0+$', ''), 'none'))
     FROM price_outliers
     WHERE is_outlier
 )
