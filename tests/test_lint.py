@@ -218,3 +218,36 @@ def test_the_readme_rule_table_is_the_declared_rules():
     declared = rules_frame()
     assert rows == [(r["rule"], r["severity"], r["checks"], r["why"]) for r in declared.iter_rows(named=True)]
     assert len(rows) >= 15
+
+
+def window(start, end, **more):
+    return {"start_time": start, "end_time": end, **more}
+
+
+# (earlier element's restrictions, later element's restrictions, is the later one shadowed?)
+OVERLAPS = {
+    "W1": (None, window("22:00", "06:00"), True),  # unrestricted first: nothing after it bills ENERGY
+    "W2": (window("22:00", "06:00"), None, False),  # night first, then the fallback: the usual pattern
+    "W3": (window("22:00", "06:00"), window("23:00", "02:00"), True),  # wrapped inside wrapped
+    "W4": (window("22:00", "06:00"), window("05:00", "07:00"), False),  # sticks out of the window
+    "W5": (window("22:00", "06:00"), window("01:00", "04:00"), True),  # inside the morning part
+    "W6": (window("08:00", "20:00"), window("20:00", "22:00"), False),  # end is exclusive: disjoint
+    "W7": (window("10:00", "10:00"), window("00:00", "08:00"), True),  # start = end is the whole day
+    "W8": ({"day_of_week": ["MONDAY", "TUESDAY"]}, {"day_of_week": ["MONDAY"]}, True),
+    "W9": ({"day_of_week": ["MONDAY"]}, {"day_of_week": ["MONDAY", "TUESDAY"]}, False),
+    "WA": ({"max_power": 50}, {"max_power": 22, "min_kwh": 5}, True),
+    "WB": ({"max_power": 22}, {"max_power": 50}, False),
+    "WC": ({"reservation": "RESERVATION"}, None, False),  # a reservation element never prices charging
+    "WD": ({"min_duration": 3600}, {"min_duration": 7200, "start_date": "2026-01-01"}, True),
+}
+
+
+def test_overlapping_elements_follow_the_engines_matching(tmp_path):
+    paths = DataPaths(tmp_path / "data")
+    prices = [price(pid, ([energy(0.40)], first), ([energy(0.30)], later))
+              for pid, (first, later, _) in OVERLAPS.items()]
+    write_day(paths, prices, [])
+    with ecodata.open(paths.root) as ds:
+        found = ds.lint().filter(pl.col("rule") == "overlapping_elements")
+        assert ds.lint().filter(pl.col("rule") != "overlapping_elements").height == 0
+    assert sorted(found["price_id"]) == sorted(pid for pid, (_, _, shadowed) in OVERLAPS.items() if shadowed)
