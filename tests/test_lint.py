@@ -251,3 +251,11 @@ def test_overlapping_elements_follow_the_engines_matching(tmp_path):
         found = ds.lint().filter(pl.col("rule") == "overlapping_elements")
         assert ds.lint().filter(pl.col("rule") != "overlapping_elements").height == 0
     assert sorted(found["price_id"]) == sorted(pid for pid, (_, _, shadowed) in OVERLAPS.items() if shadowed)
+
+
+def test_the_severities_are_those_of_the_rules_and_the_cli():
+    from ecodata.sql.lint import SEVERITIES
+
+    assert set(rules_frame()["severity"]) == set(SEVERITIES)
+    fail_on = next(p for p in cli.commands["lint"].params if p.name == "fail_on")
+    assert list(fail_on.type.choices) == list(SEVERITIES)
