@@ -328,6 +328,32 @@ def sql_command(ctx: click.Context, query: str, fmt: str) -> None:
     click.echo("" if frame is None else format_frame(frame, fmt))
 
 
+@cli.command("lint")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",
+              show_default=True, help="Output format.")
+@click.option("--counts", is_flag=True, help="Print the counts per party and rule (price_lint_counts) instead.")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "info"]), default=None,
+              help="Exit 1 when a finding has this severity or a worse one (default: always exit 0).")
+@click.pass_context
+def lint_command(ctx: click.Context, fmt: str, counts: bool, fail_on: str | None) -> None:
+    """Report suspicious price records and tariffs of the latest snapshot (the price_lint view).
+
+    A report, not a check: it exits 0 whatever it finds, unless --fail-on names a severity.
+
+    Example: ecodata lint --format csv --fail-on error
+    """
+    from ecodata.dataset import open as open_dataset
+    from ecodata.sql.lint import failing_findings, failure_line
+
+    settings = settings_from(ctx)
+    with open_dataset(settings.data_dir) as dataset:
+        frame = dataset.lint(counts=counts)
+    click.echo(format_frame(frame, fmt))
+    if fail_on is not None and (failing := failing_findings(frame, fail_on)):
+        click.echo(f"ecodata: lint: {failure_line(failing, fail_on)}", err=True)
+        ctx.exit(1)
+
+
 @cli.command("build")
 @click.option("--date", "date_text", default=None, help="Snapshot date YYYY-MM-DD (default: today, UTC).")
 @click.option("--endpoint", "endpoints", multiple=True,

@@ -8,6 +8,7 @@ Example::
     hpc = ds.table("connectors").filter(pl.col("power_class") == "HPC").collect()
     ds.sql("SELECT * FROM market_prices WHERE country_code = ?", params=["DE"]).pl()
     ds.compare(sessions=["HPC_10_80"], countries=["DE", "NL"])
+    ds.lint()                        # suspicious prices and tariffs, one row per finding
     ds.raw("prices", "2026-06-01")   # that day's raw records, byte for byte
 
 Two kinds of dated things live in a data directory, and each has one name here: **raw
@@ -42,6 +43,7 @@ from ecodata.settings import Settings
 from ecodata.snapshot import list_snapshots
 from ecodata.snapshot.reader import read_raw
 from ecodata.sql import open_views, view_names
+from ecodata.sql.lint import lint_query
 from ecodata.tables.dictionary import dtype_name
 from ecodata.tables.reader import scan_table, table_schema
 from ecodata.tables.schemas import ALL_TABLES
@@ -224,6 +226,18 @@ class Dataset:
                                   f"{', '.join(sorted(known)) or 'no session costs (run ecodata build)'}")
         frame = self._rows(query, params)
         return with_eur_per_100km(frame, car) if car is not None else frame
+
+    def lint(self, *, counts: bool = False) -> pl.DataFrame:
+        """Suspicious price records and tariffs of the latest snapshot (``ecodata lint``).
+
+        One row per finding of the ``price_lint`` view (source, price_id or tariff_id, party,
+        element_index, component_index, rule, severity, message, snapshot_date); with ``counts``
+        the ``price_lint_counts`` rows instead (per source, party and rule). The rules, their
+        severities and why each matters are the rows of ``price_lint_rules`` (and the README).
+
+        Example: ``ds.lint().filter(pl.col("severity") == "error")``.
+        """
+        return self._rows(lint_query(counts=counts))
 
     # --- lifetime ---------------------------------------------------------------------------
 

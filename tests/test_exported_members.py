@@ -35,7 +35,7 @@ def test_import_ecodata_and_the_cli_do_not_import_duckdb_or_polars() -> None:
 
 def test_the_dataset_api_is_the_documented_one() -> None:
     public = sorted(n for n in vars(ecodata.Dataset) if not n.startswith("_"))
-    assert public == ["close", "compare", "dates", "partitions", "raw", "schema", "snapshots", "sql", "table",
+    assert public == ["close", "compare", "dates", "lint", "partitions", "raw", "schema", "snapshots", "sql", "table",
                       "tables", "views"]
 
 

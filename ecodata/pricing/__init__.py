@@ -33,6 +33,7 @@ from ecodata.pricing.model import Tariff, parse_tariff
 from ecodata.pricing.scalar import (
     CdrPrice,
     RoundingPolicy,
+    cdr_cost_check,
     ocpi_230_totals,
     price_cdr,
     price_cdr_report,
@@ -44,7 +45,8 @@ from ecodata.pricing.vectorised import session_cost_tables, session_costs, sessi
 from ecodata.settings import read_text_file
 
 __all__ = [
-    "SESSION_COST_INPUTS", "CdrPrice", "ReferenceSession", "RoundingPolicy", "Tariff", "comparison_query", "load_sessions",
+    "SESSION_COST_INPUTS", "CdrPrice", "ReferenceSession", "RoundingPolicy", "Tariff", "cdr_cost_check", "comparison_query",
+    "load_sessions",
     "ocpi_230_totals", "parse_tariff", "price_cdr", "price_cdr_report", "price_files", "price_reference", "profile_for",
     "read_json", "session_cost_tables", "session_cost_tables_of", "session_costs", "session_costs_chunks",
     "session_costs_frame", "tariff_price_tables",
@@ -68,7 +70,8 @@ def price_files(tariff_file: Path, cdr_file: Path, timezone: str | None = None) 
     The zone is ``timezone``, else the CDR's ``cdr_location.time_zone``, else UTC. A file
     holding an OCPI envelope (``{"data": {...}}``) or a one-element list is unwrapped. An OCPI
     2.3.0 tariff (one with ``tax_included``) gets its amounts as 2.3.0 ``Price`` objects
-    (:func:`ocpi_230_totals`).
+    (:func:`ocpi_230_totals`). When the CDR carries its own ``total_cost``, the totals end with
+    ``cdr_total_cost`` (as given) and ``difference`` (computed minus CDR, exact: :func:`cdr_cost_check`).
     """
     tariff = _unwrap(read_json(tariff_file, "tariff"))
     cdr = _unwrap(read_json(cdr_file, "CDR"))
@@ -78,11 +81,11 @@ def price_files(tariff_file: Path, cdr_file: Path, timezone: str | None = None) 
     try:
         parsed = parse_tariff(tariff)
         report = price_cdr_report(parsed, cdr, timezone)
+        check = cdr_cost_check(report.totals, cdr)
     except PricingError as exc:
         raise PricingError(f"{tariff_file} / {cdr_file}: {exc}") from None
-    if parsed.tax_included is not None:
-        return CdrPrice(ocpi_230_totals(report.totals), report.warnings)
-    return report
+    totals = ocpi_230_totals(report.totals) if parsed.tax_included is not None else dict(report.totals)
+    return CdrPrice({**totals, **check}, report.warnings)
 
 
 def _unwrap(obj: Any) -> Any:

@@ -693,6 +693,52 @@ def ocpi_230_totals(totals: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def cdr_cost_check(totals: Mapping[str, Any], cdr: Mapping[str, Any]) -> dict[str, Any]:
+    """The CDR's own ``total_cost`` beside the computed ``totals``: ``{"cdr_total_cost", "difference"}``.
+
+    Empty when the CDR has no ``total_cost``. It may be an OCPI 2.2.1 ``Price`` (``excl_vat``, optional
+    ``incl_vat``), a 2.1.1 bare number (excl. VAT) or a 2.3.0 ``Price`` (``before_taxes``, ``taxes``:
+    after taxes is before_taxes plus the taxes' amounts). ``cdr_total_cost`` is the CDR's object as
+    given; ``difference`` is computed minus CDR, exactly, for each amount the CDR states (``excl_vat`` /
+    ``incl_vat``, or ``before_taxes`` / ``after_taxes``), the computed amounts rounded as in the totals.
+
+    Example: a CDR total of ``{"excl_vat": 5.0, "incl_vat": 5.5}`` against a computed 5.5000 / 6.1000
+    gives ``{"cdr_total_cost": {"excl_vat": 5.0, "incl_vat": 5.5}, "difference": {"excl_vat": 0.5000,
+    "incl_vat": 0.6000}}``.
+    """
+    if not isinstance(cdr, Mapping) or cdr.get("total_cost") is None:
+        return {}
+    given = cdr["total_cost"]
+    computed = totals["total_cost"]
+    stated: dict[str, tuple[Decimal, Decimal]] = {}  # key -> (CDR amount, computed amount)
+    if isinstance(given, Mapping) and "before_taxes" in given:
+        before = _cdr_amount(given["before_taxes"], "before_taxes")
+        stated["before_taxes"] = (before, computed["excl_vat"])
+        if given.get("taxes") is not None:
+            taxes = given["taxes"]
+            if not isinstance(taxes, list) or not all(isinstance(t, Mapping) for t in taxes):
+                raise PricingError("the CDR's total_cost.taxes must be a list of {name, amount} objects")
+            after = EXACT.add(before, sum((_cdr_amount(t.get("amount"), "taxes[].amount") for t in taxes), Decimal(0)))
+            stated["after_taxes"] = (after, computed["incl_vat"])
+    elif isinstance(given, Mapping):
+        for key, basis in (("excl_vat", "excl_vat"), ("incl_vat", "incl_vat")):
+            if given.get(key) is not None:
+                stated[key] = (_cdr_amount(given[key], key), computed[basis])
+        if not stated:
+            raise PricingError("the CDR's total_cost has neither excl_vat nor incl_vat (nor before_taxes)")
+    else:
+        stated["excl_vat"] = (_cdr_amount(given, "total_cost"), computed["excl_vat"])
+    difference = {key: EXACT.subtract(mine, theirs) for key, (theirs, mine) in stated.items()}
+    return {"cdr_total_cost": given, "difference": difference}
+
+
+def _cdr_amount(value: Any, what: str) -> Decimal:
+    """An amount of the CDR's total_cost as an exact Decimal (JSON read with ``parse_float=Decimal``)."""
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+        raise PricingError(f"the CDR's total_cost {what} must be a number, got {value!r}")
+    return Decimal(value)
+
+
 def totals_to_json(totals: Mapping[str, Any]) -> str:
     """Serialise totals as JSON with decimals written exactly (no binary floats)."""
 

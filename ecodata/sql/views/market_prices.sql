@@ -5,6 +5,12 @@
 -- Connector x price pairs whose price is missing (orphans) are left out; see connector_price_orphans.
 -- Quantiles are computed in DOUBLE; every output price per kWh is rounded at the end to 6 decimals (the
 -- precision of the API's unit prices), so no binary-float noise such as 0.30000000000000004 reaches a report.
+-- Outliers (price_outliers, by the policy in price_outlier_policy) are flagged, never dropped: the columns
+-- above keep every pair; outlier_prices / outlier_share (share of distinct prices) and outlier_pairs /
+-- outlier_share_connectors (share of connector x price pairs) say how many were flagged, and the EUR
+-- statistics beside them are weighted two ways, each with (raw) and without (_clean) the flagged prices:
+-- by connectors (every connector x price pair counts once, as the quantiles above) and by prices (every
+-- distinct price counts once, however many connectors offer it: the suffix _by_price).
 WITH pairs AS (
     SELECT
         l.country_code,
@@ -17,12 +23,15 @@ WITH pairs AS (
         cp.price_id,
         cp.snapshot_date,
         CAST(s.energy_price_incl_vat AS DOUBLE) AS energy,
+        COALESCE(o.is_outlier, false) AS is_outlier,
         s.has_time_fee,
         s.has_parking_fee,
         s.has_flat_fee
     FROM connector_prices AS cp
     JOIN price_summary AS s
         ON s.price_id = cp.price_id
+    LEFT JOIN price_outliers AS o
+        ON o.price_id = cp.price_id
     LEFT JOIN connectors AS c
         ON c.location_id = cp.location_id AND c.evse_uid = cp.evse_uid AND c.connector_id = cp.connector_id
     LEFT JOIN locations AS l
@@ -35,6 +44,13 @@ distribution AS (
         quantile_cont(energy, 0.1) AS p10,
         quantile_cont(energy, 0.5) AS median,
         quantile_cont(energy, 0.9) AS p90,
+        avg(energy) AS mean,
+        count(*) AS pairs,
+        count(*) FILTER (WHERE is_outlier) AS outlier_pairs,
+        quantile_cont(energy, 0.1) FILTER (WHERE NOT is_outlier) AS p10_clean,
+        quantile_cont(energy, 0.5) FILTER (WHERE NOT is_outlier) AS median_clean,
+        quantile_cont(energy, 0.9) FILTER (WHERE NOT is_outlier) AS p90_clean,
+        avg(energy) FILTER (WHERE NOT is_outlier) AS mean_clean,
         max(snapshot_date) AS snapshot_date
     FROM pairs
     GROUP BY ALL
@@ -51,9 +67,14 @@ price_counts AS (
         count(*) AS prices,
         count(*) FILTER (WHERE has_time_fee) / count(*) AS share_time_fee,
         count(*) FILTER (WHERE has_parking_fee) / count(*) AS share_parking_fee,
-        count(*) FILTER (WHERE has_flat_fee) / count(*) AS share_flat_fee
+        count(*) FILTER (WHERE has_flat_fee) / count(*) AS share_flat_fee,
+        count(*) FILTER (WHERE is_outlier) AS outlier_prices,
+        quantile_cont(energy, 0.5) AS median_by_price,
+        avg(energy) AS mean_by_price,
+        quantile_cont(energy, 0.5) FILTER (WHERE NOT is_outlier) AS median_by_price_clean,
+        avg(energy) FILTER (WHERE NOT is_outlier) AS mean_by_price_clean
     FROM (SELECT DISTINCT country_code, power_class, product_type, currency, price_id,
-                 has_time_fee, has_parking_fee, has_flat_fee
+                 has_time_fee, has_parking_fee, has_flat_fee, energy, is_outlier
           FROM pairs)
     GROUP BY ALL
 ),
@@ -88,6 +109,19 @@ SELECT
     p.share_time_fee,
     p.share_parking_fee,
     p.share_flat_fee,
+    p.outlier_prices,
+    p.outlier_prices / p.prices AS outlier_share,
+    d.outlier_pairs,
+    d.outlier_pairs / d.pairs AS outlier_share_connectors,
+    round(d.mean / d.units_per_eur, 6) AS energy_incl_vat_eur_mean,
+    round(d.p10_clean / d.units_per_eur, 6) AS energy_incl_vat_eur_p10_clean,
+    round(d.median_clean / d.units_per_eur, 6) AS energy_incl_vat_eur_median_clean,
+    round(d.p90_clean / d.units_per_eur, 6) AS energy_incl_vat_eur_p90_clean,
+    round(d.mean_clean / d.units_per_eur, 6) AS energy_incl_vat_eur_mean_clean,
+    round(p.median_by_price / d.units_per_eur, 6) AS energy_incl_vat_eur_median_by_price,
+    round(p.mean_by_price / d.units_per_eur, 6) AS energy_incl_vat_eur_mean_by_price,
+    round(p.median_by_price_clean / d.units_per_eur, 6) AS energy_incl_vat_eur_median_by_price_clean,
+    round(p.mean_by_price_clean / d.units_per_eur, 6) AS energy_incl_vat_eur_mean_by_price_clean,
     d.snapshot_date
 FROM rated AS d
 JOIN connector_counts AS k

@@ -1,0 +1,48 @@
+-- The rules of price_lint, declared once: rule id, severity, what it checks and why it matters (the README's
+-- lint table is checked against these rows). error: the record is invalid, or part of it can never apply
+-- or is priced differently from what it says; warning: valid but most likely a mistake; info: worth knowing.
+SELECT
+    CAST(position AS INTEGER) AS position,
+    CAST(rule AS VARCHAR) AS rule,
+    CAST(severity AS VARCHAR) AS severity,
+    CAST(checks AS VARCHAR) AS checks,
+    CAST(why AS VARCHAR) AS why
+FROM (VALUES
+    (1, 'no_elements', 'error', 'a price or tariff without any element',
+     'OCPI requires at least one element; the record prices every session at 0'),
+    (2, 'element_without_components', 'error', 'an element without price components',
+     'an element prices nothing without components: a component was probably lost'),
+    (3, 'negative_price', 'error', 'a negative component price, min/max price or subscription fee',
+     'prices are amounts owed; the engine bills a negative one as a credit'),
+    (4, 'incl_vat_below_excl', 'error', 'an amount incl. VAT below the same amount excl. VAT',
+     'VAT is never negative, so one of the two amounts is wrong'),
+    (5, 'min_price_above_max_price', 'error', 'min_price above max_price (tariff, or an element''s Eco-Movement bounds)',
+     'the cap below the floor wins: every session costs max_price, whatever it used'),
+    (6, 'step_size_negative', 'error', 'a component with a negative step_size',
+     'a billing step is a positive volume; the engine refuses such a price, so it gets no session costs'),
+    (7, 'step_size_zero', 'warning', 'a component with step_size 0',
+     'OCPI steps are at least 1 (Wh, s); 0 is priced without rounding, which the CPO may not bill'),
+    (8, 'vat_out_of_range', 'warning', 'a VAT rate below 0 % or above 30 %',
+     'no European VAT rate is outside 0-27 %; a rate of 190 is a typo of 19'),
+    (9, 'unreachable_element', 'error',
+     'restrictions that never hold: min >= max (kWh, power, current, duration), a max of 0 or less, start_date >= end_date',
+     'the element can never apply; what it was meant to price falls to the next element or is free'),
+    (10, 'invalid_weekday', 'error', 'a day_of_week entry other than MONDAY .. SUNDAY',
+     'the day can never match; the engine refuses the record, so it gets no session costs'),
+    (11, 'overlapping_elements', 'warning',
+     'an element whose component type an earlier element already prices whenever this one could apply',
+     'the first matching element wins per dimension, so the later component is never billed'),
+    (12, 'duplicate_component_type', 'warning', 'two components of the same type in one element',
+     'an element prices each dimension once: the later component is never billed'),
+    (13, 'flat_under_time_restriction', 'warning', 'a FLAT component in an element with a time-of-day or duration restriction',
+     'a session fee is billed once, from the first period in which it matches: whether and which one is billed depends on period boundaries'),
+    (14, 'currency_not_country', 'warning',
+     'a currency other than the country''s (a tariff''s country_code, or the locations a price is offered at)',
+     'amounts in a foreign currency are compared at a conversion rate the driver does not see; often a wrong currency code'),
+    (15, 'tariff_never_valid', 'error', 'a tariff whose start_date_time is not before its end_date_time',
+     'no session can start inside the validity window; pricing it is an error'),
+    (16, 'expired', 'info', 'a tariff whose end_date_time, or an element whose end_date, is before the snapshot date',
+     'the record or element no longer applies; still published, it inflates counts and medians'),
+    (17, 'price_outlier', 'info', 'a price flagged by the outlier policy (price_outliers)',
+     'an implausible level (e.g. below 0.05 or above 2.00 EUR/kWh) is usually a unit or typing error')
+) AS rules(position, rule, severity, checks, why)
