@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from ecodata.errors import ConfigError, EcodataError, SnapshotError
-from ecodata.fetch import run_fetch
 from ecodata.history import delete_day, prune, require_history_layout
 from ecodata.history.migrate import migrate
 from ecodata.lock import data_dir_lock
@@ -261,6 +260,8 @@ def build_dataset(
         check_snapshot_date(date)  # refused before the data directory is created or locked
     settings.require_token()
     settings.require_concurrency()
+    from ecodata.fetch import run_fetch  # here: a transform alone does not pay for httpx (~0.4 s)
+
     with data_dir_lock(DataPaths(settings.data_dir), "build", timeout_s=settings.lock_timeout_s, create=True):
         fetched = run_fetch(settings, endpoints, date, force=force, progress=progress)
         try:

@@ -29,3 +29,17 @@ def test_the_views_read_the_listed_change_files_by_relative_path(tmp_path):
     assert entry.columns
     assert f"read_parquet(['history/prices/{entry.file}'])" in view_sql("prices_changes", paths)
     assert paths.table_dates("prices") == [D1]
+
+
+def test_the_views_follow_each_new_version_of_a_manifest(tmp_path):
+    # the view builder reads a manifest once per version of it: a new day, then a deleted one, show at once
+    paths = DataPaths(tmp_path)
+    schema = ALL_TABLES["prices"]
+    write_table(paths, schema, D1, schema.polars_schema.to_frame())
+    assert view_sql("prices_changes", paths).count("'history/prices/") == 1
+    write_table(paths, schema, D1 + dt.timedelta(days=1), schema.polars_schema.to_frame())
+    assert view_sql("prices_changes", paths).count("'history/prices/") == 2
+    assert "DATE '2026-11-22'" in view_sql("prices", paths)
+    store.delete_day(paths, schema, D1 + dt.timedelta(days=1))
+    assert view_sql("prices_changes", paths).count("'history/prices/") == 1
+    assert "DATE '2026-11-21'" in view_sql("prices", paths)

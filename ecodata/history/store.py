@@ -31,7 +31,7 @@ import json
 import os
 import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import polars as pl
@@ -250,7 +250,7 @@ def put_day(paths: DataPaths, schema: TableSchema, date: dt.date, table: pl.Lazy
                               _diff(schema, _fingerprints(schema, after), kept, following.date), following.rows))
     else:  # ``date`` is the newest kept day now: the next day's diff starts from its fingerprints
         history.state = _write_state(paths, schema, date, after)
-    history.days = _replace(history.days, written)
+    history.days = _stamp_columns(paths, schema, _replace(history.days, written))
     _save(paths, history)
     return entry
 
@@ -277,6 +277,22 @@ def _write_state(paths: DataPaths, schema: TableSchema, date: dt.date, table: pl
 
 def _columns_id(schema: TableSchema) -> str:
     return ",".join(f"{name}:{dtype}" for name, dtype in schema.polars_schema.items())
+
+
+def _stamp_columns(paths: DataPaths, schema: TableSchema, days: list[DayEntry]) -> list[DayEntry]:
+    """Record the columns of kept files written before the manifest recorded them (one footer
+    read each, once): a file that has exactly the table's current columns is stamped with them, so
+    an older history's views stop unifying by name; any other file stays unstamped."""
+    current = _columns_id(schema)
+    expected = dict(file_schema(schema))
+    stamped = []
+    for day in days:
+        if not day.columns:
+            found = dict(pl.read_parquet_schema(_file(paths, schema.name, day)))
+            if found == expected:
+                day = replace(day, columns=current)
+        stamped.append(day)
+    return stamped
 
 
 def delete_day(paths: DataPaths, schema: TableSchema, date: dt.date) -> bool:

@@ -34,6 +34,7 @@ kept days of ``session_price_costs`` (:data:`DERIVED_MACROS`).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import os
 import re
@@ -75,8 +76,10 @@ _VIEWS_PACKAGE = "ecodata.sql"
 _VIEWS_DIR = "views"
 
 
+@functools.cache
 def _sql_files() -> dict[str, str]:
-    """The views defined by ``views/*.sql``, with the latest twins of ``*_history`` files added."""
+    """The views defined by ``views/*.sql``, with the latest twins of ``*_history`` files added
+    (read once: they are the package's own files; callers never change the dict)."""
     folder = resources.files(_VIEWS_PACKAGE).joinpath(_VIEWS_DIR)
     files = {
         item.name.removesuffix(".sql"): item.read_text(encoding="utf-8")
@@ -149,7 +152,7 @@ def latest_dates(paths: DataPaths) -> dict[str, dt.date]:
 
     Example: ``latest_dates(DataPaths(Path("data")))["connectors"]``.
     """
-    dates = {name: set(paths.table_dates(name)) for name in ALL_TABLES}
+    dates = {name: set(_history_of(paths, ALL_TABLES[name])[1]) for name in ALL_TABLES}
     latest: dict[str, dt.date] = {}
     for group in _groups():
         present = [name for name in sorted(group) if dates[name]]
@@ -169,8 +172,29 @@ def _table_history(schema: TableSchema, paths: DataPaths | None) -> tuple[list[s
     have the table's current columns; placeholders without paths."""
     if paths is None:
         return [f"history/{schema.name}/<day>-<token>.parquet"], [], False
+    files, dates, uniform = _history_of(paths, schema)
+    return list(files), list(dates), uniform
+
+
+_Log = tuple[tuple[str, ...], tuple[dt.date, ...], bool]
+
+
+def _history_of(paths: DataPaths, schema: TableSchema) -> _Log:
+    """:func:`_table_history` read once per version of the table's manifest: every view and macro
+    of a script reads the same few manifests (a 30-day history's script read them 132 times)."""
+    try:
+        found = os.stat(paths.history_manifest(schema.name))
+        # manifests are replaced whole (os.replace), so a new one has a new inode or mtime
+        stamp = (found.st_ino, found.st_mtime_ns, found.st_size)
+    except FileNotFoundError:
+        stamp = (0, 0, 0)
+    return _read_history(paths, schema, stamp)
+
+
+@functools.lru_cache(maxsize=256)
+def _read_history(paths: DataPaths, schema: TableSchema, stamp: tuple[int, int, int]) -> _Log:
     days, uniform = history_store.change_log(paths, schema)
-    return [paths.history_relative(file) for _, file in days], [day for day, _ in days], uniform
+    return tuple(paths.history_relative(file) for _, file in days), tuple(day for day, _ in days), uniform
 
 
 def _table_view_sql(schema: TableSchema, paths: DataPaths | None, kind: str) -> str:
@@ -213,11 +237,16 @@ def macro_sql(name: str, paths: DataPaths | None = None) -> str:
 
 def view_names() -> list[str]:
     """Every view in creation order (each after the views it depends on)."""
+    return list(_view_order())
+
+
+@functools.cache
+def _view_order() -> tuple[str, ...]:
     base: list[str] = []
     for name in ALL_TABLES:
         base += [f"{name}_changes", f"{name}_versions", f"{name}_history", name]
     base += [history_views.DATES_VIEW, "fx_rates"]
-    return base + _dependency_order(_sql_files(), set(base))
+    return (*base, *_dependency_order(_sql_files(), set(base)))
 
 
 def _dependency_order(files: dict[str, str], known: set[str]) -> list[str]:
@@ -253,7 +282,8 @@ def view_sql(name: str, paths: DataPaths | None = None, fx_rates_csv: Path | Non
             if name == f"{table.name}{suffix}":
                 return _table_view_sql(table, paths, kind)
     if name == history_views.DATES_VIEW:
-        return history_views.dates_sql({t: paths.table_dates(t) if paths else [] for t in ALL_TABLES})
+        return history_views.dates_sql({t: list(_history_of(paths, ALL_TABLES[t])[1]) if paths else []
+                                        for t in ALL_TABLES})
     if name == "fx_rates":
         if fx_rates_csv is None and paths is not None:
             fx_rates_csv = dataset_rates(paths)
@@ -354,8 +384,10 @@ def _write_view_file(file: Path, paths: DataPaths, fx_rates_csv: Path | None) ->
             con.execute("USE views_file")
         except duckdb.Error as exc:
             raise _storage_or_view_error(exc, f"cannot create {file}") from None
+        con.execute("BEGIN TRANSACTION")  # one commit for every view, not one each
         names = create_views(con, paths, fx_rates_csv)
         con.execute(f"CREATE OR REPLACE MACRO {FINGERPRINT_MACRO}() AS '{views_fingerprint(paths)}'")
+        con.execute("COMMIT")
         try:
             con.execute("USE memory")
             con.execute("DETACH views_file")  # checkpoints: the views are in the file, no .wal left
