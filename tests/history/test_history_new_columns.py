@@ -47,3 +47,39 @@ def test_the_changes_view_unifies_columns_only_when_a_file_was_written_with_othe
     write_views(paths)
     got = connect(paths).sql("SELECT snapshot_date, element_count FROM tariffs_history ORDER BY 1").fetchall()
     assert got == [(OLD, 1), (NEW, 2)]
+
+
+def _forget_columns(paths: DataPaths) -> None:
+    manifest = paths.history_manifest("tariffs")
+    body = json.loads(manifest.read_text())
+    for day in body["days"]:
+        day.pop("columns", None)
+    manifest.write_text(json.dumps(body))
+
+
+def test_the_next_day_records_the_columns_of_files_listed_before_columns_were_recorded(tmp_path):
+    paths = DataPaths(tmp_path)
+    row = {"tariff_id": "T1", "currency": "EUR", "element_count": 1}
+    frame = pl.DataFrame([{c: row.get(c) for c in TARIFFS.column_names}], schema=TARIFFS.polars_schema)
+    store.put_day(paths, TARIFFS, OLD, frame.lazy())
+    _forget_columns(paths)
+    assert "union_by_name = true" in view_sql("tariffs_changes", paths)
+    store.put_day(paths, TARIFFS, NEW, frame.lazy())
+    assert [d.columns for d in store.load(paths, TARIFFS).days] == [store.load(paths, TARIFFS).days[1].columns] * 2
+    assert "union_by_name" not in view_sql("tariffs_changes", paths)
+
+
+def test_a_file_with_other_columns_is_never_recorded_as_current(tmp_path):
+    old_schema = dataclasses.replace(TARIFFS, columns=tuple(c for c in TARIFFS.columns if c.name != "tax_included"))
+    paths = DataPaths(tmp_path)
+    row = {"tariff_id": "T1", "currency": "EUR", "element_count": 1}
+    old = pl.DataFrame([{c: row.get(c) for c in old_schema.column_names}], schema=old_schema.polars_schema)
+    store.put_day(paths, old_schema, OLD, old.lazy())
+    _forget_columns(paths)
+    new = pl.DataFrame([{c: row.get(c) for c in TARIFFS.column_names}], schema=TARIFFS.polars_schema)
+    store.put_day(paths, TARIFFS, NEW, new.lazy())
+    assert [bool(d.columns) for d in store.load(paths, TARIFFS).days] == [False, True]
+    assert "union_by_name = true" in view_sql("tariffs_changes", paths)
+    write_views(paths)
+    got = connect(paths).sql("SELECT snapshot_date, tax_included FROM tariffs_history ORDER BY 1").fetchall()
+    assert got == [(OLD, None), (NEW, None)]
