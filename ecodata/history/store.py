@@ -255,13 +255,20 @@ def put_day(paths: DataPaths, schema: TableSchema, date: dt.date, table: pl.Lazy
     return entry
 
 
+def _cached(paths: DataPaths, schema: TableSchema, history: History, date: dt.date) -> pl.LazyFrame | None:
+    """The table of ``date`` (declared columns) from the state cache when the cache holds that
+    kept day with the current columns, else None. The cache is the day's table as built (its rows
+    in build order), the same rows :func:`state` derives from the log."""
+    cache = history.state
+    if cache is None or cache.date != date or cache.columns != _columns_id(schema) or history.entry(date) is None:
+        return None
+    return pl.scan_parquet(paths.history_dir(schema.name) / cache.file, schema=schema.polars_schema)
+
+
 def _prints_of(paths: DataPaths, schema: TableSchema, history: History, date: dt.date) -> pl.LazyFrame:
     """:func:`_fingerprints` of a kept day: from the state cache when it holds that day, else from the log."""
-    cache = history.state
-    if cache is not None and cache.date == date and cache.columns == _columns_id(schema):
-        return _fingerprints(schema, pl.scan_parquet(paths.history_dir(schema.name) / cache.file,
-                                                     schema=schema.polars_schema))
-    return _fingerprints(schema, state(paths, schema, history, date))
+    cached = _cached(paths, schema, history, date)
+    return _fingerprints(schema, cached if cached is not None else state(paths, schema, history, date))
 
 
 def _write_state(paths: DataPaths, schema: TableSchema, date: dt.date, table: pl.LazyFrame) -> StateCache:
@@ -328,12 +335,18 @@ def prune(paths: DataPaths, schema: TableSchema, before: dt.date) -> list[dt.dat
     return dropped
 
 
-def read_day(paths: DataPaths, schema: TableSchema, date: dt.date) -> pl.LazyFrame:
-    """The table as it was built for a kept day: its declared columns, no internal ones."""
+def read_day(paths: DataPaths, schema: TableSchema, date: dt.date, *, from_log: bool = False) -> pl.LazyFrame:
+    """The table as it was built for a kept day: its declared columns, no internal ones.
+
+    ``from_log``: derive it from the change log even when the state cache holds the day (a
+    verification of what the log reproduces)."""
     history = load(paths, schema)
     if history.entry(date) is None:
         raise StorageError(f"table {schema.name} keeps no day {date}")
-    return state(paths, schema, history, date).select(schema.column_names)
+    # the newest day (what a daily build reads back: reference checks, session costs) is one file;
+    # any other day is derived from the log, whose size grows with the kept days
+    cached = None if from_log else _cached(paths, schema, history, date)
+    return cached if cached is not None else state(paths, schema, history, date).select(schema.column_names)
 
 
 def change_files(paths: DataPaths, schema: TableSchema) -> list[tuple[dt.date, Path]]:

@@ -47,8 +47,27 @@ def test_the_state_cache_gives_the_same_changes_as_the_log(tmp_path):
     entries = store.load(cached, CONNECTOR_PRICES).days
     assert [(d.upserts, d.deletes) for d in entries] == [(3, 0), (1, 0), (0, 1), (2, 0)]
     for day, date in enumerate(DAYS):
-        got = store.read_day(cached, CONNECTOR_PRICES, date).collect().sort(pl.all(), nulls_last=True)
-        assert_frame_equal(got, day_table(day).collect().sort(pl.all(), nulls_last=True))
+        for from_log in (False, True):
+            got = store.read_day(cached, CONNECTOR_PRICES, date, from_log=from_log).collect()
+            assert_frame_equal(got.sort(pl.all(), nulls_last=True),
+                               day_table(day).collect().sort(pl.all(), nulls_last=True))
+
+
+def test_the_newest_day_is_read_from_the_cache_and_no_other(tmp_path, monkeypatch):
+    """A daily build reads its newest day back (reference checks, session costs): one file, not
+    the whole change log, whose size grows with the kept days."""
+    paths = build(tmp_path, drop_cache=False)
+
+    def no_log(*_args, **_kwargs):
+        raise AssertionError("read from the change log")
+
+    monkeypatch.setattr(store, "state", no_log)
+    got = store.read_day(paths, CONNECTOR_PRICES, DAYS[-1]).collect()
+    assert_frame_equal(got, day_table(3).collect())  # the day's table as built, rows in build order
+    with pytest.raises(AssertionError, match="change log"):
+        store.read_day(paths, CONNECTOR_PRICES, DAYS[-2])
+    with pytest.raises(AssertionError, match="change log"):
+        store.read_day(paths, CONNECTOR_PRICES, DAYS[-1], from_log=True)
 
 
 def test_the_cache_follows_the_newest_day_and_only_it_is_kept(tmp_path):
