@@ -146,11 +146,7 @@ def _compact_index(files: list[RawFile]) -> pl.DataFrame:
 
 def _compact_frame(paths: DataPaths, endpoint: str, index: pl.DataFrame, *, with_hash: bool = False) -> pl.LazyFrame:
     store = record_store.load_store(paths, endpoint)
-    bounds = None
-    if index.height:
-        bounds = (int(index[record_store.VERSION].min()), int(index[record_store.VERSION].max()))  # type: ignore[arg-type]
-    return record_store.scan_compact(index.lazy(), record_store.store_paths(paths, store), with_hash=with_hash,
-                                     versions=bounds)
+    return record_store.scan_compact(index, record_store.store_paths(paths, store), with_hash=with_hash)
 
 
 def read_raw(paths: DataPaths, endpoint: str, date: dt.date | None = None) -> pl.DataFrame:

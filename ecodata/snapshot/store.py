@@ -229,16 +229,32 @@ def scan_store(files: Sequence[Path], columns: Sequence[str] = STORE_COLUMNS) ->
     return pl.LazyFrame(schema=schema).select(columns)
 
 
-def scan_compact(index: pl.LazyFrame, store_files: Sequence[Path], *, with_hash: bool = False,
-                 versions: tuple[int, int] | None = None) -> pl.LazyFrame:
+def scan_compact(index: pl.DataFrame, store_files: Sequence[Path], *, with_hash: bool = False) -> pl.LazyFrame:
     """RAW_SCHEMA rows of a compacted day (plus ``hash`` if asked) in the index's order.
 
-    ``versions`` (lowest, highest) lets the scan skip store row groups outside that range. A
-    version missing from the store leaves ``record`` and ``record_key`` null (readers check).
+    The store is read for the index's versions only: a day's versions span the whole store (its
+    unchanged records are as old as the store), so a version range would read nearly every row
+    ever stored, which grows with the kept days; the filter on the versions themselves holds only
+    the rows asked for (row groups outside their range are skipped from the statistics). A version
+    missing from the store leaves ``record`` and ``record_key`` null (readers check).
     """
     wanted = [VERSION, "record_key", "record", *([HASH] if with_hash else [])]
     store = scan_store(store_files, wanted)
-    if versions is not None:
-        store = store.filter(pl.col(VERSION).is_between(*versions))
-    joined = index.join(store, on=VERSION, how="left", maintain_order="left")
+    if index.height:
+        versions = index.get_column(VERSION)
+        low, high = int(versions.min()), int(versions.max())  # type: ignore[arg-type]
+        store = store.filter(pl.col(VERSION).is_between(low, high), pl.col(VERSION).is_in(versions.unique().implode()))
+    joined = index.lazy().join(store, on=VERSION, how="left", maintain_order="left")
     return joined.select([*RAW_COLUMNS, *([HASH] if with_hash else [])])
+
+
+def lookup_versions(store_files: Sequence[Path], keyed: pl.DataFrame) -> pl.DataFrame:
+    """``version, record_key, hash`` of the stored versions whose (key, hash) is in ``keyed``: one
+    file at a time, so what is held is one file's lookup columns and the matches, not every
+    version stored (which grows with the kept days)."""
+    pairs = keyed.select("record_key", HASH).unique()
+    frames = [pl.scan_parquet(file).select(VERSION, "record_key", HASH)
+              .join(pairs.lazy(), on=["record_key", HASH], how="semi").collect()
+              for file in store_files]
+    found = pl.concat(frames, how="vertical") if frames else scan_store([], [VERSION, "record_key", HASH]).collect()
+    return found.unique(subset=["record_key", HASH], keep="first", maintain_order=True)

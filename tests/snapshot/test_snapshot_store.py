@@ -283,3 +283,31 @@ def test_a_forced_fetch_replaces_a_compacted_day_and_the_collection_drops_its_ve
     for date in DATES:
         want = replaced if date == DATES[3] else full_rows(fetched, "tariffs", date)
         assert ds.raw("tariffs", date).equals(want), date
+
+
+def test_a_read_back_that_differs_in_a_later_slice_keeps_the_day_full(fetched, tmp_path, monkeypatch):
+    """The verification reads the day back slice by slice: a difference in any slice stops the
+    compaction before the manifest changes, and the day stays full and readable."""
+    from ecodata.snapshot import compact
+
+    data = tmp_path / "data"
+    shutil.copytree(fetched, data)
+    paths = DataPaths(data)
+    date = DATES[0]
+    records = read_manifest(paths, "locations", date).records_received
+    monkeypatch.setattr(compact, "VERIFY_RECORDS", max(1, records // 3))
+    scan, calls = record_store.scan_compact, []
+
+    def altered_second_slice(index, files, *, with_hash=False):
+        calls.append(index.height)
+        frame = scan(index, files, with_hash=with_hash)
+        if len(calls) == 2:  # the first slice reads back right, the second does not
+            frame = frame.with_columns(pl.col("record").str.replace("}$", " }"))
+        return frame
+
+    monkeypatch.setattr(record_store, "scan_compact", altered_second_slice)
+    with pytest.raises(SnapshotError, match="would not reproduce it"):
+        compact.compact_day(paths, "locations", date)
+    assert len(calls) == 2
+    assert read_manifest(paths, "locations", date).layout == "full"
+    assert ecodata.open(data).raw("locations", date).equals(full_rows(fetched, "locations", date))
