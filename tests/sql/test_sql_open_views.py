@@ -42,6 +42,24 @@ def test_a_current_view_file_is_read_not_rebuilt_and_answers_as_fresh_views(data
     assert stored == (views_fingerprint(data),)
 
 
+def test_views_with_cte_hints_are_created_from_the_shipped_sql(data):
+    """The 1.x-compatible view file drops ``[NOT] MATERIALIZED`` (price_changes over 10 bench days:
+    62 s / 20 GB without the hints, 20 s / 9 GB with them): those views, and the views that read
+    them, come from the shipped SQL, hints intact, while the others are read from the file."""
+    con = open_views(data)
+    rows = dict(con.execute(
+        "SELECT view_name, database_name || '|' || sql FROM duckdb_views() WHERE NOT internal "
+        "AND view_name IN ('price_changes', 'msp_vs_adhoc_pairs', 'msp_vs_adhoc', 'market_prices') "
+        "AND database_name = 'memory'").fetchall())
+    assert set(rows) == {"price_changes", "msp_vs_adhoc_pairs", "msp_vs_adhoc"}
+    assert " AS MATERIALIZED (" in rows["price_changes"]
+    assert " AS NOT MATERIALIZED (" in rows["msp_vs_adhoc_pairs"]
+    stored = con.execute("SELECT sql FROM duckdb_views() WHERE database_name = 'views_file' "
+                         "AND view_name = 'price_changes'").fetchone()
+    assert stored is not None
+    assert "MATERIALIZED" not in stored[0]  # why: if DuckDB starts keeping the hint, this code can go
+
+
 def test_own_views_go_to_memory_next_to_the_read_only_file(data):
     with ecodata.open(data.root) as ds:
         ds.sql("CREATE VIEW mine AS SELECT count(*) AS n FROM prices")
