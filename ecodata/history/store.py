@@ -33,6 +33,7 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -44,6 +45,14 @@ FORMAT = 1
 DAY = "_snapshot_date"
 DELETED = "_deleted"
 INTERNAL = (DAY, DELETED)
+# How change files and the state cache are written. Row groups of 512k rows and 32 MB pages let
+# the dictionaries and zstd span far more rows than polars' defaults (one dictionary per ~120k
+# rows): a bench-scale day of connector_prices changes (333k rows) 2.60 -> 1.65 MB, the whole
+# first day (3.3M rows) 14.2 -> 9.5 MB, at the same write time (2026-12-03). Level 9 saves 5 %
+# more at twice the time; a row group stays a bounded read (~70 MB of connector_prices rows).
+WRITE_OPTIONS: dict[str, Any] = {
+    "compression": "zstd", "compression_level": 3, "row_group_size": 524_288, "data_page_size": 32 << 20,
+}
 
 
 @dataclass(frozen=True)
@@ -213,8 +222,7 @@ def _write(paths: DataPaths, schema: TableSchema, date: dt.date, changes: pl.Laz
     file = paths.history_file(schema.name, date, secrets.token_hex(4))
     try:
         # streamed: the first day's file is the whole table, never held in memory at once
-        changes.select(file_schema(schema).names()).sink_parquet(
-            file, compression="zstd", compression_level=3, statistics=True)
+        changes.select(file_schema(schema).names()).sink_parquet(file, statistics=True, **WRITE_OPTIONS)
         counts = pl.scan_parquet(file).select(pl.len(), pl.col(DELETED).sum()).collect()
     except BaseException:
         # no half file; the caller turns a failed write (OSError, polars' IO error) into one line
@@ -275,7 +283,7 @@ def _write_state(paths: DataPaths, schema: TableSchema, date: dt.date, table: pl
     """Write a copy of ``date``'s table (a new file; ``_save`` names it in the history)."""
     file = paths.history_state_file(schema.name, date, secrets.token_hex(4))
     try:
-        table.select(schema.column_names).sink_parquet(file, compression="zstd", compression_level=3)
+        table.select(schema.column_names).sink_parquet(file, **WRITE_OPTIONS)
     except BaseException:
         file.unlink(missing_ok=True)
         raise
