@@ -2,6 +2,7 @@
 with the layout of full daily copies, in one run.
 
     uv run python benchmarks/bench_history.py [--scale bench] [--days 30] [--baseline 15eea87] [--keep DIR]
+                                              [--no-peer]
 
 The peer ("full copies") is ecodata as it was before the history layout (git commit ``--baseline``,
 default 15eea87, main just before the history merge): every day a full copy of every table, its raw
@@ -22,6 +23,10 @@ After the last day, each side runs the same questions as whole ``ecodata sql`` c
 * ``summary_every_day``: ``price_summary_history`` aggregated per day (the price summary of every
   day; ``market_prices`` itself is defined on the newest day in both layouts);
 * ``price_changes``: ``SELECT change, count(*) FROM price_changes GROUP BY 1`` over all N days.
+
+``--no-peer``: ecodata alone (its disk, build times, peak RSS and question times; no ratios to the
+peer), for runs longer than the peer can answer in memory (its ``price_changes`` over 10 bench days
+already takes ~20 GB).
 
 ``--demo-targets``: instead, the issue's whole-command targets on one demo dataset of the scale
 (``ecodata demo --scale S --days 2``, whole command, its peak RSS), then in it, each a whole child
@@ -164,6 +169,8 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--baseline", default="15eea87", help="git commit of the full-copies layout")
     parser.add_argument("--keep", type=Path, help="keep both data directories under this folder")
+    parser.add_argument("--no-peer", action="store_true",
+                        help="ecodata only (disk, build times, RSS, question times): no full-copies peer")
     parser.add_argument("--demo-targets", action="store_true",
                         help="measure the whole-command targets on a two-day demo dataset instead")
     args = parser.parse_args()
@@ -179,8 +186,10 @@ def main() -> None:
     for d in (new, old):
         if d.exists():
             shutil.rmtree(d)
-    print(f"baseline: {args.baseline} (full daily copies), synced into {work}", flush=True)
-    peer = baseline_python(args.baseline, work)
+    peer = None
+    if not args.no_peer:
+        print(f"baseline: {args.baseline} (full daily copies), synced into {work}", flush=True)
+        peer = baseline_python(args.baseline, work)
     ours = sys.executable
     dates = [FIRST_DATE + dt.timedelta(days=d) for d in range(args.days)]
     rows: list[dict[str, Any]] = []
@@ -188,38 +197,48 @@ def main() -> None:
         for day, date in enumerate(dates):
             started = time.perf_counter()
             render_day(new, args.scale, day, date)
-            copy_raw(new, old, date)
+            if peer:
+                copy_raw(new, old, date)
             rendered = time.perf_counter() - started
             a = run_measured(ours, new, "transform", "--date", date.isoformat())
-            b = run_measured(peer, old, "transform", "--date", date.isoformat())
-            row = {"day": day + 1, "date": date, "new_s": a["s"], "new_rss": a["rss_mb"], "old_s": b["s"],
-                   "old_rss": b["rss_mb"], "new_disk": disk_bytes(new), "old_disk": disk_bytes(old)}
+            row = {"day": day + 1, "date": date, "new_s": a["s"], "new_rss": a["rss_mb"], "new_disk": disk_bytes(new)}
+            line = (f"day {row['day']:>3} {date}  render {rendered:6.1f} s | build: history {a['s']:6.1f} s "
+                    f"{a['rss_mb']:6.0f} MB")
+            if peer:
+                b = run_measured(peer, old, "transform", "--date", date.isoformat())
+                row |= {"old_s": b["s"], "old_rss": b["rss_mb"], "old_disk": disk_bytes(old)}
+                line += f", full copies {b['s']:6.1f} s {b['rss_mb']:6.0f} MB"
+            line += f" | disk: history {row['new_disk'] / 1e6:8.1f} MB"
+            if peer:
+                line += f", full copies {row['old_disk'] / 1e6:8.1f} MB"
             rows.append(row)
-            print(f"day {row['day']:>3} {date}  render {rendered:6.1f} s | build: history {a['s']:6.1f} s "
-                  f"{a['rss_mb']:6.0f} MB, full copies {b['s']:6.1f} s {b['rss_mb']:6.0f} MB | disk: history "
-                  f"{row['new_disk'] / 1e6:8.1f} MB, full copies {row['old_disk'] / 1e6:8.1f} MB", flush=True)
-        report(rows, args)
+            print(line, flush=True)
+        report(rows, args, with_peer=peer is not None)
         print("\nquestions over all days (whole `ecodata sql` commands, best of 3):")
         print(f"{'question':<20} {'history s':>10} {'MB':>7} {'full s':>8} {'MB':>7} {'ratio':>7}  same rows")
         for name, (ours_sql, peer_sql) in questions(dates).items():
             best_a = min((run_measured(ours, new, "sql", ours_sql, "--format", "csv") for _ in range(3)),
                          key=lambda r: r["s"])
+            if peer is None:
+                print(f"{name:<20} {best_a['s']:>10.2f} {best_a['rss_mb']:>7.0f}")
+                continue
             best_b = min((run_measured(peer, old, "sql", peer_sql, "--format", "csv") for _ in range(3)),
                          key=lambda r: r["s"])
             same = best_a["out"] == best_b["out"]
             print(f"{name:<20} {best_a['s']:>10.2f} {best_a['rss_mb']:>7.0f} {best_b['s']:>8.2f} "
                   f"{best_b['rss_mb']:>7.0f} {best_a['s'] / best_b['s']:>7.2f}  {'yes' if same else 'NO'}")
     finally:
-        remove_baseline(args.baseline, work)
+        if peer:
+            remove_baseline(args.baseline, work)
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
 
 
-def report(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
+def report(rows: list[dict[str, Any]], args: argparse.Namespace, *, with_peer: bool) -> None:
     first, second, last = rows[0], rows[1], rows[-1]
     n = len(rows)
     print(f"\n{n} days at {args.scale} scale")
-    for side, label in (("new", "history"), ("old", "full copies")):
+    for side, label in (("new", "history"), ("old", "full copies"))[:2 if with_peer else 1]:
         growth = (last[f"{side}_disk"] - first[f"{side}_disk"]) / (n - 1)
         factor = LOCATIONS["europe"] / LOCATIONS[args.scale]
         projected = (first[f"{side}_disk"] + 364 * growth) * factor
@@ -229,6 +248,8 @@ def report(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
         print(f"  {label:<12} build: day 2 {second[f'{side}_s']:6.1f} s, day {n} {last[f'{side}_s']:6.1f} s = "
               f"{last[f'{side}_s'] / second[f'{side}_s']:4.2f}x (target <= 1.2x); peak RSS max "
               f"{max(r[f'{side}_rss'] for r in rows):6.0f} MB")
+    if not with_peer:
+        return
     print(f"  peak RSS of a build, history / full copies: "
           f"{max(r['new_rss'] for r in rows) / max(r['old_rss'] for r in rows):.2f}x (target <= 1x)")
 
