@@ -268,7 +268,7 @@ def migrate_command(ctx: click.Context) -> None:
     to the record store.
 
     Idempotent and resumable; every day is verified row by row (raw: record by record) before its
-    old copy is removed. The newest raw day of each endpoint stays full.
+    old copy is removed. The newest raw day of each endpoint stays full until its next transform.
 
     Example: ecodata --data-dir data migrate
     """

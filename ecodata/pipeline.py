@@ -6,7 +6,7 @@
 * :func:`transform_date`: :func:`transform_snapshot`, then the
   ``session_costs`` of that date (:mod:`ecodata.pricing` computes, ``tables`` writes), then
   the DuckDB views (:mod:`ecodata.sql`), then the compaction of the older raw days into the
-  record store (:mod:`ecodata.snapshot.compact`; the newest day of each endpoint stays full).
+  record store (:mod:`ecodata.snapshot.compact`; a newest day stays full until it is transformed).
   ``ecodata transform`` runs it, so a bare transform leaves a consistent dataset: no date
   whose tables exist without its session costs.
 * :func:`build_dataset`: fetch + :func:`transform_date` (``ecodata build``).
@@ -240,7 +240,7 @@ def transform_date(
             costs = write_session_costs(settings, report.date)
         views = write_views(paths, settings.fx_rates_csv, lock_timeout_s=settings.lock_timeout_s)
         with storage_errors(paths.root, "the raw record store", "every raw day is full or compacted, never half"):
-            raw = compact_raw(paths, report.endpoints)
+            raw = compact_raw(paths, report.endpoints, transformed=report.date)
     return TransformDateReport(report, costs, views, raw.lines())
 
 

@@ -164,7 +164,7 @@ def test_next_steps_for_the_default_data_dir_need_no_option(demo_build, monkeypa
 
 
 @pytest.mark.parametrize(("day", "damaged", "problem"), [
-    (1, "part-00000.parquet", "part-00000.parquet: its SHA-256 differs from the manifest's, the file was changed"),
+    (1, "index-*.parquet", "index-[0-9a-f]{8}.parquet: its SHA-256 differs from the manifest's, the file was changed"),
     (0, "index-*.parquet", "index-[0-9a-f]{8}.parquet: its SHA-256 differs from the manifest's, the file was changed"),
     (0, "../_store/store-*.parquet", "its record store: store-[0-9a-f-]+.parquet: its SHA-256 differs from the "
                                      "list's, the file was changed"),
@@ -173,7 +173,7 @@ def test_next_steps_for_the_default_data_dir_need_no_option(demo_build, monkeypa
 def test_a_damaged_demo_snapshot_advises_the_demo_not_the_real_api(demo_build, tmp_path, day, damaged, problem):
     data = tmp_path / "data"
     shutil.copytree(demo_build[0], data)
-    # the older day is compacted (an index over the record store), the newest is full
+    # both days are built, so both are compacted (an index over the record store)
     file = sorted(DataPaths(data).raw_partition("prices", DATES[day]).glob(damaged))[0]
     garbled = bytearray(file.read_bytes())
     garbled[0 if damaged.endswith(".json") else 200] ^= 0xFF  # a data page: the Parquet footer stays intact
