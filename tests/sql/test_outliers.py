@@ -108,3 +108,29 @@ def test_market_prices_keeps_its_columns_with_their_meaning(ds):
     assert first.columns[-1] == "snapshot_date"
     assert first.row(0, named=True)["connectors"] == 4
     assert first.row(0, named=True)["energy_incl_vat_median"] == 0.6  # raw, outliers included
+
+
+def test_bounds_in_a_currency_of_hundreds_per_eur_are_compared_exactly(tmp_path):
+    """HUF at 400 per EUR: a 60 EUR/h bound is 24,000 HUF/h; as DECIMAL(18, 6) x DECIMAL(18, 8) that
+    product needs 23 digits, which overflowed DuckDB's 18-digit multiplication and failed the europe-scale
+    demo (the demo and bench markets have no HUF prices)."""
+    paths = DataPaths(tmp_path / "data")
+    hungarian = [price("H1", [("ENERGY", 160), ("TIME", 24_000)], "HUF"),   # 0.40 EUR/kWh, exactly 60 EUR/h: kept
+                 price("H2", [("ENERGY", 160), ("TIME", 24_001)], "HUF"),   # just above 60 EUR/h: flagged
+                 price("H3", [("ENERGY", 801), ("FLAT", 4_000)], "HUF")]    # 2.0025 EUR/kWh; FLAT 10 EUR: kept
+    write_raw_snapshot(paths, "locations", DAY, [location("HU1", "HUN", 3)])
+    write_raw_snapshot(paths, "prices", DAY, hungarian, api_version="prices")
+    write_raw_snapshot(paths, "connector_prices", DAY, [
+        {"location_id": "HU1", "evse_uid": "E1", "connector_id": str(i), "pricing_ids": [f"H{i}"]} for i in (1, 2, 3)],
+        api_version="prices")
+    transform_snapshot(Settings(data_dir=paths.root), DAY)
+    write_views(paths)
+    with ecodata.open(paths.root) as dataset:
+        got = dataset.sql("SELECT price_id, units_per_eur, time_eur_excl_vat, is_outlier, outlier_reason "
+                          "FROM price_outliers ORDER BY price_id").fetchall()
+        assert got == [
+            ("H1", Decimal("400"), Decimal("60"), False, None),
+            ("H2", Decimal("400"), Decimal("60.0025"), True, "time_above_max"),
+            ("H3", Decimal("400"), None, True, "energy_above_max"),
+        ]
+        assert dataset.sql("SELECT outlier_prices FROM market_prices WHERE country_code = 'HU'").fetchall() == [(2,)]

@@ -48,10 +48,12 @@ judged AS (
     SELECT
         m.price_id,
         m.snapshot_date,
+        -- the bounds widened before the product: DECIMAL(18, 6) x DECIMAL(18, 8) overflows DuckDB's
+        -- 18-digit multiplication from 10^4 local units (60 EUR/h at 400 HUF per EUR is 24,000)
         string_agg(
             CASE
-                WHEN v.value < pol.min_eur * m.units_per_eur THEN pol.measure || '_below_min'
-                WHEN v.value > pol.max_eur * m.units_per_eur THEN pol.measure || '_above_max'
+                WHEN v.value < CAST(pol.min_eur AS DECIMAL(38, 6)) * m.units_per_eur THEN pol.measure || '_below_min'
+                WHEN v.value > CAST(pol.max_eur AS DECIMAL(38, 6)) * m.units_per_eur THEN pol.measure || '_above_max'
             END, ', ' ORDER BY pol.position) AS outlier_reason
     FROM measures AS m
     CROSS JOIN LATERAL (VALUES ('energy', m.energy), ('time', m.time), ('parking_time', m.parking_time),
