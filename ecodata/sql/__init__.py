@@ -56,7 +56,14 @@ from ecodata.pricing import SESSION_COST_INPUTS
 from ecodata.settings import DEFAULT_LOCK_TIMEOUT_S
 from ecodata.sql.orphans import orphan_views
 from ecodata.storage import storage_errors, storage_failure, storage_message
-from ecodata.tables.schemas import ALL_TABLES, SESSION_PRICE_COSTS, SESSION_PROFILES, VIEW_TABLES, TableSchema
+from ecodata.tables.schemas import (
+    ALL_TABLES,
+    PRICE_HOUR_COSTS,
+    SESSION_PRICE_COSTS,
+    SESSION_PROFILES,
+    VIEW_TABLES,
+    TableSchema,
+)
 from ecodata.transform import TRANSFORMS
 
 __all__ = ["connect", "create_views", "macro_names", "macro_sql", "memory_connection", "open_views", "view_names",
@@ -128,7 +135,7 @@ def _groups() -> list[set[str]]:
     the session-cost tables with their inputs; groups sharing a table are merged (one table has one latest
     date). Tables in no group (``rejects``) stand alone."""
     groups = [set(transform.tables) for transform in TRANSFORMS.values()]
-    groups.append({SESSION_PRICE_COSTS.name, SESSION_PROFILES.name, *SESSION_COST_INPUTS})
+    groups.append({SESSION_PRICE_COSTS.name, SESSION_PROFILES.name, PRICE_HOUR_COSTS.name, *SESSION_COST_INPUTS})
     merged: list[set[str]] = []
     for group in groups:
         overlapping = [m for m in merged if m & group]
