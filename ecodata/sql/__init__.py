@@ -28,7 +28,8 @@ latest views, the newest on which all of them exist (:func:`latest_dates`).
 ``session_costs`` is not stored: ``views/session_costs_history.sql`` joins the stored
 ``session_price_costs`` (one row per distinct price, session and profile) and ``session_profiles``
 to connector_prices x connectors x locations, and its macro ``session_costs_as_of(date)`` takes the
-kept days of ``session_price_costs`` (:data:`DERIVED_MACROS`).
+kept days of ``session_price_costs`` (:data:`DERIVED_MACROS`). ``price_by_hour`` is made the same way
+from ``price_hour_costs`` (``views/price_by_hour_history.sql``, macro ``price_by_hour_as_of``).
 """
 
 from __future__ import annotations
@@ -221,7 +222,7 @@ _TABLE_VIEW_KINDS = {"changes": "_changes", "versions": "_versions", "history": 
 
 
 # The as-of macros of the tables that are views (VIEW_TABLES): the stored table whose kept days they follow.
-DERIVED_MACROS = {"session_costs_as_of": SESSION_PRICE_COSTS}
+DERIVED_MACROS = {"session_costs_as_of": SESSION_PRICE_COSTS, "price_by_hour_as_of": PRICE_HOUR_COSTS}
 
 
 def macro_names() -> list[str]:

@@ -128,6 +128,10 @@ def test_the_pipeline_stores_price_hour_costs_and_the_view_repeats_the_others(da
     monday_17 = rows.filter((pl.col("price_id") == "peak") & (pl.col("day_of_week") == "MONDAY")
                             & (pl.col("hour") == 17))
     assert monday_17["eur_per_kwh_incl_vat"].to_list() == [0.714]  # 0.60 x 1.19
+    history = dataset.sql("SELECT count(*), count(DISTINCT snapshot_date) FROM price_by_hour_history").fetchall()
+    as_of = dataset.sql(f"SELECT count(*) FROM price_by_hour_as_of(DATE '{DAY}')").fetchall()
+    assert history == [(len(LINKS) * 168, 1)]
+    assert as_of == [(len(LINKS) * 168,)]
 
 
 def test_the_summary_per_country_and_power_class_by_hand(dataset):

@@ -114,7 +114,7 @@ def test_table_view_sql_is_relative_and_exact(data):
         "    ON d.snapshot_date >= v.valid_from AND (v.valid_to IS NULL OR d.snapshot_date < v.valid_to)")
     script = views_script(data)
     assert script.count("CREATE OR REPLACE VIEW ") == len(view_names())
-    assert script.count("CREATE OR REPLACE MACRO ") == len(ALL_TABLES) + 1  # and session_costs_as_of
+    assert script.count("CREATE OR REPLACE MACRO ") == len(ALL_TABLES) + 2  # and session_costs_as_of, price_by_hour_as_of
     assert str(data.root) not in script
 
 
