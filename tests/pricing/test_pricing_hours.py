@@ -173,12 +173,16 @@ def test_vectorised_agrees_with_the_scalar_engine_on_a_sample_of_simulator_hours
                 current = getattr(p, "current_ma", None)
                 name = f"{p.power_w}W_{'?' if current is None else current}mA@{row[3] or 'UTC'}"
                 profiles.setdefault(f"{s.name}|{name}", p)
-    # half of the sample where the cost differs from the same price's cost at the week's first start
-    # (where a wrong time window or weekday would show), half anywhere
-    first = pl.col("total_incl_vat").first().over("price_id", "session", "profile")
-    moved_rows = timed.filter(pl.col("total_incl_vat") != first).rows(named=True)
+    # per time-restricted price: one of its (session, profile) pairs at a random hour of each weekday
+    # (where a wrong time window, weekday or date would show), plus 30 rows anywhere
     rng = random.Random(5)
-    sample = rng.sample(moved_rows, 30) + rng.sample(timed.rows(named=True), 30)
+    sample = []
+    for _, rows in sorted(timed.group_by("price_id"), key=lambda kv: kv[0]):
+        pair = rng.choice(rows.select("session", "profile").unique().sort("session", "profile").rows())
+        mine = rows.filter((pl.col("session") == pair[0]) & (pl.col("profile") == pair[1]))
+        sample += [rng.choice(mine.filter(pl.col("day_of_week") == day).rows(named=True)) for day in WEEKDAYS]
+    sample += rng.sample(timed.rows(named=True), 30)
+    assert len(sample) > 100
     dates = week_dates(DAY)
     for r in sample:
         profile = profiles[f"{r['session']}|{r['profile']}"]
@@ -187,3 +191,26 @@ def test_vectorised_agrees_with_the_scalar_engine_on_a_sample_of_simulator_hours
         res = price_reference(parsed[r["price_id"]], moved, tz, dates[r["day_of_week"]])
         assert (res["total_cost"]["incl_vat"], res["total_cost"]["excl_vat"]) == (r["total_incl_vat"],
                                                                                  r["total_excl_vat"]), r
+
+
+def test_without_time_restricted_prices_each_price_has_its_one_row():
+    out = price_hour_costs(tables_of([FLAT], AC, [("ac22", "flat")]), day=DAY)
+    assert out.select("price_id", "session", "day_of_week", "hour", "total_incl_vat").rows() == [
+        ("flat", "AC_SHOP", None, None, D("5.8905"))]
+
+
+def test_a_week_with_a_clock_change_agrees_with_the_scalar_engine_at_every_hour():
+    # Monday 22 March 2027: Berlin moves to summer time on Sunday 28 March at 2:00 (2:00 does not exist)
+    week = dt.date(2027, 3, 22)
+    out = price_hour_costs(tables_of(), day=week, every_hour=True)
+    profile = profile_for(next(s for s in load_sessions() if s.name == "AC_SHOP"), 22.0, 32, "AC")
+    dates = week_dates(week)
+    parsed = {r["id"]: parse_tariff(r) for r in RECORDS}
+    for r in out.iter_rows(named=True):
+        moved = dataclasses.replace(profile, session=dataclasses.replace(profile.session, start=dt.time(r["hour"])))
+        res = price_reference(parsed[r["price_id"]], moved, "Europe/Berlin", dates[r["day_of_week"]])
+        assert res["total_cost"]["incl_vat"] == r["total_incl_vat"], r
+    sunday = by_hour(out, "peak")
+    assert sunday[("SUNDAY", 2)] == sunday[("SUNDAY", 3)] == D("3.927")
+    assert sunday[("SUNDAY", 15)] == D("3.927")  # 15:00 CEST .. 16:00: off-peak
+    assert sunday[("SUNDAY", 16)] == D("7.854")
