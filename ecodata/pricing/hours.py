@@ -130,9 +130,9 @@ def price_hour_costs(
     timed = dict(inputs)
     if not every_hour:
         timed.update({name: inputs[name].filter(pl.col("price_id").is_in(restricted)) for name in _PRICE_TABLES})
-        # only the connectors of those prices need profiles
-        timed["connectors"] = inputs["connectors"].join(timed["connector_prices"].select(_KEYS).unique(),
-                                                        on=_KEYS, how="semi")
+    # only the connectors of the prices priced need profiles
+    timed["connectors"] = inputs["connectors"].join(timed["connector_prices"].select(_KEYS).unique(),
+                                                    on=_KEYS, how="semi")
     variants, days, names = _starts(chosen, day)
     costs, _ = session_cost_tables(timed, day=day, sessions=variants, rates=rates, policy=policy,
                                    contract_date=day, session_days=days)

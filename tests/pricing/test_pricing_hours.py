@@ -155,9 +155,14 @@ def test_the_summary_per_country_and_power_class_by_hand(dataset):
     assert (first["peak_start"], first["offpeak_start"]) == ("SATURDAY 16", "MONDAY 00")
 
 
-def test_vectorised_agrees_with_the_scalar_engine_on_a_sample_of_simulator_hours():
+@pytest.fixture(scope="module")
+def simulator():
     tables, records = simulator_tables("demo", seed=3)
-    out = price_hour_costs(tables, day=DAY)
+    return tables, records, price_hour_costs(tables, day=DAY)
+
+
+def test_vectorised_agrees_with_the_scalar_engine_on_a_sample_of_simulator_hours(simulator):
+    tables, records, out = simulator
     timed = out.filter(pl.col("hour").is_not_null())
     assert timed.height > 0
     assert out.filter(pl.col("hour").is_null()).height > 0
@@ -214,3 +219,14 @@ def test_a_week_with_a_clock_change_agrees_with_the_scalar_engine_at_every_hour(
     assert sunday[("SUNDAY", 2)] == sunday[("SUNDAY", 3)] == D("3.927")
     assert sunday[("SUNDAY", 15)] == D("3.927")  # 15:00 CEST .. 16:00: off-peak
     assert sunday[("SUNDAY", 16)] == D("7.854")
+
+
+def test_simulator_prices_without_time_restrictions_cost_the_same_at_every_start(simulator):
+    tables, _, out = simulator
+    once = out.filter(pl.col("hour").is_null())
+    chosen = sorted(random.Random(7).sample(sorted(set(once["price_id"])), 8))
+    subset = {**tables, **{name: tables[name].filter(pl.col("price_id").is_in(chosen))
+                           for name in ("prices", "price_elements", "price_components", "connector_prices")}}
+    every = price_hour_costs(subset, day=DAY, every_hour=True)
+    assert every.height > 8 * 168
+    assert expand_hours(once.filter(pl.col("price_id").is_in(chosen))).drop("time_restricted").equals(every)
