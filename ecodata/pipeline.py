@@ -30,7 +30,7 @@ from ecodata.history import delete_day, prune, require_history_layout
 from ecodata.history.migrate import migrate
 from ecodata.lock import data_dir_lock
 from ecodata.paths import DataPaths, check_snapshot_date
-from ecodata.pricing import SESSION_COST_INPUTS, session_cost_tables_of
+from ecodata.pricing import SESSION_COST_INPUTS, price_hour_costs_of, session_cost_tables_of
 from ecodata.settings import Settings
 from ecodata.snapshot.compact import collect_garbage, compact_raw, remove_leftovers
 from ecodata.snapshot.reader import scan_raw_chunks
@@ -40,7 +40,13 @@ from ecodata.sql.migrate_costs import migrate_session_costs
 from ecodata.storage import storage_errors
 from ecodata.tables.checks import count_orphans
 from ecodata.tables.reader import scan_table
-from ecodata.tables.schemas import ALL_TABLES, REJECTS, SESSION_PRICE_COSTS, SESSION_PROFILES
+from ecodata.tables.schemas import (
+    ALL_TABLES,
+    PRICE_HOUR_COSTS,
+    REJECTS,
+    SESSION_PRICE_COSTS,
+    SESSION_PROFILES,
+)
 from ecodata.tables.write import commit, stage_tables, write_table, write_tables
 from ecodata.transform import TRANSFORMS, ChunkTables
 
@@ -200,8 +206,9 @@ class BuildReport:
 
 def write_session_costs(settings: Settings, date: dt.date) -> list[str]:
     """Price every distinct (price, profile) of ``date`` for the reference sessions and write
-    ``session_price_costs`` and ``session_profiles`` together (the ``session_costs`` view joins
-    them to the connectors); returns the report line.
+    ``session_price_costs``, ``session_profiles`` and ``price_hour_costs`` (each power class's
+    session at every hour of the week) together (the ``session_costs`` and ``price_by_hour``
+    views join them to the connectors); returns the report lines.
 
     When an input table of that date is missing (only some endpoints were ever transformed),
     nothing is computed and the line says which tables to build first.
@@ -212,9 +219,13 @@ def write_session_costs(settings: Settings, date: dt.date) -> list[str]:
         return [f"  session_costs: not computed, no {', '.join(missing)} table for {date} "
                 f"(transform every endpoint of that date: ecodata transform --date {date})"]
     price_costs, profiles = session_cost_tables_of(settings, date)
-    write_tables(paths, date, {SESSION_PRICE_COSTS: price_costs, SESSION_PROFILES: profiles})
+    hours = price_hour_costs_of(settings, date, price_costs)
+    write_tables(paths, date, {SESSION_PRICE_COSTS: price_costs, SESSION_PROFILES: profiles, PRICE_HOUR_COSTS: hours})
+    timed = hours.filter(pl.col("hour").is_not_null())
     return [f"  session_costs: {price_costs.height} distinct (price, session, profile) costs, "
-            f"{profiles.height} connector kinds x sessions (the session_costs view joins them to the connectors)"]
+            f"{profiles.height} connector kinds x sessions (the session_costs view joins them to the connectors)",
+            f"  price_hour_costs: {timed.height // 168} time-restricted (price, session, profile) x 168 hours of the "
+            f"week, {hours.height - timed.height} the same at every hour (the price_by_hour views)"]
 
 
 def transform_date(

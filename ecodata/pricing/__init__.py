@@ -10,6 +10,8 @@
   (connector, price, session) in polars (:func:`session_costs_chunks`: chunk by chunk,
   :func:`session_costs_frame`: from written tables); :func:`comparison_query` is the SQL of
   ``ecodata compare``.
+* :func:`price_hour_costs_of` prices the reference session of each power class at every hour of
+  the week (:mod:`ecodata.pricing.hours`): the stored ``price_hour_costs``.
 * :func:`tariff_price_tables` hands a snapshot's OCPI tariffs (2.1.1 ... 2.3.0) to the evaluator.
 
 Semantics, rounding policy and the interpretation of Eco-Movement's extras: ``README.md`` here.
@@ -26,6 +28,7 @@ from ecodata.errors import PricingError
 from ecodata.pricing.comparison import (
     SESSION_COST_INPUTS,
     comparison_query,
+    price_hour_costs_of,
     session_cost_tables_of,
     session_costs_frame,
 )
@@ -45,11 +48,29 @@ from ecodata.pricing.vectorised import session_cost_tables, session_costs, sessi
 from ecodata.settings import read_text_file
 
 __all__ = [
-    "SESSION_COST_INPUTS", "CdrPrice", "ReferenceSession", "RoundingPolicy", "Tariff", "cdr_cost_check", "comparison_query",
+    "SESSION_COST_INPUTS",
+    "CdrPrice",
+    "ReferenceSession",
+    "RoundingPolicy",
+    "Tariff",
+    "cdr_cost_check",
+    "comparison_query",
     "load_sessions",
-    "ocpi_230_totals", "parse_tariff", "price_cdr", "price_cdr_report", "price_files", "price_reference", "profile_for",
-    "read_json", "session_cost_tables", "session_cost_tables_of", "session_costs", "session_costs_chunks",
-    "session_costs_frame", "tariff_price_tables",
+    "ocpi_230_totals",
+    "parse_tariff",
+    "price_cdr",
+    "price_cdr_report",
+    "price_files",
+    "price_hour_costs_of",
+    "price_reference",
+    "profile_for",
+    "read_json",
+    "session_cost_tables",
+    "session_cost_tables_of",
+    "session_costs",
+    "session_costs_chunks",
+    "session_costs_frame",
+    "tariff_price_tables",
     "totals_to_json",
 ]
 

@@ -19,6 +19,7 @@ import polars as pl
 from ecodata.errors import ConfigError
 from ecodata.fx import dataset_rates, load_rates
 from ecodata.paths import DataPaths
+from ecodata.pricing.hours import price_hour_costs
 from ecodata.pricing.sessions import POWER_CLASSES, AnySession, load_sessions
 from ecodata.pricing.vectorised import (
     CHUNK_ROWS,
@@ -71,6 +72,16 @@ def session_cost_tables_of(settings: Settings, date: dt.date, *, kwh_per_month: 
     return session_cost_tables(tables, day=date, sessions=_sessions(settings, only),
                                rates=load_rates(settings.fx_rates_csv or dataset_rates(paths)),
                                kwh_per_month=kwh_per_month)
+
+
+def price_hour_costs_of(settings: Settings, date: dt.date, price_costs: pl.DataFrame) -> pl.DataFrame:
+    """``price_hour_costs`` of the snapshot ``date`` from its written tables (the sessions and rates of
+    :func:`session_cost_tables_of`); ``price_costs`` is that day's ``session_price_costs``, whose rows
+    the prices without time restrictions take (:func:`ecodata.pricing.hours.price_hour_costs`)."""
+    paths = DataPaths(settings.data_dir)
+    tables = {name: scan_table(paths, name, date) for name in SESSION_COST_INPUTS}
+    return price_hour_costs(tables, day=date, sessions=_sessions(settings, None),
+                            rates=load_rates(settings.fx_rates_csv or dataset_rates(paths)), price_costs=price_costs)
 
 
 def _sessions(settings: Settings, only: Sequence[str] | None) -> list[AnySession]:

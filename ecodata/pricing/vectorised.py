@@ -173,8 +173,12 @@ def profile_name(shape: tuple[Any, ...], time_zone: str) -> str:
 
 
 def build_profiles(kinds: pl.DataFrame, sessions: Sequence[AnySession], day: dt.date,
-                   breakpoints: Breakpoints) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+                   breakpoints: Breakpoints, session_days: Mapping[str, dt.date] | None = None,
+                   ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Profiles for each connector kind x fitting session.
+
+    Sessions start on ``day`` at their local start time, or on ``session_days[name]`` for the
+    sessions named there (:mod:`ecodata.pricing.hours` starts one session on every day of a week).
 
     ``kinds`` has (power_class, max_power_kw, amperage, time_zone, power_type) rows. Returns
     (kind_map, profiles, periods): kind_map links a kind and session to a profile_id; profiles
@@ -204,7 +208,7 @@ def build_profiles(kinds: pl.DataFrame, sessions: Sequence[AnySession], day: dt.
         prof_rows.append((pid, name, profile_name(shape, tz), profile.mean_power_w, current, tz,
                           profile.session.energy_j))
         zone = _zone(tz)
-        session = build_session(profile, zone, day, breakpoints)
+        session = build_session(profile, zone, (session_days or {}).get(name, day), breakpoints)
         for per in session.reservation:  # period_idx -1: before the charging periods
             local = per.start.astimezone(zone)
             period_rows.append((pid, -1, 0, local.hour * 3600 + local.minute * 60 + local.second, local.date(),
@@ -584,6 +588,7 @@ def session_cost_tables(
     policy: RoundingPolicy | None = None,
     contract_date: dt.date | None = None,
     timings: dict[str, float] | None = None,
+    session_days: Mapping[str, dt.date] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The stored form of :func:`session_costs`: ``(session_price_costs, session_profiles)``.
 
@@ -591,7 +596,9 @@ def session_cost_tables(
     uses (the pairs the engine prices anyway), ``session_profiles`` one row per connector kind
     (power class, max power, amperage, time zone, power type) and fitting session, naming its
     profile. Joined to ``connector_prices`` x ``connectors`` x ``locations`` (the ``session_costs``
-    view) they give exactly the rows of :func:`session_costs`. Same arguments as it.
+    view) they give exactly the rows of :func:`session_costs`. Same arguments as it, and
+    ``session_days``: the start date of the sessions named there (default ``day``; ``day`` still
+    dates the EUR rates and, by default, the contract).
 
     Example::
 
@@ -599,7 +606,7 @@ def session_cost_tables(
     """
     clock = _Clock(timings)
     done = _evaluate(tables, day=day, sessions=sessions, rates=rates, kwh_per_month=kwh_per_month, policy=policy,
-                     contract_date=contract_date, clock=clock)
+                     contract_date=contract_date, clock=clock, session_days=session_days)
     names = done.profiles.select("profile_id", "session", "profile")
     price_costs = done.money.join(names, on="profile_id").select(SESSION_PRICE_COSTS.column_names).sort(
         "session", "price_id", "profile")
@@ -626,7 +633,8 @@ class _Evaluated:
 
 def _evaluate(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], *, day: dt.date,
               sessions: Sequence[AnySession] | None, rates: pl.DataFrame | None, kwh_per_month: Decimal,
-              policy: RoundingPolicy | None, contract_date: dt.date | None, clock: _Clock) -> _Evaluated:
+              policy: RoundingPolicy | None, contract_date: dt.date | None, clock: _Clock,
+              session_days: Mapping[str, dt.date] | None = None) -> _Evaluated:
     """Profiles, integer codes and the priced distinct (price, profile) pairs of a snapshot."""
     policy = policy or RoundingPolicy()
     if policy.places is None:
@@ -644,7 +652,8 @@ def _evaluate(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], *, day: dt.date
     conn = t["connectors"].select(*keys, "power_class", "max_power_kw", "amperage", "power_type").join(
         t["locations"].select("location_id", "time_zone"), on="location_id", how="left").collect()
     kinds = conn.select(KIND_COLUMNS).unique(maintain_order=True)
-    kind_map, profiles, periods = build_profiles(kinds, sessions, day, breakpoints_of(t["price_elements"]))
+    kind_map, profiles, periods = build_profiles(kinds, sessions, day, breakpoints_of(t["price_elements"]),
+                                                 session_days)
     clock.lap("profiles")
     kinds = kinds.with_row_index("kind_id")
     conn_kind = conn.join(kinds, on=KIND_COLUMNS, how="left", nulls_equal=True).select(*keys, "kind_id")

@@ -28,7 +28,8 @@ latest views, the newest on which all of them exist (:func:`latest_dates`).
 ``session_costs`` is not stored: ``views/session_costs_history.sql`` joins the stored
 ``session_price_costs`` (one row per distinct price, session and profile) and ``session_profiles``
 to connector_prices x connectors x locations, and its macro ``session_costs_as_of(date)`` takes the
-kept days of ``session_price_costs`` (:data:`DERIVED_MACROS`).
+kept days of ``session_price_costs`` (:data:`DERIVED_MACROS`). ``price_by_hour`` is made the same way
+from ``price_hour_costs`` (``views/price_by_hour_history.sql``, macro ``price_by_hour_as_of``).
 """
 
 from __future__ import annotations
@@ -56,7 +57,14 @@ from ecodata.pricing import SESSION_COST_INPUTS
 from ecodata.settings import DEFAULT_LOCK_TIMEOUT_S
 from ecodata.sql.orphans import orphan_views
 from ecodata.storage import storage_errors, storage_failure, storage_message
-from ecodata.tables.schemas import ALL_TABLES, SESSION_PRICE_COSTS, SESSION_PROFILES, VIEW_TABLES, TableSchema
+from ecodata.tables.schemas import (
+    ALL_TABLES,
+    PRICE_HOUR_COSTS,
+    SESSION_PRICE_COSTS,
+    SESSION_PROFILES,
+    VIEW_TABLES,
+    TableSchema,
+)
 from ecodata.transform import TRANSFORMS
 
 __all__ = ["connect", "create_views", "macro_names", "macro_sql", "memory_connection", "open_views", "view_names",
@@ -128,7 +136,7 @@ def _groups() -> list[set[str]]:
     the session-cost tables with their inputs; groups sharing a table are merged (one table has one latest
     date). Tables in no group (``rejects``) stand alone."""
     groups = [set(transform.tables) for transform in TRANSFORMS.values()]
-    groups.append({SESSION_PRICE_COSTS.name, SESSION_PROFILES.name, *SESSION_COST_INPUTS})
+    groups.append({SESSION_PRICE_COSTS.name, SESSION_PROFILES.name, PRICE_HOUR_COSTS.name, *SESSION_COST_INPUTS})
     merged: list[set[str]] = []
     for group in groups:
         overlapping = [m for m in merged if m & group]
@@ -214,7 +222,7 @@ _TABLE_VIEW_KINDS = {"changes": "_changes", "versions": "_versions", "history": 
 
 
 # The as-of macros of the tables that are views (VIEW_TABLES): the stored table whose kept days they follow.
-DERIVED_MACROS = {"session_costs_as_of": SESSION_PRICE_COSTS}
+DERIVED_MACROS = {"session_costs_as_of": SESSION_PRICE_COSTS, "price_by_hour_as_of": PRICE_HOUR_COSTS}
 
 
 def macro_names() -> list[str]:

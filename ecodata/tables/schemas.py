@@ -366,6 +366,30 @@ SESSION_PROFILES = TableSchema(
     ("session", *KIND_COLUMNS),
 )
 
+PRICE_HOUR_COSTS = TableSchema(
+    "price_hour_costs",
+    "The cost of the reference session of each power class (the first plain session fitting it, e.g. "
+    "AC_SHOP, DC50_20_80, HPC_10_80) started at each whole hour of the week that begins on the snapshot "
+    "date, per distinct (price, profile) some connector uses: 168 rows for a price with time-of-day, "
+    "weekday or date restrictions, one row with day_of_week and hour null for any other price (its cost "
+    "is the same at every start; the price_by_hour views repeat it).",
+    (
+        _c("price_id", _S, "price record"),
+        _c("session", _S, "reference session id, e.g. HPC_10_80"),
+        _c("profile", _S, "session_price_costs.profile: how the session runs on the connectors that get it"),
+        _c("day_of_week", _S, "weekday the session starts on (MONDAY ... SUNDAY, local time; its date is the "
+           "first on or after the snapshot date); null: the same cost on every day"),
+        _c("hour", pl.Int32(), "local hour the session starts at (0-23, on the hour); null: the same cost at every hour"),
+        _c("currency", _S, "currency of the local amounts"),
+        _c("energy_kwh", QUANTITY, "energy delivered in the session"),
+        _c("total_excl_vat", PRICE_INCL, "session cost excl. VAT, local currency, after min/max price"),
+        _c("total_incl_vat", PRICE_INCL, "session cost incl. VAT, local currency, after min/max price"),
+        _c("total_eur_excl_vat", PRICE_INCL, "total_excl_vat in EUR at the snapshot date's reference rate"),
+        _c("total_eur_incl_vat", PRICE_INCL, "total_incl_vat in EUR"),
+    ),
+    ("price_id", "session", "profile", "day_of_week", "hour"),
+)
+
 SESSION_COSTS = TableSchema(
     "session_costs",
     "A view, not stored: the cost of each reference session for every (connector, price) pair the session "
@@ -382,16 +406,48 @@ SESSION_COSTS = TableSchema(
 )
 """Declared for the ``session_costs`` view (and for the old stored table ``ecodata migrate`` converts)."""
 
+PRICE_BY_HOUR = TableSchema(
+    "price_by_hour",
+    "A view, not stored: price_hour_costs for every (connector, price) pair the session fits, 168 rows per pair "
+    "(the rows of a price without time restrictions repeated for every hour), joined as session_costs is.",
+    (
+        _c("location_id", _S, "location of the connector"),
+        _c("evse_uid", _S, "EVSE of the connector"),
+        _c("connector_id", _S, "connector id"),
+        _c("price_id", _S, "price record"),
+        _c("session", _S, "the power class's reference session, e.g. HPC_10_80"),
+        _c("day_of_week", _S, "weekday the session starts on (MONDAY ... SUNDAY, local time)"),
+        _c("hour", pl.Int32(), "local hour the session starts at (0-23)"),
+        _c("time_restricted", pl.Boolean(), "the price has time-of-day, weekday or date restrictions (priced at "
+           "this start); false: its one cost, the same at every start"),
+        _c("currency", _S, "currency of the local amounts"),
+        _c("energy_kwh", QUANTITY, "energy delivered in the session"),
+        _c("total_excl_vat", PRICE_INCL, "session cost excl. VAT, local currency, after min/max price"),
+        _c("total_incl_vat", PRICE_INCL, "session cost incl. VAT, local currency, after min/max price"),
+        _c("total_eur_excl_vat", PRICE_INCL, "total_excl_vat in EUR at the snapshot date's reference rate"),
+        _c("total_eur_incl_vat", PRICE_INCL, "total_incl_vat in EUR"),
+        _c("eur_per_kwh_incl_vat", pl.Float64(), "total_eur_incl_vat / energy_kwh, rounded to 6 decimals (a ratio "
+           "for comparison; the exact amounts are the totals)"),
+        _c("country_code", _S, "locations.country_code of the connector's location"),
+        _c("power_class", _S, "connectors.power_class"),
+        _c("partner", _S, "prices.partner"),
+        _c("product_type", _S, "prices.product_type"),
+    ),
+    ("location_id", "evse_uid", "connector_id", "price_id", "session", "day_of_week", "hour"),
+)
+"""Declared for the ``price_by_hour`` view (the data dictionary lists it; the view tests check its columns)."""
+
 ALL_TABLES: dict[str, TableSchema] = {
     t.name: t
     for t in (
         LOCATIONS, EVSES, CONNECTORS, CONNECTOR_PRICES, PRICES, PRICE_ELEMENTS, PRICE_COMPONENTS,
         TARIFFS, TARIFF_ELEMENTS, TARIFF_COMPONENTS, REJECTS, SESSION_PRICE_COSTS, SESSION_PROFILES,
+        PRICE_HOUR_COSTS,
     )
 }
 """The stored tables (each with a history)."""
 
-VIEW_TABLES: dict[str, TableSchema] = {SESSION_COSTS.name: SESSION_COSTS}
+VIEW_TABLES: dict[str, TableSchema] = {SESSION_COSTS.name: SESSION_COSTS, PRICE_BY_HOUR.name: PRICE_BY_HOUR}
 """Tables that are views over the stored ones, declared like them (the data dictionary lists them)."""
 
 RETIRED_TABLES: dict[str, TableSchema] = {SESSION_COSTS.name: SESSION_COSTS}

@@ -9,10 +9,10 @@ NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 
 
-def test_the_four_notebooks_are_there():
+def test_the_five_notebooks_are_there():
     assert [p.name for p in NOTEBOOKS] == [
         "01_getting_started.ipynb", "02_cross_market_prices.ipynb", "03_session_costs.ipynb",
-        "04_price_changes.ipynb",
+        "04_price_changes.ipynb", "05_market_power_and_time_of_day.ipynb",
     ]
 
 

@@ -14,10 +14,17 @@ from ecodata.history import store
 from ecodata.paths import DataPaths
 from ecodata.pipeline import write_session_costs
 from ecodata.pricing import session_cost_tables, session_costs, session_costs_chunks, session_costs_frame
+from ecodata.pricing.hours import price_hour_costs
 from ecodata.settings import Settings
 from ecodata.sql import memory_connection
 from ecodata.tables.reader import scan_table
-from ecodata.tables.schemas import ALL_TABLES, SESSION_COSTS, SESSION_PRICE_COSTS, SESSION_PROFILES
+from ecodata.tables.schemas import (
+    ALL_TABLES,
+    PRICE_HOUR_COSTS,
+    SESSION_COSTS,
+    SESSION_PRICE_COSTS,
+    SESSION_PROFILES,
+)
 from ecodata.tables.write import write_table
 
 DAY = dt.date(2026, 11, 21)
@@ -72,14 +79,19 @@ def test_no_pairs_give_one_empty_frame(demo):
 def test_session_costs_step_stores_the_distinct_costs_and_the_view_gives_every_row(data_dir, demo):
     tables, whole = demo
     price_costs, profiles = session_cost_tables(tables, day=DAY, rates=load_rates())
+    hours = price_hour_costs(tables, day=DAY, rates=load_rates(), price_costs=price_costs)
+    timed = hours.filter(pl.col("hour").is_not_null()).height
     lines = write_session_costs(Settings(data_dir=data_dir.root), DAY)
     assert lines == [f"  session_costs: {price_costs.height} distinct (price, session, profile) costs, "
-                     f"{profiles.height} connector kinds x sessions (the session_costs view joins them to the connectors)"]
+                     f"{profiles.height} connector kinds x sessions (the session_costs view joins them to the connectors)",
+                     f"  price_hour_costs: {timed // 168} time-restricted (price, session, profile) x 168 hours of the "
+                     f"week, {hours.height - timed} the same at every hour (the price_by_hour views)"]
+    assert 0 < timed < hours.height
     # far fewer stored rows than connector x price x session rows
     assert price_costs.height * 10 < whole.height
     assert price_costs.select(SESSION_PRICE_COSTS.key).n_unique() == price_costs.height
     assert profiles.select(SESSION_PROFILES.key).n_unique() == profiles.height
-    for schema, frame in ((SESSION_PRICE_COSTS, price_costs), (SESSION_PROFILES, profiles)):
+    for schema, frame in ((SESSION_PRICE_COSTS, price_costs), (SESSION_PROFILES, profiles), (PRICE_HOUR_COSTS, hours)):
         assert [(d.date, d.rows) for d in store.load(data_dir, schema).days] == [(DAY, frame.height)]
         assert len(store.change_files(data_dir, schema)) == 1
         assert not data_dir.table_staging(schema.name, DAY).exists()

@@ -95,7 +95,7 @@ def test_the_latest_views_show_one_date_for_tables_that_belong_together(tmp_path
         "locations": "2026-04-01", "evses": "2026-04-01", "connectors": "2026-04-01",
         "connector_prices": "2026-04-01", "prices": "2026-04-01", "price_elements": "2026-04-01",
         "price_components": "2026-04-01", "session_price_costs": "2026-04-01", "session_profiles": "2026-04-01",
-        "tariffs": "2026-04-02", "tariff_elements": "2026-04-02", "tariff_components": "2026-04-02",
+        "price_hour_costs": "2026-04-01", "tariffs": "2026-04-02", "tariff_elements": "2026-04-02", "tariff_components": "2026-04-02",
         "rejects": "2026-04-02"}
     con = connect(paths)
     try:

@@ -114,7 +114,7 @@ def test_table_view_sql_is_relative_and_exact(data):
         "    ON d.snapshot_date >= v.valid_from AND (v.valid_to IS NULL OR d.snapshot_date < v.valid_to)")
     script = views_script(data)
     assert script.count("CREATE OR REPLACE VIEW ") == len(view_names())
-    assert script.count("CREATE OR REPLACE MACRO ") == len(ALL_TABLES) + 1  # and session_costs_as_of
+    assert script.count("CREATE OR REPLACE MACRO ") == len(ALL_TABLES) + 2  # and session_costs_as_of, price_by_hour_as_of
     assert str(data.root) not in script
 
 
@@ -134,10 +134,11 @@ def test_every_view_answers_and_the_fixture_fills_all_but_the_known_empty_ones(c
     counts = {name: rows(con, f"SELECT count(*) FROM {name}")[0][0] for name in view_names()}
     # no tariffs endpoint, no rejected record, no session costs (transform_snapshot only) in the fixture
     empty = {f"{t}{h}" for t in ("tariffs", "tariff_elements", "tariff_components", "rejects", "session_price_costs",
-                                 "session_profiles")
+                                 "session_profiles", "price_hour_costs")
              for h in ("", "_history", "_changes", "_versions")} | {"connector_price_orphans", "session_cost_comparison",
                                            "msp_vs_adhoc_pairs", "msp_vs_adhoc", "session_costs", "session_costs_history",
                                            "session_costs_flat", "session_costs_flat_history",  # from session costs
+                                           "price_by_hour", "price_by_hour_history", "price_by_hour_summary",
                                            "price_lint", "price_lint_counts"}  # clean prices: nothing to report
     assert {name for name, n in counts.items() if n == 0} == empty
     assert (counts["prices"], counts["prices_history"], counts["price_changes"]) == (5, 9, 4)
