@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,6 +43,49 @@ def storage_failure(exc: BaseException) -> str | None:
         if code in _ERRNOS:
             return _ERRNOS[code]
     return None
+
+
+# below this much free space, a failed or unreadable write is taken for a full disk
+_NEARLY_FULL = 4 << 20
+
+
+def _nearly_full(folder: Path) -> bool:
+    stat = os.statvfs(folder)
+    return stat.f_bavail * stat.f_frsize < _NEARLY_FULL
+
+
+@contextlib.contextmanager
+def parquet_write(file: Path) -> Iterator[None]:
+    """Around a polars Parquet write of ``file``: a polars error that names no OS reason while the disk
+    is (nearly) full becomes the ENOSPC it stands for. polars reports a full disk met while it
+    writes a footer as "Invalid thrift: transport error" (found with a real 8 MB tmpfs: ``build``
+    exited 1 with that line instead of the one-line storage error)."""
+    try:
+        yield
+    except Exception as exc:
+        from_polars = type(exc).__module__.startswith("polars")
+        if from_polars and storage_failure(exc) is None and _nearly_full(file.parent):
+            raise OSError(errno.ENOSPC, _ERRNOS[errno.ENOSPC], str(file)) from exc
+        raise
+
+
+def check_written(file: Path, rows: int | None) -> None:
+    """Read back the footer of a Parquet file just written and check its row count (if given), so
+    a write that returned without writing everything (its error lost) is not recorded as done.
+    A file that does not read back raises the OSError the write should have: ENOSPC when the disk
+    is (nearly) full, else EIO."""
+    import pyarrow.parquet as pq
+
+    try:
+        found: int | None = pq.read_metadata(file).num_rows
+    except (OSError, ValueError):  # pyarrow's ArrowInvalid is a ValueError
+        found = None
+    if found is not None and rows in (None, found):
+        return
+    if _nearly_full(file.parent):
+        raise OSError(errno.ENOSPC, _ERRNOS[errno.ENOSPC], str(file))
+    raise OSError(errno.EIO, f"{file.name} was written but does not read back "
+                             f"({'unreadable' if found is None else f'{found} of {rows} rows'})", str(file))
 
 
 @contextlib.contextmanager

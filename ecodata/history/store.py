@@ -39,6 +39,7 @@ import polars as pl
 
 from ecodata.errors import StorageError
 from ecodata.paths import DataPaths
+from ecodata.storage import check_written, parquet_write
 from ecodata.tables.schemas import TableSchema
 
 FORMAT = 1
@@ -222,7 +223,9 @@ def _write(paths: DataPaths, schema: TableSchema, date: dt.date, changes: pl.Laz
     file = paths.history_file(schema.name, date, secrets.token_hex(4))
     try:
         # streamed: the first day's file is the whole table, never held in memory at once
-        changes.select(file_schema(schema).names()).sink_parquet(file, statistics=True, **WRITE_OPTIONS)
+        with parquet_write(file):
+            changes.select(file_schema(schema).names()).sink_parquet(file, statistics=True, **WRITE_OPTIONS)
+        check_written(file, None)
         counts = pl.scan_parquet(file).select(pl.len(), pl.col(DELETED).sum()).collect()
     except BaseException:
         # no half file; the caller turns a failed write (OSError, polars' IO error) into one line
@@ -283,7 +286,9 @@ def _write_state(paths: DataPaths, schema: TableSchema, date: dt.date, table: pl
     """Write a copy of ``date``'s table (a new file; ``_save`` names it in the history)."""
     file = paths.history_state_file(schema.name, date, secrets.token_hex(4))
     try:
-        table.select(schema.column_names).sink_parquet(file, **WRITE_OPTIONS)
+        with parquet_write(file):
+            table.select(schema.column_names).sink_parquet(file, **WRITE_OPTIONS)
+        check_written(file, None)
     except BaseException:
         file.unlink(missing_ok=True)
         raise

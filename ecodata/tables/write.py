@@ -32,6 +32,7 @@ from polars.io.plugins import register_io_source
 from ecodata.errors import StorageError
 from ecodata.history import record_day
 from ecodata.paths import DataPaths, part_name
+from ecodata.storage import check_written, parquet_write, storage_failure, storage_message
 from ecodata.tables.schemas import TableSchema
 
 # Table Parquet is written with zstd level 1 (as the raw snapshot writer): about 30% faster to
@@ -64,11 +65,9 @@ def check_schema(schema: TableSchema, frame: pl.DataFrame) -> None:
 
 
 def _storage_error(schema: TableSchema, date: dt.date, paths: DataPaths, exc: OSError) -> StorageError:
-    return StorageError(
-        f"cannot write table {schema.name} for {date} under {paths.tables_root}: "
-        f"{exc.strerror or exc}; the previous version of that table is unchanged (free space or fix "
-        "the permissions, then run the command again)"
-    )
+    reason = storage_failure(exc) or exc.strerror or str(exc)
+    return StorageError(storage_message(paths.root, f"the table {schema.name} of {date}", reason,
+                                        "the previous version of that table is unchanged"))
 
 
 def _sink(schema: TableSchema, frames: Iterable[pl.DataFrame], file: Path) -> int:
@@ -98,12 +97,14 @@ def _stage_one(paths: DataPaths, schema: TableSchema, date: dt.date,
     staging.mkdir(parents=True, exist_ok=True)
     file = staging / part_name(0)
     try:
-        if isinstance(frame, pl.DataFrame):
-            check_schema(schema, frame)
-            frame.write_parquet(file, compression="zstd", compression_level=_LEVEL, statistics=True)
-            rows = frame.height
-        else:
-            rows = _sink(schema, frame, file)
+        with parquet_write(file):
+            if isinstance(frame, pl.DataFrame):
+                check_schema(schema, frame)
+                frame.write_parquet(file, compression="zstd", compression_level=_LEVEL, statistics=True)
+                rows = frame.height
+            else:
+                rows = _sink(schema, frame, file)
+        check_written(file, rows)
     except BaseException as exc:
         discard([StagedTable(schema, date, file, 0)])
         if isinstance(exc, OSError):

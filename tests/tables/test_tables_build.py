@@ -166,8 +166,8 @@ def test_a_failed_rewrite_leaves_the_old_table_in_place(paths, monkeypatch):
 
     monkeypatch.setattr(pl.LazyFrame, "sink_parquet", broken_sink)
     write_raw_snapshot(paths, "prices", D1, [price("P7", 0.9)], api_version="prices")
-    with pytest.raises(StorageError, match=r"cannot write table price\w* for 2026-01-01 .*: No space left on device; "
-                                           r"the previous"):
+    with pytest.raises(StorageError, match=r"cannot write the table price\w* of 2026-01-01 in .*: No space left on "
+                                           r"device; the previous version of that table is unchanged; free some space"):
         transform_snapshot(settings, D1, ["prices"])
     monkeypatch.undo()
     assert_frame_equal(scan_table(paths, "prices", D1).collect(), before)
