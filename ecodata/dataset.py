@@ -68,26 +68,48 @@ class Dataset:
     connection that reads the directory's views (``ecodata.duckdb`` when it matches the files, else
     views created fresh; see :func:`ecodata.sql.open_views`), with the EUR rates kept with the
     dataset; :meth:`close` (or a ``with`` block) releases it.
+
+    ``location`` may also be the URL of a lake ``ecodata publish`` wrote (``s3://bucket/prefix``,
+    ``gs://``, ``az://``; needs ``ecodata[s3]``...): the published views then read the objects
+    through fsspec (:mod:`ecodata.lake.reader`). A lake has the tables and views (:meth:`sql`,
+    :meth:`table`, :meth:`tables`, :meth:`dates`, :meth:`compare`, :meth:`lint`); the raw-snapshot
+    methods (:meth:`snapshots`, :meth:`partitions`, :meth:`raw`) need a local data directory.
     """
 
     def __init__(self, location: str | Path) -> None:
         text = str(location)
-        if "://" in text:
-            raise ConfigError(f"cannot open {text}: only a local data directory can be opened "
-                              "(give its path, e.g. ecodata.open('data'))")
-        self.paths = DataPaths(Path(location))
+        self._url: str | None = None
+        self._paths: DataPaths | None = None
         self._con: duckdb.DuckDBPyConnection | None = None
-        if not self.paths.root.is_dir():
-            raise ConfigError(f"data directory {self.paths.root} does not exist: run 'ecodata build' first "
+        if "://" in text and not text.startswith("file://"):
+            from ecodata.lake.reader import lake_connection
+
+            self._con, target = lake_connection(text)
+            self._url = target.url
+            return
+        self._paths = DataPaths(Path(text.removeprefix("file://")))
+        if not self._paths.root.is_dir():
+            raise ConfigError(f"data directory {self._paths.root} does not exist: run 'ecodata build' first "
                               "or pass the right --data-dir")
 
     def __repr__(self) -> str:
-        return f"Dataset({str(self.paths.root)!r})"
+        return f"Dataset({self._url!r})" if self._url is not None else f"Dataset({str(self.paths.root)!r})"
+
+    @property
+    def paths(self) -> DataPaths:
+        """The data directory's paths (a ConfigError for a published lake, which has no local files)."""
+        if self._paths is None:
+            raise ConfigError(f"{self._url} is a published lake: raw snapshots and table partitions are "
+                              "read from a local data directory (use sql(), table(), compare() on a lake)")
+        return self._paths
 
     # --- what is there ----------------------------------------------------------------------
 
     def tables(self) -> list[str]:
         """The tables that have at least one partition, in declaration order."""
+        if self._url is not None:
+            kept = set(self._rows("SELECT DISTINCT table_name FROM table_dates")["table_name"].to_list())
+            return [name for name in ALL_TABLES if name in kept]
         return [name for name in ALL_TABLES if self.paths.table_dates(name)]
 
     def views(self) -> list[str]:
@@ -97,6 +119,8 @@ class Dataset:
     def dates(self, table: str) -> list[dt.date]:
         """The snapshot dates for which ``table`` has a partition, oldest first."""
         table_schema(table)
+        if self._url is not None:
+            return self._lake_dates(table)
         return self.paths.table_dates(table)
 
     def schema(self, table: str) -> pl.DataFrame:
@@ -163,6 +187,8 @@ class Dataset:
         """
         if isinstance(date, str):
             date = parse_date(date)
+        if self._url is not None:
+            return self._lake_table(name, date)
         frame = scan_table(self.paths, name, date)
         day = date if date is not None else self.paths.table_dates(name)[-1]
         declared = history_store.file_schema(table_schema(name))
@@ -255,8 +281,26 @@ class Dataset:
 
     def _connection(self) -> duckdb.DuckDBPyConnection:
         if self._con is None:
+            if self._url is not None:
+                raise ViewError(f"the dataset {self._url} is closed: open it again")
             self._con = open_views(self.paths)
         return self._con
+
+    def _lake_dates(self, table: str) -> list[dt.date]:
+        rows = self._rows("SELECT snapshot_date FROM table_dates WHERE table_name = ? ORDER BY 1", [table])
+        return list(rows["snapshot_date"].to_list())
+
+    def _lake_table(self, name: str, date: dt.date | None) -> pl.LazyFrame:
+        """A table of a lake, read by DuckDB through the lake's views (the latest view, or the as-of macro)."""
+        table_schema(name)
+        kept = self._lake_dates(name)
+        if not kept:
+            raise SnapshotError(f"table {name} has no snapshot in {self._url}: publish a built data directory")
+        if date is not None and date not in kept:
+            raise SnapshotError(f"table {name} has no snapshot for {date} in {self._url} "
+                                f"(it keeps {kept[0]} .. {kept[-1]})")
+        day = date or kept[-1]
+        return self._rows(f"SELECT * FROM {name}_as_of(DATE '{day.isoformat()}')").lazy()
 
     def _rows(self, query: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
         relation = self.sql(query, params)
