@@ -28,21 +28,33 @@ def moto_endpoint():
     server.stop()
 
 
-@pytest.fixture
-def s3(moto_endpoint, monkeypatch):
-    """A fresh bucket on the moto server, with the AWS_* variables a user would set; its s3:// URL."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing-key-id")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+def aws_environment(patch, endpoint):
+    """The AWS_* variables a user of a custom S3 endpoint sets (and none of a developer's own)."""
+    patch.setenv("AWS_ACCESS_KEY_ID", "testing-key-id")
+    patch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
+    patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    patch.setenv("AWS_ENDPOINT_URL", endpoint)
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3"):
-        monkeypatch.delenv(name, raising=False)
+        patch.delenv(name, raising=False)
     import s3fs
 
     s3fs.S3FileSystem.clear_instance_cache()
+
+
+def new_bucket():
+    """A fresh bucket on the moto server; its s3:// URL with a prefix."""
+    import s3fs
+
     bucket = f"lake-{uuid.uuid4().hex[:12]}"
     s3fs.S3FileSystem().mkdir(bucket)
     return f"s3://{bucket}/ecodata"
+
+
+@pytest.fixture
+def s3(moto_endpoint, monkeypatch):
+    """A fresh bucket on the moto server, with the AWS_* variables a user would set; its s3:// URL."""
+    aws_environment(monkeypatch, moto_endpoint)
+    return new_bucket()
 
 
 @pytest.fixture(scope="session")
