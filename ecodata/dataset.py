@@ -301,7 +301,7 @@ class Dataset:
                                 f"(it keeps {kept[0]} .. {kept[-1]})")
         day = date or kept[-1]
         frame = self._rows(f"SELECT * FROM {name}_as_of(DATE '{day.isoformat()}')")
-        return frame.cast(dict(table_schema(name).polars_schema)).lazy()  # the dtypes scan_table gives
+        return frame.cast(table_schema(name).polars_schema).lazy()  # the dtypes scan_table gives
 
     def _rows(self, query: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
         relation = self.sql(query, params)

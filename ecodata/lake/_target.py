@@ -103,6 +103,15 @@ class Target:
             finally:
                 tmp.unlink(missing_ok=True)
 
+    def write_many(self, objects: Mapping[str, bytes]) -> None:
+        """Put several objects whole, at once where the store allows it (each PUT is atomic)."""
+        if self.local or len(objects) <= 1:
+            for relative, data in objects.items():
+                self.write_bytes(relative, data)
+            return
+        with self.errors(f"write {len(objects)} object(s)"):
+            self.fs.pipe({self.path(rel): data for rel, data in objects.items()})
+
     def put_files(self, pairs: list[tuple[Path, str]]) -> None:
         """Upload local files to objects (relative names), concurrently where the store allows it."""
         if not pairs:

@@ -30,6 +30,7 @@ compacted locally).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import time
@@ -67,6 +68,7 @@ class Item:
     source: Path | None = None
     content: bytes | None = None
     sha256: str | None = None
+    inputs: str | None = None  # the views script: fingerprint of what it is generated from
 
 
 @dataclass
@@ -129,11 +131,15 @@ def publish(data_dir: Path, url: str, *, dry_run: bool = False, delete: bool = F
     if target.local and _inside(Path(target.root), paths.root.resolve()):
         raise ConfigError(f"cannot publish {paths.root} into {target.root}: the lake would be inside the data "
                           "directory (or the other way round); choose another directory")
-    with data_dir_lock(paths, "publish", timeout_s=lock_timeout_s):
-        units = plan_units(paths)
-    report = PublishReport(url=target.url, dry_run=dry_run)
     remote = target.listing()
     ledger = _load_ledger(target)
+    with data_dir_lock(paths, "publish", timeout_s=lock_timeout_s):
+        units = plan_units(paths, ledger)
+        views = units[-1] if units and units[-1].name == "views" else None
+        if views is not None and views.manifest is not None and views.manifest.content is None \
+                and remote.get(VIEWS_SCRIPT) != views.manifest.size:
+            views.manifest = _views_item(paths, str(views.manifest.inputs))  # the ledger's is not there
+    report = PublishReport(url=target.url, dry_run=dry_run)
     send: list[Item] = []
     sums: dict[str, str] = {}
     for unit in units:
@@ -158,7 +164,8 @@ def publish(data_dir: Path, url: str, *, dry_run: bool = False, delete: bool = F
         for batch in _batches(data):
             _send(target, batch, sums, ledger, bar)
             _save_ledger(target, ledger)
-        _send(target, last, sums, ledger, bar)
+        for wave in _waves(last):
+            _send(target, wave, sums, ledger, bar)
         if send:
             _save_ledger(target, ledger)
         if delete and stale:
@@ -172,9 +179,14 @@ def publish(data_dir: Path, url: str, *, dry_run: bool = False, delete: bool = F
     return report
 
 
-def plan_units(paths: DataPaths) -> list[Unit]:
-    """The units to publish, in order, from the manifests as they are now (read each once)."""
+def plan_units(paths: DataPaths, ledger: Mapping[str, Mapping[str, Any]] | None = None) -> list[Unit]:
+    """The units to publish, in order, from the manifests as they are now (read each once).
+
+    The views script is generated (which loads DuckDB and polars) only when what it is made of
+    changed since the ledger's copy: the tables' history lists, the kept rates and ecodata itself.
+    """
     units: list[Unit] = []
+    inputs = hashlib.sha256(_package_fingerprint().encode())
     raw_root = paths.raw_root
     for endpoint_dir in sorted(p for p in _dirs(raw_root)):
         store = endpoint_dir / STORE_DIR / STORE_MANIFEST
@@ -202,6 +214,7 @@ def plan_units(paths: DataPaths) -> list[Unit]:
         if not manifest.is_file():
             continue
         body = manifest.read_bytes()
+        inputs.update(f"{table_dir.name}\0{len(body)}\0".encode() + body)
         listed = _json(body, manifest)
         unit = Unit(paths.history_relative(table_dir))
         for day in listed.get("days", []):
@@ -210,13 +223,39 @@ def plan_units(paths: DataPaths) -> list[Unit]:
         units.append(unit)
     extras = Unit("views")
     if paths.fx_rates_path.is_file():
-        extras.data.append(_generated(paths.fx_rates_path.name, paths.fx_rates_path.read_bytes()))
+        rates = paths.fx_rates_path.read_bytes()
+        inputs.update(b"fx_rates\0" + rates)
+        extras.data.append(_generated(paths.fx_rates_path.name, rates))
     if units:
-        from ecodata.sql import views_script
-
-        extras.manifest = _generated(VIEWS_SCRIPT, (views_script(paths) + "\n").encode())
+        fingerprint = inputs.hexdigest()
+        entry = (ledger or {}).get(VIEWS_SCRIPT)
+        if entry is not None and entry.get("inputs") == fingerprint:
+            extras.manifest = Item(VIEWS_SCRIPT, int(entry["size"]), sha256=str(entry["sha256"]), inputs=fingerprint)
+        else:
+            extras.manifest = _views_item(paths, fingerprint)
         units.append(extras)
     return units
+
+
+def _views_item(paths: DataPaths, fingerprint: str) -> Item:
+    from ecodata.sql import views_script
+
+    content = (views_script(paths) + "\n").encode()
+    return Item(VIEWS_SCRIPT, len(content), content=content, sha256=hashlib.sha256(content).hexdigest(),
+                inputs=fingerprint)
+
+
+@functools.cache
+def _package_fingerprint() -> str:
+    """Names, sizes and modification times of ecodata's own files (code, SQL, shipped rates): a new
+    version of ecodata writes the views script anew."""
+    package = Path(__file__).resolve().parent.parent
+    found = []
+    for file in sorted(package.rglob("*")):
+        if file.is_file() and "__pycache__" not in file.parts:
+            stat = file.stat()
+            found.append(f"{file.relative_to(package).as_posix()}:{stat.st_size}:{stat.st_mtime_ns}")
+    return "\n".join(found)
 
 
 def _dirs(folder: Path) -> Iterable[Path]:
@@ -305,7 +344,18 @@ def _entry(item: Item, sha256: str) -> dict[str, Any]:
     entry: dict[str, Any] = {"size": item.size, "sha256": sha256}
     if item.source is not None:
         entry["mtime_ns"] = item.source.stat().st_mtime_ns
+    if item.inputs is not None:
+        entry["inputs"] = item.inputs
     return entry
+
+
+def _waves(manifests: list[Item]) -> list[list[Item]]:
+    """Manifests in the order readers need, each wave sent at once: the record stores' lists (the
+    compacted days read them), then the raw days' and the tables' lists, then the views script."""
+    first = [m for m in manifests if m.relative.endswith(STORE_MANIFEST)]
+    last = [m for m in manifests if m.relative == VIEWS_SCRIPT]
+    middle = [m for m in manifests if m not in first and m not in last]
+    return [wave for wave in (first, middle, last) if wave]
 
 
 def _batches(items: list[Item]) -> Iterable[list[Item]]:
@@ -327,11 +377,9 @@ def _send(target: Target, items: list[Item], sums: Mapping[str, str], ledger: di
     entries = {item.relative: _entry(item, sums[item.relative]) for item in items}
     files = [(item.source, item.relative) for item in items if item.source is not None]
     target.put_files(files)
-    bar.advance(sum(item.size for item in items if item.source is not None))
-    for item in items:
-        if item.content is not None:
-            target.write_bytes(item.relative, item.content)
-            bar.advance(item.size)
+    generated = {item.relative: item.content for item in items if item.content is not None}
+    target.write_many(generated)
+    bar.advance(sum(item.size for item in items))
     ledger.update(entries)
 
 

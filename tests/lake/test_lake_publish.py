@@ -107,6 +107,15 @@ def test_cli_second_publish_says_zero_files(demo_data, s3):
     assert SECRET not in first.output + second.output
 
 
+def test_a_publish_with_nothing_changed_does_not_load_duckdb_or_polars(demo_data, s3):
+    publish(demo_data, s3, progress=False)
+    code = ("import sys; from pathlib import Path; from ecodata.lake import publish; "
+            f"report = publish(Path({str(demo_data)!r}), {s3!r}, progress=False); "
+            "print(len(report.sent), 'duckdb' in sys.modules, 'polars' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["0", "False", "False"]
+
+
 def test_dry_run_lists_what_it_would_send_and_sends_nothing(demo_data, s3):
     result = CliRunner().invoke(cli, ["--data-dir", str(demo_data), "publish", s3, "--dry-run"])
 
