@@ -68,6 +68,8 @@ def test_polars_reads_the_published_history_with_storage_options(demo_data, s3):
     found = pl.scan_parquet([f"{s3}/history/prices/{f}" for f in files], storage_options=options).collect()
     expected = pl.read_parquet([manifest.parent / f for f in files])
     assert_frame_equal(found, expected)
+    globbed = pl.scan_parquet(f"{s3}/history/prices/*.parquet", storage_options=options).collect()  # the README's
+    assert_frame_equal(globbed.sort(globbed.columns), expected.sort(expected.columns))
 
 
 def test_opening_a_url_without_a_lake_says_what_to_run(s3):
