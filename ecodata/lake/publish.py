@@ -29,6 +29,7 @@ compacted locally).
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
 import functools
 import hashlib
@@ -134,21 +135,25 @@ def publish(data_dir: Path, url: str, *, dry_run: bool = False, delete: bool = F
     remote = target.listing()
     ledger = _load_ledger(target)
     with data_dir_lock(paths, "publish", timeout_s=lock_timeout_s):
-        units = plan_units(paths, ledger)
-        views = units[-1] if units and units[-1].name == "views" else None
-        if views is not None and views.manifest is not None and views.manifest.content is None \
-                and remote.get(VIEWS_SCRIPT) != views.manifest.size:
-            views.manifest = _views_item(paths, str(views.manifest.inputs))  # the ledger's is not there
+        units = plan_units(paths, ledger, generate=False)
+    views = units[-1].manifest if units and units[-1].name == "views" else None
+    if views is not None and views.sha256 is not None and remote.get(VIEWS_SCRIPT) != views.size:
+        views = units[-1].manifest = Item(VIEWS_SCRIPT, 0, inputs=views.inputs)  # the ledger's copy is gone
+    pending = views if views is not None and views.sha256 is None else None
     report = PublishReport(url=target.url, dry_run=dry_run)
     send: list[Item] = []
     sums: dict[str, str] = {}
     for unit in units:
         for item in [*unit.data, *([unit.manifest] if unit.manifest else [])]:
+            if item is pending:
+                continue
             sums[item.relative] = _checksum(item, ledger)
             if _published(item, sums[item.relative], remote, ledger):
                 report.unchanged += 1
             else:
                 send.append(item)
+    if pending is not None:
+        send.append(pending)  # the last unit's manifest: last
     named = {item.relative for unit in units for item in [*unit.data, *([unit.manifest] if unit.manifest else [])]}
     stale = sorted(name for name in remote if name not in named and name != LEDGER and _ours(name))
     manifests = {unit.manifest.relative for unit in units if unit.manifest is not None}
@@ -160,10 +165,20 @@ def publish(data_dir: Path, url: str, *, dry_run: bool = False, delete: bool = F
     if dry_run:
         return report
     bar = _progress(progress, report.sent_bytes)
+    # the views script (which loads DuckDB and polars) is written while the data files are sent
+    script = None if pending is None else _BACKGROUND.submit(_views_item, paths, str(pending.inputs))
     try:
         for batch in _batches(data):
             _send(target, batch, sums, ledger, bar)
             _save_ledger(target, ledger)
+        if script is not None:
+            made = script.result()
+            if made.inputs != _views_inputs(paths):
+                raise StorageError(f"the tables in {paths.root} changed while publishing (a build or transform ran): "
+                                   "run ecodata publish again (what was sent is kept; no manifest is half-sent)")
+            last = [made if item is pending else item for item in last]
+            sums[VIEWS_SCRIPT] = str(made.sha256)
+            report.sent_bytes += made.size
         for wave in _waves(last):
             _send(target, wave, sums, ledger, bar)
         if send:
@@ -179,11 +194,13 @@ def publish(data_dir: Path, url: str, *, dry_run: bool = False, delete: bool = F
     return report
 
 
-def plan_units(paths: DataPaths, ledger: Mapping[str, Mapping[str, Any]] | None = None) -> list[Unit]:
+def plan_units(paths: DataPaths, ledger: Mapping[str, Mapping[str, Any]] | None = None, *,
+               generate: bool = True) -> list[Unit]:
     """The units to publish, in order, from the manifests as they are now (read each once).
 
     The views script is generated (which loads DuckDB and polars) only when what it is made of
-    changed since the ledger's copy: the tables' history lists, the kept rates and ecodata itself.
+    changed since the ledger's copy: the tables' history lists, the kept rates and ecodata itself;
+    without ``generate`` it is then left to the caller (an item with neither content nor checksum).
     """
     units: list[Unit] = []
     inputs = hashlib.sha256(_package_fingerprint().encode())
@@ -231,10 +248,20 @@ def plan_units(paths: DataPaths, ledger: Mapping[str, Mapping[str, Any]] | None 
         entry = (ledger or {}).get(VIEWS_SCRIPT)
         if entry is not None and entry.get("inputs") == fingerprint:
             extras.manifest = Item(VIEWS_SCRIPT, int(entry["size"]), sha256=str(entry["sha256"]), inputs=fingerprint)
-        else:
+        elif generate:
             extras.manifest = _views_item(paths, fingerprint)
+        else:
+            extras.manifest = Item(VIEWS_SCRIPT, 0, inputs=fingerprint)
         units.append(extras)
     return units
+
+
+def _views_inputs(paths: DataPaths) -> str:
+    """The fingerprint :func:`plan_units` gives the views script's inputs, read again now."""
+    return str(plan_units(paths, {}, generate=False)[-1].manifest.inputs)  # type: ignore[union-attr]
+
+
+_BACKGROUND = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecodata-views")
 
 
 def _views_item(paths: DataPaths, fingerprint: str) -> Item:
