@@ -1,3 +1,4 @@
+import importlib
 import json
 import os
 import shutil
@@ -229,3 +230,28 @@ def test_store_errors_are_one_line_without_secrets(demo_data, s3, moto_endpoint)
     assert result.exit_code == StorageError.exit_code
     assert result.output.startswith("ecodata: error: cannot ")
     assert SECRET not in result.output
+
+
+def test_a_build_while_publishing_is_one_error_and_the_next_publish_completes(demo_data, s3, tmp_path, monkeypatch):
+    publishing = importlib.import_module("ecodata.lake.publish")  # the module, not ecodata.lake.publish()
+
+    data = tmp_path / "data"
+    shutil.copytree(demo_data, data)
+    make = publishing._views_item
+
+    def build_meanwhile(paths, fingerprint):
+        made = make(paths, fingerprint)
+        manifest = DataPaths(data).history_manifest("prices")
+        manifest.write_bytes(manifest.read_bytes() + b"\n")  # what a transform's new list looks like here
+        return made
+
+    monkeypatch.setattr(publishing, "_views_item", build_meanwhile)
+    with pytest.raises(StorageError, match="changed while publishing"):
+        publish(data, s3, progress=False)
+    partial = lake_objects(s3)
+    assert VIEWS_SCRIPT not in partial
+    assert not [name for name in partial if name.endswith(".json")]  # data only, no manifest
+
+    monkeypatch.setattr(publishing, "_views_item", make)
+    publish(data, s3, progress=False)
+    assert lake_objects(s3) == expected_objects(data)
