@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import logging
 import os
 import re
 import uuid
@@ -31,6 +32,7 @@ SCHEMES = {"s3": ("s3fs", "s3"), "gs": ("gcsfs", "gcs"), "gcs": ("gcsfs", "gcs")
            "abfs": ("adlfs", "azure"), "file": ("fsspec", "s3")}
 _SECRET_NAME = re.compile(r"(SECRET|TOKEN|KEY|PASSWORD|CREDENTIAL|SAS|CONNECTION_STRING)", re.I)
 _LOOPBACK_NAMES = {"localhost"}
+_LIBRARY_LOGGERS = ("fsspec", "s3fs", "gcsfs", "adlfs", "azure", "aiobotocore", "botocore")
 
 
 @dataclass(frozen=True)
@@ -71,8 +73,10 @@ class Target:
         except EcodataError:
             raise
         except Exception as exc:
+            hint = {"s3": "the credentials and AWS_ENDPOINT_URL", "file": "the directory's permissions"}.get(
+                self.scheme, "the credentials")
             raise StorageError(f"cannot {doing} at {self.url}: {self.scrub(_first_line(exc))} "
-                               "(check the URL, the credentials and AWS_ENDPOINT_URL)") from None
+                               f"(check the URL and {hint})") from None
 
     def scrub(self, text: str) -> str:
         for secret in self.secrets:
@@ -161,6 +165,8 @@ def open_target(url: str, env: Mapping[str, str] | None = None) -> Target:
     package, extra = SCHEMES[scheme]
     if scheme == "s3":
         _check_endpoint(env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL"))
+    for name in _LIBRARY_LOGGERS:  # their retries log tracebacks; the failure is ours to report, once
+        logging.getLogger(name).addHandler(logging.NullHandler())
     try:
         import fsspec
     except ImportError:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import s3fs
 from click.testing import CliRunner
-from conftest import SECRET
+from lake_support import SECRET
 
 from ecodata.cli import cli
 from ecodata.errors import ConfigError, StorageError

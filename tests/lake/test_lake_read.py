@@ -1,6 +1,6 @@
 import polars as pl
 import pytest
-from conftest import aws_environment, new_bucket
+from lake_support import aws_environment, new_bucket
 from polars.testing import assert_frame_equal
 
 import ecodata
