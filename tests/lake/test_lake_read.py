@@ -50,6 +50,8 @@ def test_tables_dates_table_and_compare_of_the_lake(demo_data, lake):
         # cheapest_msp is arg_min over products whose medians can tie: either tied name is right
         assert_frame_equal(lake.compare(sessions=["HPC_10_80"]).drop("cheapest_msp"),
                            local.compare(sessions=["HPC_10_80"]).drop("cheapest_msp"))
+        lint = lake.lint()
+        assert_frame_equal(lint.sort(lint.columns), local.lint().sort(lint.columns))
     assert repr(lake).startswith("Dataset('s3://")
 
 
