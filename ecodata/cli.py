@@ -305,6 +305,33 @@ def views_command(ctx: click.Context, show_sql: bool, fx_rates: Path | None) -> 
     click.echo(f"{len(names)} views written to {paths.duckdb_path}")
 
 
+@cli.command("publish")
+@click.argument("url")
+@click.option("--dry-run", is_flag=True, help="Print what would be sent (and deleted) without sending anything.")
+@click.option("--delete", is_flag=True,
+              help="Remove objects no manifest names any more (days pruned or compacted locally), after the manifests.")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bar of bytes sent (default: only on an interactive terminal).")
+@click.pass_context
+def publish_command(ctx: click.Context, url: str, dry_run: bool, delete: bool, progress: bool | None) -> None:
+    """Copy the committed snapshots, tables' history and views to s3://bucket/prefix, gs://, az:// or a directory.
+
+    Incremental and idempotent: only files missing or changed on the target are sent, data before
+    the manifests naming them; an interrupted publish resumes. Credentials come from the usual
+    AWS_* / GOOGLE_* / AZURE_* variables and profiles; AWS_ENDPOINT_URL points at MinIO and the like.
+    Needs pip install 'ecodata[s3]' (or [gcs], [azure]).
+
+    Example: ecodata publish s3://analytics/ecodata --dry-run
+    """
+    from ecodata.lake.publish import publish
+
+    settings = settings_from(ctx)
+    report = publish(settings.data_dir, url, dry_run=dry_run, delete=delete, progress=progress,
+                     lock_timeout_s=settings.lock_timeout_s)
+    for line in report.lines():
+        click.echo(line)
+
+
 @cli.command("sql")
 @click.argument("query")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",

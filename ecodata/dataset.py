@@ -68,27 +68,47 @@ class Dataset:
     connection that reads the directory's views (``ecodata.duckdb`` when it matches the files, else
     views created fresh; see :func:`ecodata.sql.open_views`), with the EUR rates kept with the
     dataset; :meth:`close` (or a ``with`` block) releases it.
+
+    ``location`` may also be the URL of a lake ``ecodata publish`` wrote (``s3://bucket/prefix``,
+    ``gs://``, ``az://``; needs ``ecodata[s3]``...): the published views then read the objects
+    through fsspec (:mod:`ecodata.lake.reader`). A lake has the tables and views (:meth:`sql`,
+    :meth:`table`, :meth:`tables`, :meth:`dates`, :meth:`compare`, :meth:`lint`); the raw-snapshot
+    methods (:meth:`snapshots`, :meth:`partitions`, :meth:`raw`) need a local data directory.
     """
 
     def __init__(self, location: str | Path) -> None:
         text = str(location)
-        if "://" in text:
-            raise ConfigError(f"cannot open {text}: only a local data directory can be opened "
-                              "(give its path, e.g. ecodata.open('data'))")
-        self.paths = DataPaths(Path(location))
+        self._url: str | None = None
         self._con: duckdb.DuckDBPyConnection | None = None
+        if "://" in text and not text.startswith("file://"):
+            from ecodata.lake.reader import lake_connection
+
+            self._con, target = lake_connection(text)
+            self._url = target.url
+            return
+        self.paths = DataPaths(Path(text.removeprefix("file://")))
         if not self.paths.root.is_dir():
             raise ConfigError(f"data directory {self.paths.root} does not exist: run 'ecodata build' first "
                               "or pass the right --data-dir")
 
     def __repr__(self) -> str:
-        return f"Dataset({str(self.paths.root)!r})"
+        return f"Dataset({self._url!r})" if self._url is not None else f"Dataset({str(self.paths.root)!r})"
+
+    def _local(self) -> DataPaths:
+        """The data directory's paths (a ConfigError for a published lake, which has no local files)."""
+        if self._url is not None:
+            raise ConfigError(f"{self._url} is a published lake: raw snapshots and table partitions are "
+                              "read from a local data directory (use sql(), table(), compare() on a lake)")
+        return self.paths
 
     # --- what is there ----------------------------------------------------------------------
 
     def tables(self) -> list[str]:
         """The tables that have at least one partition, in declaration order."""
-        return [name for name in ALL_TABLES if self.paths.table_dates(name)]
+        if self._url is not None:
+            kept = set(self._rows("SELECT DISTINCT table_name FROM table_dates")["table_name"].to_list())
+            return [name for name in ALL_TABLES if name in kept]
+        return [name for name in ALL_TABLES if self._local().table_dates(name)]
 
     def views(self) -> list[str]:
         """Every view :meth:`sql` can query, in creation order (tables, ``*_history``, joined views)."""
@@ -97,7 +117,9 @@ class Dataset:
     def dates(self, table: str) -> list[dt.date]:
         """The snapshot dates for which ``table`` has a partition, oldest first."""
         table_schema(table)
-        return self.paths.table_dates(table)
+        if self._url is not None:
+            return self._lake_dates(table)
+        return self._local().table_dates(table)
 
     def schema(self, table: str) -> pl.DataFrame:
         """The columns of ``table`` as :meth:`table` returns them: name, type, part of the key, meaning.
@@ -118,7 +140,7 @@ class Dataset:
         the record store; :meth:`raw` reads both alike).
         """
         rows = [(s.endpoint, s.snapshot_date, s.status, s.records, s.pages, s.bytes, s.duplicates, s.drift,
-                 s.run_id, s.layout) for s in list_snapshots(self.paths)]
+                 s.run_id, s.layout) for s in list_snapshots(self._local())]
         return pl.DataFrame(rows, schema=_SNAPSHOTS_SCHEMA, orient="row")
 
     def partitions(self) -> pl.DataFrame:
@@ -126,7 +148,7 @@ class Dataset:
         (from the history list: nothing is read)."""
         rows: list[tuple[str, dt.date, int]] = []
         for name, schema in ALL_TABLES.items():
-            for date, count in day_rows(self.paths, schema).items():
+            for date, count in day_rows(self._local(), schema).items():
                 rows.append((name, date, count))
         return pl.DataFrame(rows, schema=_PARTITIONS_SCHEMA, orient="row").sort("snapshot_date", "table")
 
@@ -146,12 +168,13 @@ class Dataset:
         if endpoint not in ENDPOINTS:
             raise ConfigError(f"unknown endpoint {endpoint!r}; choose from {', '.join(ENDPOINTS)}")
         day = parse_date(date) if isinstance(date, str) else date
-        if day not in self.paths.raw_dates(endpoint):
-            kept = self.paths.raw_dates(endpoint)
+        paths = self._local()
+        if day not in paths.raw_dates(endpoint):
+            kept = paths.raw_dates(endpoint)
             have = f"it keeps {kept[0]} .. {kept[-1]}" if kept else "it has none"
-            raise SnapshotError(f"no complete {endpoint} snapshot for {day} in {self.paths.root} ({have}): "
+            raise SnapshotError(f"no complete {endpoint} snapshot for {day} in {paths.root} ({have}): "
                                 f"run 'ecodata fetch --endpoint {endpoint} --date {day}'")
-        return read_raw(self.paths, endpoint, day)
+        return read_raw(paths, endpoint, day)
 
     def table(self, name: str, date: dt.date | str | None = None) -> pl.LazyFrame:
         """One partition of a table (the newest by default) as a LazyFrame with ``snapshot_date``.
@@ -163,10 +186,13 @@ class Dataset:
         """
         if isinstance(date, str):
             date = parse_date(date)
-        frame = scan_table(self.paths, name, date)
-        day = date if date is not None else self.paths.table_dates(name)[-1]
+        if self._url is not None:
+            return self._lake_table(name, date)
+        paths = self._local()
+        frame = scan_table(paths, name, date)
+        day = date if date is not None else paths.table_dates(name)[-1]
         declared = history_store.file_schema(table_schema(name))
-        for kept, file in history_store.change_files(self.paths, table_schema(name)):
+        for kept, file in history_store.change_files(paths, table_schema(name)):
             if kept > day:
                 break
             found = pl.read_parquet_schema(file)
@@ -255,8 +281,27 @@ class Dataset:
 
     def _connection(self) -> duckdb.DuckDBPyConnection:
         if self._con is None:
-            self._con = open_views(self.paths)
+            if self._url is not None:
+                raise ViewError(f"the dataset {self._url} is closed: open it again")
+            self._con = open_views(self._local())
         return self._con
+
+    def _lake_dates(self, table: str) -> list[dt.date]:
+        rows = self._rows("SELECT snapshot_date FROM table_dates WHERE table_name = ? ORDER BY 1", [table])
+        return list(rows["snapshot_date"].to_list())
+
+    def _lake_table(self, name: str, date: dt.date | None) -> pl.LazyFrame:
+        """A table of a lake, read by DuckDB through the lake's views (the latest view, or the as-of macro)."""
+        table_schema(name)
+        kept = self._lake_dates(name)
+        if not kept:
+            raise SnapshotError(f"table {name} has no snapshot in {self._url}: publish a built data directory")
+        if date is not None and date not in kept:
+            raise SnapshotError(f"table {name} has no snapshot for {date} in {self._url} "
+                                f"(it keeps {kept[0]} .. {kept[-1]})")
+        day = date or kept[-1]
+        frame = self._rows(f"SELECT * FROM {name}_as_of(DATE '{day.isoformat()}')")
+        return frame.cast(table_schema(name).polars_schema).lazy()  # the dtypes scan_table gives
 
     def _rows(self, query: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
         relation = self.sql(query, params)

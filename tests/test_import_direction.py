@@ -34,7 +34,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "ecodata"
 BASICS = {"ecodata.errors", "ecodata.settings", "ecodata.paths", "ecodata.lock", "ecodata.storage",
           "ecodata.endpoints", "ecodata.tables.schemas",
           "ecodata.snapshot.schema", "ecodata.restrictions"}
-ORDER = ["snapshot", "fetch", "transform", "history", "tables", "fx", "pricing", "sql", "pipeline", "dataset", "demo", "cli",
+ORDER = ["snapshot", "fetch", "transform", "history", "tables", "fx", "pricing", "sql", "pipeline", "lake", "dataset", "demo", "cli",
          "ecodata"]
 SIMULATOR_USERS = {"demo", "cli"}
 
