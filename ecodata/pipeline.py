@@ -177,7 +177,7 @@ class TransformDateReport:
     transform: TransformReport
     session_cost_lines: list[str]
     views: list[str]
-    raw_lines: list[str] = field(default_factory=list)  # the compaction of older raw days
+    raw_lines: list[str] = field(default_factory=list)  # the compaction of the raw days
 
     @property
     def date(self) -> dt.date:

@@ -116,6 +116,9 @@ def test_transform_command_reports_and_hints(tmp_path):
         "  session_costs: not computed, no prices, price_elements, price_components, connectors, locations "
         "table for 2026-02-02 (transform every endpoint of that date: ecodata transform --date 2026-02-02)",
         f"views: {len(view_names())} written to ecodata.duckdb",
+        # the day just built is compacted into the record store (its one record is a new version)
+        "raw: compacted 1 day(s) into the record store (1 new record versions; 0.0 MB of parts -> 0.0 MB), "
+        "each verified record by record",
     ]
     assert (tmp_path / "ecodata.duckdb").is_file()
     assert DataPaths(tmp_path).table_dates("session_price_costs") == []
