@@ -1,0 +1,71 @@
+import datetime as dt
+import math
+
+import pytest
+
+from ecodata.paths import DataPaths
+from ecodata.sql import macro_names, memory_connection, view_names
+
+pytestmark = pytest.mark.spark
+
+
+@pytest.fixture(scope="module")
+def duck(demo_data):
+    con = memory_connection(DataPaths(demo_data))
+    yield con
+    con.close()
+
+
+@pytest.fixture(scope="module")
+def registered(spark, demo_data):
+    import ecodata.spark
+
+    return ecodata.spark.register(spark, demo_data)
+
+
+def _value(v):
+    if isinstance(v, dt.datetime) and v.tzinfo is not None:
+        return v.astimezone(dt.UTC).replace(tzinfo=None)  # Spark shows TIMESTAMP in the session zone (UTC)
+    if isinstance(v, list):
+        return tuple(_value(x) for x in v)
+    return v
+
+
+def _key(row):
+    return tuple((0, "") if v is None else (1, round(v, 6) if isinstance(v, float) else v) for v in row)
+
+
+def _same(a, b):
+    if a is None or b is None:
+        return a is None and b is None
+    if isinstance(a, float) or isinstance(b, float):
+        return isinstance(a, float) and isinstance(b, float) and math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+    # money exactly: a decimal stays a decimal with the same value (1.50 == 1.5, never a float)
+    return type(a) is type(b) and a == b
+
+
+def assert_same_rows(duck_columns, duck_rows, spark_frame):
+    assert spark_frame.columns == duck_columns
+    spark_rows = sorted((tuple(_value(v) for v in row) for row in spark_frame.collect()), key=_key)
+    duck_rows = sorted((tuple(_value(v) for v in row) for row in duck_rows), key=_key)
+    assert len(spark_rows) == len(duck_rows)
+    for s_row, d_row in zip(spark_rows, duck_rows, strict=True):
+        bad = [(c, s, d) for c, s, d in zip(duck_columns, s_row, d_row, strict=True) if not _same(s, d)]
+        assert not bad, f"first differing row: {dict(zip(duck_columns, d_row, strict=True))}: {bad}"
+
+
+@pytest.mark.parametrize("name", view_names())
+def test_every_spark_view_gives_the_duckdb_rows(name, registered, spark, duck):
+    assert name in registered
+    result = duck.execute(f"SELECT * FROM {name}")
+    columns = [d[0] for d in result.description]
+    assert_same_rows(columns, result.fetchall(), spark.table(name))
+
+
+@pytest.mark.parametrize("name", macro_names())
+def test_every_as_of_function_gives_the_duckdb_macro_rows(name, registered, spark, duck, demo_data):
+    first = duck.execute("SELECT min(snapshot_date) FROM table_dates").fetchone()[0]
+    for day in (first, first - dt.timedelta(days=1)):
+        result = duck.execute(f"SELECT * FROM {name}(DATE '{day}')")
+        columns = [d[0] for d in result.description]
+        assert_same_rows(columns, result.fetchall(), spark.sql(f"SELECT * FROM {name}(DATE '{day}')"))
