@@ -22,13 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 from ecodata.errors import ConfigError, ViewError
 from ecodata.paths import HISTORY_MANIFEST, DataPaths
-from ecodata.spark.plan import HAND_WRITTEN, SETTINGS, base_uri, is_url, statements, views_script
+from ecodata.spark.plan import SETTINGS, base_uri, is_url, statements, views_script
 from ecodata.tables.schemas import ALL_TABLES, VIEW_TABLES
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["HAND_WRITTEN", "as_of", "register", "views_script"]
+__all__ = ["as_of", "register", "views_script"]
 
 
 def register(spark: SparkSession, location: str | Path) -> list[str]:

@@ -7,8 +7,6 @@ The single source is the DuckDB one (:mod:`ecodata.sql`): every view's DuckDB SE
   ``_history.json`` lists (a Hadoop glob ``history/<table>/{<file>,<file>}.parquet`` under the base
   location, read with the table's declared schema, so older files without a newer column read it
   as null); ``<table>_changes`` selects from it as the DuckDB view does from ``read_parquet``;
-* the views in :data:`HAND_WRITTEN` (``ecodata/spark/views/<name>.sql``), whose DuckDB SQL uses
-  constructs no rewrite follows (the file's header comment says which);
 * the table macros ``<table>_as_of(as_of)``: temporary SQL table functions with the same name,
   argument and body (``SELECT * FROM prices_as_of(DATE '2026-06-01')``).
 
@@ -18,9 +16,7 @@ in the Spark session that runs them.
 
 from __future__ import annotations
 
-import functools
 import re
-from importlib import resources
 from pathlib import Path, PurePosixPath
 
 import polars as pl
@@ -32,7 +28,7 @@ from ecodata.spark.transpile import to_spark
 from ecodata.sql import DERIVED_MACROS, macro_names, macro_sql, view_names, view_sql
 from ecodata.tables.schemas import ALL_TABLES, VIEW_TABLES, TableSchema
 
-__all__ = ["HAND_WRITTEN", "SETTINGS", "base_uri", "is_url", "spark_type", "statements", "views_script"]
+__all__ = ["SETTINGS", "base_uri", "is_url", "spark_type", "statements", "views_script"]
 
 # Session settings the views need: the TIME columns (price and tariff elements' start/end time)
 # are read as Spark's TIME type, which Spark 4.1+ has behind this flag.
@@ -41,18 +37,6 @@ SETTINGS = {"spark.sql.timeType.enabled": "true"}
 _FILES_SUFFIX = "_change_files"
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
 _GLOB_SPECIAL = re.compile(r"([\\{}\[\]*?,])")
-
-
-@functools.cache
-def _hand_written() -> dict[str, str]:
-    folder = resources.files("ecodata.spark").joinpath("views")
-    if not folder.is_dir():
-        return {}
-    return {item.name.removesuffix(".sql"): item.read_text(encoding="utf-8")
-            for item in folder.iterdir() if item.name.endswith(".sql")}
-
-
-HAND_WRITTEN: tuple[str, ...] = tuple(sorted(_hand_written()))
 
 
 def is_url(location: str | Path) -> bool:
@@ -117,8 +101,6 @@ def _changes_sql(schema: TableSchema) -> str:
 
 def spark_view_sql(name: str, paths: DataPaths, fx_rates_csv: Path | None = None) -> str:
     """The Spark SELECT of one view (the table files' own views excepted)."""
-    if name in _hand_written():
-        return _hand_written()[name].strip()
     if name.endswith("_changes") and name.removesuffix("_changes") in ALL_TABLES:
         table = ALL_TABLES[name.removesuffix("_changes")]
         if _files(table, paths):

@@ -13,11 +13,13 @@ the DuckDB-only constructs below on the syntax tree, and prints it in sqlglot's 
 * ``UNION ALL BY NAME`` -> ``UNION ALL`` with the columns listed in the same order on both sides;
 * ``format('{} ...', x)`` -> ``format_string('%s ...', CAST(x AS STRING))``; ``list_has_all(a, b)``
   -> ``array_size(array_except(b, a)) = 0``; ``extract(epoch FROM time)`` -> seconds since midnight;
+* ``a / b`` -> ``try_divide(CAST(a AS DOUBLE), b)``: DuckDB divides in DOUBLE (decimals too, where
+  Spark would keep a decimal) and gives null for a division by zero (Spark's ANSI mode fails);
 * ``CROSS JOIN LATERAL (VALUES (...), ...) AS v(c1, c2)`` -> ``LATERAL inline(array(struct(...)))``
   (Spark's inline tables take constants only).
 
-A construct none of these covers makes Spark refuse the view: such a view gets hand-written
-Spark SQL in ``ecodata/spark/views/<name>.sql`` (see :mod:`ecodata.spark.plan`).
+A construct none of these covers makes Spark refuse the view (``register`` names it), or raises
+here for a form of one of them that is not rewritten; every shipped view transpiles.
 """
 
 from __future__ import annotations
@@ -109,6 +111,10 @@ def _functions(tree: exp.Expression) -> exp.Expression:
                 exp.Literal.string("MICROSECOND"), exp.cast(exp.Literal.string("00:00:00"), exp.DataType.build("TIME")),
                 node.expression.copy()])
             return exp.paren(exp.Div(this=since, expression=exp.Literal.number("1e6")))
+        if isinstance(node, exp.Div):
+            # DuckDB's '/' is a DOUBLE division (decimals too) and null when dividing by zero
+            return exp.Anonymous(this="try_divide", expressions=[
+                exp.cast(node.this.copy(), exp.DataType.build("DOUBLE")), node.expression.copy()])
         if isinstance(node, exp.ArraySize):  # null for a null list (Spark's size gives -1 unless ANSI)
             return exp.Anonymous(this="array_size", expressions=[node.this])
         if isinstance(node, exp.Grouping) and len(node.expressions) > 1:

@@ -36,16 +36,20 @@ def demo_data(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def spark():
-    """ONE local Spark session for the whole test session: 2 cores, UI off, few shuffle partitions,
-    whole-stage code generation off (compiling code costs more than it saves on demo-scale data)."""
+    """ONE local Spark session for the whole test session: 2 cores, UI off, one shuffle partition,
+    no adaptive re-planning, whole-stage code generation off and the JVM's quick JIT only
+    (compiling costs more than it saves on demo-scale data)."""
     from pyspark.sql import SparkSession
 
     started = time.monotonic()
     session = (SparkSession.builder.master("local[2]").appName("ecodata-tests")
                .config("spark.ui.enabled", "false")
-               .config("spark.sql.shuffle.partitions", "2")
+               .config("spark.sql.shuffle.partitions", "1")
                .config("spark.default.parallelism", "2")
                .config("spark.sql.codegen.wholeStage", "false")
+               .config("spark.sql.adaptive.enabled", "false")
+               # the JIT's optimising compiler costs more CPU than it saves in a short test session
+               .config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
                .config("spark.sql.session.timeZone", "UTC")
                .config("spark.driver.memory", "1g")
                .config("spark.sql.ansi.enabled", "true")
