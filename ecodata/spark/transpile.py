@@ -15,6 +15,7 @@ the DuckDB-only constructs below on the syntax tree, and prints it in sqlglot's 
   -> ``array_size(array_except(b, a)) = 0``; ``extract(epoch FROM time)`` -> seconds since midnight;
 * ``a / b`` -> ``try_divide(CAST(a AS DOUBLE), b)``: DuckDB divides in DOUBLE (decimals too, where
   Spark would keep a decimal) and gives null for a division by zero (Spark's ANSI mode fails);
+* ``round(x, n)`` -> ``try_divide(round(x * 10^n, 0), 10^n)`` (DuckDB's rounding of a DOUBLE);
 * ``CROSS JOIN LATERAL (VALUES (...), ...) AS v(c1, c2)`` -> ``LATERAL inline(array(struct(...)))``
   (Spark's inline tables take constants only).
 
@@ -62,7 +63,7 @@ def to_spark(sql: str, *, function: str | None = None) -> str:
         for column in list(tree.find_all(exp.Column)):
             if column.name == "as_of" and not column.table:
                 column.replace(exp.column("as_of", table=function))
-    for rewrite in (_drop_materialized, _union_by_name, _asof_joins, _functions, _lateral_values):
+    for rewrite in (_drop_materialized, _union_by_name, _asof_joins, _functions, _lateral_values, _rounding):
         tree = rewrite(tree)
     return str(tree.sql(dialect=_Spark, pretty=True))
 
@@ -81,6 +82,22 @@ def _hoist_scalar_subqueries(tree: exp.Expression) -> exp.Expression:
         sub.replace(exp.column("_v", table=name))
         tree = tree.join(exp.alias_(inner.subquery(), name, table=True), join_type="CROSS")
     return tree
+
+
+def _rounding(tree: exp.Expression) -> exp.Expression:
+    """``round(x, n)`` -> ``try_divide(round(x * 10^n, 0), 10^n)``: DuckDB rounds a DOUBLE as
+    ``round(x * 10^n) / 10^n`` on the binary value (6.7761499999999995 -> 6.7762), Spark's ``round`` on
+    its shortest decimal text (-> 6.7761); a decimal keeps its exact value either way."""
+    def rewrite(node: exp.Expression) -> exp.Expression:
+        places = node.args.get("decimals") if isinstance(node, exp.Round) else None
+        if not isinstance(places, exp.Literal) or places.is_string or int(places.this) <= 0:
+            return node
+        scale = exp.Literal.number(10 ** int(places.this))
+        shifted = exp.Anonymous(this="round", expressions=[
+            exp.Mul(this=exp.paren(node.this.copy()), expression=scale), exp.Literal.number(0)])
+        return exp.Anonymous(this="try_divide", expressions=[shifted, scale.copy()])
+
+    return tree.transform(rewrite)
 
 
 def _drop_materialized(tree: exp.Expression) -> exp.Expression:

@@ -25,11 +25,13 @@ def test_asof_join_becomes_a_left_join_on_each_rates_validity_range():
 
 @pytest.mark.parametrize(("duckdb", "spark"), [
     ("SELECT quantile_cont(x, 0.9) FROM t", "SELECT PERCENTILE(x, 0.9) FROM t"),
+    ("SELECT a / b FROM t", "SELECT TRY_DIVIDE(CAST(a AS DOUBLE), b) FROM t"),
     ("SELECT len(l) FROM t", "SELECT ARRAY_SIZE(l) FROM t"),
     ("SELECT format('{} is {}', a, b) FROM t",
      "SELECT FORMAT_STRING('%s is %s', CAST(a AS STRING), CAST(b AS STRING)) FROM t"),
     ("SELECT list_has_all(a, b) FROM t", "SELECT (ARRAY_SIZE(ARRAY_EXCEPT(b, a)) = 0) FROM t"),
     ("WITH c AS MATERIALIZED (SELECT 1 AS x) SELECT x FROM c", "WITH c AS (SELECT 1 AS x) SELECT x FROM c"),
+    ("SELECT round(x, 4) FROM t", "SELECT TRY_DIVIDE(ROUND((x) * 10000, 0), 10000) FROM t"),
     ("SELECT TIME '00:00' AS t", "SELECT CAST('00:00' AS TIME) AS t"),
     ("SELECT a FROM t SEMI JOIN u ON t.k IS NOT DISTINCT FROM u.k", "SELECT a FROM t SEMI JOIN u ON t.k IS NOT DISTINCT FROM u.k"),
 ])
