@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ecodata.errors import ConfigError, ViewError
@@ -97,30 +97,40 @@ class _manifests:
             return paths
         self.scratch = tempfile.TemporaryDirectory(prefix="ecodata-spark-")
         root = Path(self.scratch.name)
-        found = self._read(f"{base}/history/*/{HISTORY_MANIFEST}")
+        found = [(name, text) for name in ALL_TABLES
+                 for _, text in self._read(f"{base}/history/{name}/{HISTORY_MANIFEST}")]
         if not found:
             raise ConfigError(f"no ecodata dataset at {base}: no history/<table>/{HISTORY_MANIFEST} there")
-        for file, text in found:
-            table = PurePosixPath(file).parent.name
-            if table in ALL_TABLES:
-                (root / "history" / table).mkdir(parents=True, exist_ok=True)
-                (root / "history" / table / HISTORY_MANIFEST).write_text(text, encoding="utf-8")
+        for table, text in found:
+            (root / "history" / table).mkdir(parents=True, exist_ok=True)
+            (root / "history" / table / HISTORY_MANIFEST).write_text(text, encoding="utf-8")
         for _, text in self._read(f"{base}/fx_rates.csv"):
             (root / "fx_rates.csv").write_text(text, encoding="utf-8")
         return DataPaths(root)
 
-    def _read(self, pattern: str) -> list[tuple[str, str]]:
-        """(path, whole text) of every file matching ``pattern``; none when nothing matches."""
-        from pyspark.errors import AnalysisException
-
+    def _read(self, url: str) -> list[tuple[str, str]]:
+        """[(url, whole text)] of one file read through the session's Hadoop file systems (the
+        bucket's credentials apply), [] when it does not exist. Not through a DataFrame reader:
+        Spark's file listing leaves out names that start with '_' (``_history.json``)."""
         try:
-            frame = self.spark.read.option("wholetext", "true").text(pattern)
-            rows = frame.select("_metadata.file_path", "value").collect()
-        except AnalysisException as exc:
-            if "PATH_NOT_FOUND" in str(exc) or "does not exist" in str(exc):
+            jvm: Any = self.spark._jvm
+            conf = self.spark._jsc.hadoopConfiguration()
+        except AttributeError:
+            raise ConfigError("register() over a URL needs a classic Spark session (not Spark Connect): "
+                              "run 'ecodata views --dialect spark --location URL' and execute the script") from None
+        try:
+            path = jvm.org.apache.hadoop.fs.Path(url)
+            fs = path.getFileSystem(conf)
+            if not fs.exists(path):
                 return []
-            raise ViewError(f"cannot read {pattern}: {_first_line(exc)}") from None
-        return [(str(row[0]), str(row[1])) for row in rows]
+            stream = fs.open(path)
+            try:
+                text = jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8")
+            finally:
+                stream.close()
+        except Exception as exc:  # py4j reports the JVM's IOException (permissions, no such bucket...)
+            raise ViewError(f"cannot read {url}: {_first_line(exc)}") from None
+        return [(url, str(text))]
 
     def __exit__(self, *exc: Any) -> None:
         if self.scratch is not None:

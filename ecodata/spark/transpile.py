@@ -15,6 +15,7 @@ the DuckDB-only constructs below on the syntax tree, and prints it in sqlglot's 
   -> ``array_size(array_except(b, a)) = 0``; ``extract(epoch FROM time)`` -> seconds since midnight;
 * ``a / b`` -> ``try_divide(CAST(a AS DOUBLE), b)``: DuckDB divides in DOUBLE (decimals too, where
   Spark would keep a decimal) and gives null for a division by zero (Spark's ANSI mode fails);
+* ``avg(x)`` -> ``avg(CAST(x AS DOUBLE))`` (DuckDB averages in DOUBLE, Spark keeps decimals);
 * ``round(x, n)`` -> ``try_divide(round(x * 10^n, 0), 10^n)`` (DuckDB's rounding of a DOUBLE);
 * ``CROSS JOIN LATERAL (VALUES (...), ...) AS v(c1, c2)`` -> ``LATERAL inline(array(struct(...)))``
   (Spark's inline tables take constants only).
@@ -132,6 +133,9 @@ def _functions(tree: exp.Expression) -> exp.Expression:
             # DuckDB's '/' is a DOUBLE division (decimals too) and null when dividing by zero
             return exp.Anonymous(this="try_divide", expressions=[
                 exp.cast(node.this.copy(), exp.DataType.build("DOUBLE")), node.expression.copy()])
+        if isinstance(node, exp.Avg) and not isinstance(node.this, exp.Cast):
+            # DuckDB's avg is a DOUBLE (of decimals too, where Spark's stays a decimal)
+            return exp.Avg(this=exp.cast(node.this.copy(), exp.DataType.build("DOUBLE")))
         if isinstance(node, exp.ArraySize):  # null for a null list (Spark's size gives -1 unless ANSI)
             return exp.Anonymous(this="array_size", expressions=[node.this])
         if isinstance(node, exp.Grouping) and len(node.expressions) > 1:
