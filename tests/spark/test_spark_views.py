@@ -54,7 +54,15 @@ def assert_same_rows(duck_columns, duck_rows, spark_frame):
         assert not bad, f"first differing row: {dict(zip(duck_columns, d_row, strict=True))}: {bad}"
 
 
-@pytest.mark.parametrize("name", view_names())
+# Known differences (README "Spark and Databricks"); not strict: either engine may agree on a given day
+_KNOWN = {
+    "market_prices": "a *_mean_by_price mean on a half at the 6th decimal (summation order)",
+    "session_cost_comparison": "cheapest_msp when two MSP products tie on the median (arg_min picks either)",
+}
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(reason=_KNOWN[n], strict=False))
+                                  if n in _KNOWN else n for n in view_names()])
 def test_every_spark_view_gives_the_duckdb_rows(name, registered, spark, duck):
     assert name in registered
     # cached once computed: the views built on this one then read its rows instead of running the
