@@ -280,24 +280,43 @@ def migrate_command(ctx: click.Context) -> None:
 
 @cli.command("views")
 @click.option("--sql", "show_sql", is_flag=True, help="Print the CREATE VIEW statements instead of running them.")
+@click.option("--dialect", type=click.Choice(["duckdb", "spark"]), default="duckdb", show_default=True,
+              help="spark: print the same views as Spark SQL (temporary views and table functions over "
+                   "the Parquet files under --location); nothing is written.")
+@click.option("--location", default=None, metavar="PATH_OR_URL",
+              help="With --dialect spark: where Spark reads the dataset (s3a://bucket/prefix, abfss://..., "
+                   "file:///...; default: the data directory).")
 @click.option("--fx-rates", type=click.Path(path_type=Path), default=None,
               help="CSV of EUR reference rates (rate_date,currency,units_per_eur) to use from now on: "
                    "kept as <data>/fx_rates.csv (default: the kept rates, else the shipped ones).")
 @click.pass_context
-def views_command(ctx: click.Context, show_sql: bool, fx_rates: Path | None) -> None:
+def views_command(ctx: click.Context, show_sql: bool, dialect: str, location: str | None,
+                  fx_rates: Path | None) -> None:
     """(Re)create data/ecodata.duckdb: views over the tables, with paths relative to the data directory.
 
     Open it with the DuckDB CLI from inside the data directory: cd data && duckdb ecodata.duckdb.
     Rates given with --fx-rates stay with the dataset: later views, transforms, ecodata sql,
     compare and ecodata.open() use them (with --sql they are only printed, not kept).
+    --dialect spark prints the views for Spark / Databricks instead (file lists from the data
+    directory, paths under --location).
 
-    Example: ecodata views --sql
+    Example: ecodata views --sql; ecodata views --dialect spark --location s3a://bucket/ecodata
     """
     from ecodata.paths import DataPaths
-    from ecodata.sql import views_script, write_views
 
     settings = settings_from(ctx, fx_rates_csv=fx_rates)
     paths = DataPaths(settings.data_dir)
+    if dialect == "spark":
+        from ecodata.spark.plan import views_script as spark_script
+
+        if not paths.history_root.is_dir():
+            raise ConfigError(f"no tables in {paths.root}: run 'ecodata build' first or pass the right --data-dir")
+        click.echo(spark_script(location or paths.root, paths, settings.fx_rates_csv))
+        return
+    if location is not None:
+        raise ConfigError("--location is for --dialect spark only")
+    from ecodata.sql import views_script, write_views
+
     if show_sql:
         click.echo(views_script(paths, settings.fx_rates_csv))
         return

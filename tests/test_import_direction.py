@@ -8,7 +8,7 @@ cannot hide a loop. The intended order, left to right:
             writes as one error), and the shared declaration modules endpoints (the
             endpoints and their keys), tables.schemas (every table's columns), snapshot.schema
             (the raw row) and restrictions (the tariff restriction fields); they import only basics
-    snapshot < fetch < transform < history < tables < fx < pricing < sql < pipeline < dataset < demo < cli
+    snapshot < fetch < transform < history < tables < fx < pricing < sql < spark < pipeline < dataset < demo < cli
             < ecodata (the package's public __init__)
 
 * ``transform`` builds frames of the declared tables (``tables.schemas``, a basic); ``tables`` is
@@ -34,7 +34,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "ecodata"
 BASICS = {"ecodata.errors", "ecodata.settings", "ecodata.paths", "ecodata.lock", "ecodata.storage",
           "ecodata.endpoints", "ecodata.tables.schemas",
           "ecodata.snapshot.schema", "ecodata.restrictions"}
-ORDER = ["snapshot", "fetch", "transform", "history", "tables", "fx", "pricing", "sql", "pipeline", "lake", "dataset", "demo", "cli",
+ORDER = ["snapshot", "fetch", "transform", "history", "tables", "fx", "pricing", "sql", "spark", "pipeline", "lake", "dataset",
+         "demo", "cli",
          "ecodata"]
 SIMULATOR_USERS = {"demo", "cli"}
 
