@@ -25,7 +25,7 @@ from ecodata.errors import ViewError
 from ecodata.history.store import DAY, DELETED
 from ecodata.paths import DataPaths
 from ecodata.spark.transpile import to_spark
-from ecodata.sql import DERIVED_MACROS, macro_names, macro_sql, view_names, view_sql
+from ecodata.sql import DERIVED_MACROS, macro_names, macro_sql, sql_type, view_names, view_sql
 from ecodata.tables.schemas import ALL_TABLES, VIEW_TABLES, TableSchema
 
 __all__ = ["SETTINGS", "base_uri", "is_url", "spark_type", "statements", "views_script"]
@@ -56,19 +56,7 @@ def base_uri(location: str | Path) -> str:
 
 def spark_type(dtype: pl.DataType) -> str:
     """The Spark SQL type that reads the Parquet column polars writes for a declared dtype."""
-    if isinstance(dtype, pl.Decimal):
-        return f"DECIMAL({dtype.precision}, {dtype.scale})"
-    if isinstance(dtype, pl.List):
-        inner = dtype.inner if isinstance(dtype.inner, pl.DataType) else dtype.inner()
-        return f"ARRAY<{spark_type(inner)}>"
-    if isinstance(dtype, pl.Datetime):
-        return "TIMESTAMP" if dtype.time_zone else "TIMESTAMP_NTZ"
-    simple = {pl.String: "STRING", pl.Int32: "INT", pl.Int64: "BIGINT", pl.Float64: "DOUBLE",
-              pl.Boolean: "BOOLEAN", pl.Date: "DATE", pl.Time: "TIME(6)"}
-    for polars_type, name in simple.items():
-        if isinstance(dtype, polars_type):
-            return name
-    raise ViewError(f"no Spark type for polars dtype {dtype}")
+    return sql_type(dtype, "spark")
 
 
 def _literal(text: str) -> str:

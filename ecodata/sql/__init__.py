@@ -109,21 +109,34 @@ def _sql_files() -> dict[str, str]:
     return files
 
 
-def duckdb_type(dtype: pl.DataType) -> str:
-    """The DuckDB type polars' Parquet writer produces for a declared column dtype."""
+# per dialect: the name of each simple dtype, the list form, the datetime with and without a zone
+_TYPE_NAMES: dict[str, tuple[dict[type[pl.DataType], str], str, str, str]] = {
+    "duckdb": ({pl.String: "VARCHAR", pl.Int32: "INTEGER", pl.Int64: "BIGINT", pl.Float64: "DOUBLE",
+                pl.Boolean: "BOOLEAN", pl.Date: "DATE", pl.Time: "TIME"}, "{}[]", "TIMESTAMPTZ", "TIMESTAMP"),
+    "spark": ({pl.String: "STRING", pl.Int32: "INT", pl.Int64: "BIGINT", pl.Float64: "DOUBLE",
+               pl.Boolean: "BOOLEAN", pl.Date: "DATE", pl.Time: "TIME(6)"}, "ARRAY<{}>", "TIMESTAMP", "TIMESTAMP_NTZ"),
+}
+
+
+def sql_type(dtype: pl.DataType, dialect: str = "duckdb") -> str:
+    """The SQL type (DuckDB or Spark) that reads the Parquet column polars writes for a declared dtype."""
+    simple, list_form, zoned, naive = _TYPE_NAMES[dialect]
     if isinstance(dtype, pl.Decimal):
         return f"DECIMAL({dtype.precision}, {dtype.scale})"
     if isinstance(dtype, pl.List):
         inner = dtype.inner if isinstance(dtype.inner, pl.DataType) else dtype.inner()
-        return f"{duckdb_type(inner)}[]"
+        return list_form.format(sql_type(inner, dialect))
     if isinstance(dtype, pl.Datetime):
-        return "TIMESTAMPTZ" if dtype.time_zone else "TIMESTAMP"
-    simple = {pl.String: "VARCHAR", pl.Int32: "INTEGER", pl.Int64: "BIGINT", pl.Float64: "DOUBLE",
-              pl.Boolean: "BOOLEAN", pl.Date: "DATE", pl.Time: "TIME"}
+        return zoned if dtype.time_zone else naive
     for polars_type, name in simple.items():
         if isinstance(dtype, polars_type):
             return name
-    raise ViewError(f"no DuckDB type for polars dtype {dtype}")
+    raise ViewError(f"no {'DuckDB' if dialect == 'duckdb' else 'Spark'} type for polars dtype {dtype}")
+
+
+def duckdb_type(dtype: pl.DataType) -> str:
+    """The DuckDB type polars' Parquet writer produces for a declared column dtype."""
+    return sql_type(dtype, "duckdb")
 
 
 def _empty_table_sql(schema: TableSchema) -> str:
