@@ -38,6 +38,7 @@ if "httpx" not in sys.modules:
     # part of this process's start-up, for a tool ecodata never calls. Marked absent, httpx skips it.
     sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
+import httpcore
 import httpx
 import orjson
 
@@ -47,6 +48,15 @@ from ecodata.settings import Secret
 from ecodata.snapshot.writer import PageCheckpoint
 
 log = logging.getLogger("ecodata.fetch")
+
+# httpcore reads a response 64 KiB at a time, and every read is a trip through h11, anyio and the
+# event loop: for pages of 2-10 MB that trip, not the bytes, is most of the client's CPU. Reading up
+# to 1 MiB at a time (in practice what the socket holds, up to asyncio's 256 KiB) takes about a fifth
+# of the download's CPU away (benchmarks/README.md, bench_fetch). READ_NUM_BYTES is the tuning
+# constant of httpcore's HTTP/1.1 connection; tests/fetch/test_fetch_client.py checks it is still there.
+READ_BYTES = 1 << 20
+if getattr(httpcore.AsyncHTTP11Connection, "READ_NUM_BYTES", READ_BYTES) < READ_BYTES:
+    httpcore.AsyncHTTP11Connection.READ_NUM_BYTES = READ_BYTES
 _RETRY_HTTP = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 

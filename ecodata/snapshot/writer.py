@@ -55,7 +55,7 @@ FINAL_DIR = "final"
 PARQUET_OPTIONS: dict[str, Any] = {
     "compression": "zstd",
     "compression_level": 1,
-    "use_dictionary": ["request_url", "api_version"],
+    "use_dictionary": False,  # the URL and version repeat on every row, and zstd makes them nearly free anyway
     "write_statistics": ["page", "page_index", "fetched_at"],
 }
 

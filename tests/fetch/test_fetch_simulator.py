@@ -208,3 +208,35 @@ def test_wrong_token(tmp_path: Path) -> None:
     for path in tmp_path.rglob("*"):
         if path.is_file():
             assert wrong.encode() not in path.read_bytes(), path
+
+
+def test_a_whole_fetch_never_loads_polars_or_duckdb(tmp_path: Path) -> None:
+    """The fetch's imports stay light: polars (the reader's) and DuckDB load in none of its steps.
+
+    ``ecodata.snapshot`` used to import its reader, and with it polars, for every fetch: ~0.3 s before
+    the first request went out (benchmarks/README.md, bench_fetch: first request 0.47 s -> 0.28 s).
+    """
+    code = ("import sys, datetime as dt; from pathlib import Path; import ecodata.fetch; "
+            "print(sorted(m for m in ('duckdb', 'polars', 'pyarrow') if m in sys.modules)); "
+            "from ecodata.fetch import run_fetch; from ecodata.settings import Settings; "
+            "s = Settings.from_env(base_url=sys.argv[1], data_dir=Path(sys.argv[2])); "
+            "r = run_fetch(s, None, dt.date(2026, 1, 1), progress=False); "
+            "print(sum(e.records for e in r.endpoints), sorted(m for m in ('duckdb', 'polars') if m in sys.modules))")
+    with serve(create_app(SimulatorConfig(scale="demo", seed=0, token=TOKEN))) as url:
+        done = subprocess.run([sys.executable, "-c", code, url, str(tmp_path)], env=_env(TOKEN),
+                              capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    before, after = done.stdout.splitlines()
+    assert before == "[]"
+    records, loaded = after.split(" ", 1)
+    assert int(records) > 0
+    assert loaded == "[]"
+
+
+def test_httpcore_reads_a_response_in_large_steps() -> None:
+    """The read size the fetch sets is a constant httpcore still has (a newer httpcore would drop it silently)."""
+    import httpcore
+
+    from ecodata.fetch import _client
+
+    assert httpcore.AsyncHTTP11Connection.READ_NUM_BYTES == _client.READ_BYTES == 1 << 20
