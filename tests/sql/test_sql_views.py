@@ -265,3 +265,24 @@ def test_open_api(data):
 def test_connect_without_views_says_what_to_run(tmp_path):
     with pytest.raises(ViewError, match="run 'ecodata views'"):
         connect(DataPaths(tmp_path))
+
+
+@pytest.mark.parametrize("order", ["A first", "B first"])
+def test_cheapest_msp_on_a_tie_is_the_first_by_name(order):
+    """Two MSP products with the same median: the same one is named whatever order the rows come in
+    (arg_min, used before, named whichever it met first)."""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE session_costs_flat (country_code VARCHAR, power_class VARCHAR, product_type VARCHAR, "
+                "partner VARCHAR, product_name VARCHAR, session VARCHAR, price_id VARCHAR, "
+                "total_eur_incl_vat DECIMAL(18, 6), total_eur_incl_vat_with_subscription DECIMAL(18, 6), "
+                "snapshot_date DATE)")
+    msp = [("MSP A", "Flex", "PA", 9.5), ("MSP B", "Flex", "PB", 9.5), ("MSP C", "Max", "PC", 11.0)]
+    if order == "B first":
+        msp.reverse()
+    rows_in = [("NL", "AC", "adhoc", "CPO", "Ad hoc", "AC_22_20", "P0", 12.0, 12.0)]
+    rows_in += [("NL", "AC", "msp", partner, name, "AC_22_20", pid, eur, eur) for partner, name, pid, eur in msp]
+    con.executemany("INSERT INTO session_costs_flat VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, DATE '2026-01-01')", rows_in)
+    con.execute(f"CREATE VIEW session_cost_comparison AS {view_sql('session_cost_comparison')}")
+    got = rows(con, "SELECT product_type, cheapest_msp, cheapest_msp_median_eur, adhoc_vs_best_msp_eur "
+                    "FROM session_cost_comparison ORDER BY product_type")
+    assert got == [("adhoc", "MSP A / Flex", 9.5, 2.5), ("msp", "MSP A / Flex", 9.5, 2.5)]

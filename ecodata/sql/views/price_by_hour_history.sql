@@ -6,10 +6,12 @@
 -- connectors as session_costs is (session_profiles says which profile a kind of connector gets;
 -- null-safe on the kind columns). eur_per_kwh_incl_vat = total_eur_incl_vat / energy_kwh (6 decimals).
 WITH week AS (
-    SELECT d.day_of_week, d.day_index, CAST(h.range AS INTEGER) AS hour
+    SELECT d.day_of_week, d.day_index, h.hour
     FROM (VALUES ('MONDAY', 0), ('TUESDAY', 1), ('WEDNESDAY', 2), ('THURSDAY', 3), ('FRIDAY', 4),
                  ('SATURDAY', 5), ('SUNDAY', 6)) AS d(day_of_week, day_index)
-    CROSS JOIN range(24) AS h
+    -- the hours as VALUES, not DuckDB's range(24): the Spark translation of range() names no column
+    CROSS JOIN (VALUES (0), (1), (2), (3), (4), (5), (6), (7), (8), (9), (10), (11), (12), (13), (14), (15),
+                       (16), (17), (18), (19), (20), (21), (22), (23)) AS h(hour)
 ),
 hour_costs AS (
     SELECT hc.price_id, hc.session, hc.profile, hc.day_of_week, hc.hour, true AS time_restricted, hc.currency,

@@ -7,10 +7,12 @@
 -- each hour: the highest and lowest hourly median of the week (peak and off-peak) and their spread, and the
 -- hours where they occur first (day_of_week and hour of the first such start, Monday 0:00 first).
 WITH week AS (
-    SELECT d.day_of_week, d.day_index, CAST(h.range AS INTEGER) AS hour
+    SELECT d.day_of_week, d.day_index, h.hour
     FROM (VALUES ('MONDAY', 0), ('TUESDAY', 1), ('WEDNESDAY', 2), ('THURSDAY', 3), ('FRIDAY', 4),
                  ('SATURDAY', 5), ('SUNDAY', 6)) AS d(day_of_week, day_index)
-    CROSS JOIN range(24) AS h
+    -- the hours as VALUES, not DuckDB's range(24): the Spark translation of range() names no column
+    CROSS JOIN (VALUES (0), (1), (2), (3), (4), (5), (6), (7), (8), (9), (10), (11), (12), (13), (14), (15),
+                       (16), (17), (18), (19), (20), (21), (22), (23)) AS h(hour)
 ),
 used AS (
     SELECT DISTINCT l.country_code, c.power_class, cp.price_id, sp.session, sp.profile

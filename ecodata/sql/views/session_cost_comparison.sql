@@ -2,8 +2,9 @@
 -- x product type x session: connector x price pairs, distinct prices, and the p10 / median / p90 of the
 -- session cost incl. VAT in EUR (without and, for the median, with the amortised subscription fee).
 -- Per country x power class x session it also names the cheapest MSP product (lowest median cost incl.
--- VAT and subscription, EUR) and gives the ad hoc vs best-MSP spread: ad hoc median minus that MSP
--- median (EUR) and as a ratio. Costs come from the pricing engine (session_costs_flat, exact decimals);
+-- VAT and subscription, EUR; on a tie the first by name, so the answer does not change from run to run
+-- or engine to engine) and gives the ad hoc vs best-MSP spread: ad hoc median minus that MSP median
+-- (EUR) and as a ratio. Costs come from the pricing engine (session_costs_flat, exact decimals);
 -- the quantiles are computed in DOUBLE and every output amount and ratio is rounded to 4 decimals at the
 -- end, so reports show 19.5171, not binary-float noise such as 19.517100000000003. The costs are read once
 -- (one GROUPING SETS pass, then windows over its small result, no CTE used twice), so a filter on session
@@ -44,18 +45,27 @@ groups AS (
     GROUP BY GROUPING SETS ((country_code, power_class, product_type, session),
                             (country_code, power_class, session, product))
 ),
+numbered AS (
+    -- the MSP products of a country x power class x session by median, then by name (arg_min would
+    -- pick either of two products with the same median, differently from run to run)
+    SELECT
+        *,
+        row_number() OVER (PARTITION BY country_code, power_class, session, kind
+                           ORDER BY msp_median_eur NULLS LAST, product) AS msp_rank
+    FROM groups
+),
 ranked AS (
     -- per country x power class x session: the cheapest MSP product and the ad hoc median, beside
     -- each product type's distribution
     SELECT
         *,
-        arg_min(product, msp_median_eur) FILTER (WHERE kind = 2)
+        max(product) FILTER (WHERE kind = 2 AND msp_rank = 1 AND msp_median_eur IS NOT NULL)
             OVER (PARTITION BY country_code, power_class, session) AS cheapest_msp,
         min(msp_median_eur) FILTER (WHERE kind = 2)
             OVER (PARTITION BY country_code, power_class, session) AS cheapest_msp_median_eur,
         max(eur_incl_vat_median) FILTER (WHERE kind = 1 AND product_type = 'adhoc')
             OVER (PARTITION BY country_code, power_class, session) AS adhoc_median_eur
-    FROM groups
+    FROM numbered
 )
 SELECT
     country_code,
