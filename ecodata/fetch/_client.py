@@ -242,8 +242,9 @@ class ApiClient:
         ``store`` decodes the body and, when the envelope says success, writes the page; it
         returns a :class:`StoreOutcome` (None: not valid JSON) from which this method decides to
         accept, retry or fail. The default only decodes and checks. ``on_head`` is called once,
-        with the headers of the first HTTP 200 answer, before the body is decoded: the crawl plans
-        the next requests from it so they overlap with the decoding.
+        with the headers of the first HTTP 2xx answer that carries paging headers, as soon as they
+        arrive: the crawl plans the next requests from it, so that the next page of a cursor
+        endpoint is requested while this one downloads and decodes.
         """
         store = store or _check_only
         request_url = public_url(httpx.URL(url, params=params))
@@ -285,11 +286,16 @@ class ApiClient:
                 await _wait(self.retry.delay(attempt, failure.retry_after, self._rng), request_url, reason,
                             attempt, failure.retry_after is not None)
 
-    async def _get(self, url: str, params: dict[str, str]) -> tuple[httpx.Response, bytes]:
+    async def _get(self, url: str, params: dict[str, str],
+                   on_response: Callable[[httpx.Response], None]) -> tuple[httpx.Response, bytes]:
         """GET and read the body ourselves: ``aread()`` would cache it on the Response, which sits in
         a reference cycle with its stream, so every page body would live until the next cyclic GC
-        and peak memory would follow the GC's rhythm instead of the pages in flight."""
+        and peak memory would follow the GC's rhythm instead of the pages in flight.
+
+        ``on_response`` sees the status and headers as soon as they arrive, before the body: the
+        next page of a cursor endpoint can be on its way while this one downloads."""
         async with self._client.stream("GET", url, params=params) as response:
+            on_response(response)
             content = b"".join([chunk async for chunk in response.aiter_bytes()])
         # httpx binds the stream to its response (a cycle); in-process transports (ASGI, mock) keep
         # the body in that stream. Cutting the cycle frees it now rather than at the next GC.
@@ -298,8 +304,14 @@ class ApiClient:
 
     async def _attempt(self, url: str, params: dict[str, str], number: int, request_url: str,
                        retries: int, store: StoreFn, on_head: Callable[[PageHead], None]) -> Page:
+        def paging(response: httpx.Response) -> None:
+            if 200 <= response.status_code < 300:
+                head = _head(number, params, response.headers)
+                if head.total_count is not None or head.link_next is not None or head.last_record is not None:
+                    on_head(head)  # a data page's paging headers (an error reply carries none), before its body
+
         try:
-            response, content = await self._get(url, params)
+            response, content = await self._get(url, params, paging)
         except httpx.ConnectTimeout as exc:
             raise _Transient(f"connection timeout: {type(exc).__name__}", no_connection=True) from None
         except httpx.TimeoutException as exc:
@@ -327,12 +339,7 @@ class ApiClient:
                                          url=request_url)
             raise FetchError(f"the API answered HTTP {status} for {request_url}; check the base URL and "
                              "the endpoint")
-        headers = response.headers
-        head = PageHead(number=number, params=dict(params), total_count=_int_header(headers, "X-Total-Count"),
-                        x_limit=_int_header(headers, "X-Limit"), link_next=_next_link(headers.get("Link")),
-                        last_record=headers.get("X-Last-Record"))
-        if head.total_count is not None or head.link_next is not None or head.last_record is not None:
-            on_head(head)  # early: a data page's paging headers (an error reply carries none)
+        head = _head(number, params, response.headers)
         page = Page(number=number, params=dict(params), total_count=head.total_count, x_limit=head.x_limit,
                     link_next=head.link_next, last_record=head.last_record, url=request_url,
                     fetched_at=fetched_at, body_bytes=len(content), retries=retries)
@@ -393,6 +400,13 @@ def _decode(content: bytes) -> Any:
         return orjson.loads(content)
     except orjson.JSONDecodeError:
         return None
+
+
+def _head(number: int, params: Mapping[str, str], headers: httpx.Headers) -> PageHead:
+    """The paging headers of a page's answer."""
+    return PageHead(number=number, params=dict(params), total_count=_int_header(headers, "X-Total-Count"),
+                    x_limit=_int_header(headers, "X-Limit"), link_next=_next_link(headers.get("Link")),
+                    last_record=headers.get("X-Last-Record"))
 
 
 def _next_link(header: str | None) -> str | None:
