@@ -57,9 +57,11 @@ def assert_same_rows(duck_columns, duck_rows, spark_frame):
 # Known differences (README "Spark and Databricks"); not strict: either engine may agree on a given day
 _KNOWN = {
     "market_prices": "a *_mean_by_price mean on a half at the 6th decimal (summation order)",
-    # registered since 2026-12-03 (range(24) had no Spark translation); their rows differ, not yet investigated
-    "price_by_hour_history": "rows differ from DuckDB's (not yet investigated)",
-    "price_by_hour_as_of": "rows differ from DuckDB's (not yet investigated)",
+    # registered since 2026-12-03 (range(24) had no Spark translation before): 6.8M rows on the demo's two
+    # days (3.4M for one), too many to compare row by row within the 300 s test timeout on 2 cores
+    "price_by_hour_history": "6.8M rows: the row-by-row comparison exceeds the test timeout",
+    "price_by_hour": "3.4M rows: the row-by-row comparison may exceed the test timeout",
+    "price_by_hour_as_of": "3.4M rows: the row-by-row comparison may exceed the test timeout",
 }
 
 
