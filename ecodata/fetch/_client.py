@@ -53,7 +53,7 @@ log = logging.getLogger("ecodata.fetch")
 # event loop: for pages of 2-10 MB that trip, not the bytes, is most of the client's CPU. Reading up
 # to 1 MiB at a time (in practice what the socket holds, up to asyncio's 256 KiB) takes about a fifth
 # of the download's CPU away (benchmarks/README.md, bench_fetch). READ_NUM_BYTES is the tuning
-# constant of httpcore's HTTP/1.1 connection; tests/fetch/test_fetch_client.py checks it is still there.
+# constant of httpcore's HTTP/1.1 connection; tests/fetch/test_fetch_simulator.py checks it is still there.
 READ_BYTES = 1 << 20
 if getattr(httpcore.AsyncHTTP11Connection, "READ_NUM_BYTES", READ_BYTES) < READ_BYTES:
     httpcore.AsyncHTTP11Connection.READ_NUM_BYTES = READ_BYTES
