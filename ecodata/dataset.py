@@ -29,7 +29,7 @@ import duckdb
 import polars as pl
 
 from ecodata.endpoints import ENDPOINTS
-from ecodata.errors import ConfigError, SnapshotError, ValidationError, ViewError
+from ecodata.errors import ConfigError, SnapshotError, ValidationError, ViewError, first_line
 from ecodata.history import day_rows
 from ecodata.history import store as history_store
 from ecodata.paths import DataPaths, parse_date
@@ -219,7 +219,7 @@ class Dataset:
             relation = con.sql(query, params=params)
             return None if relation is None else con.from_arrow(relation.to_arrow_table())
         except duckdb.Error as exc:
-            raise ViewError(f"the query failed: {_first_line(exc)}") from None
+            raise ViewError(f"the query failed: {first_line(exc)}") from None
 
     def compare(self, *, sessions: Sequence[str] = (), countries: Sequence[str] = (),
                 power_classes: Sequence[str] = (), vehicle: str | None = None, soc: str = "10-80",
@@ -340,7 +340,3 @@ def build(settings: Settings | None = None, *, date: dt.date | str | None = None
 
     return build_dataset(chosen, day, endpoints, force=force, progress=progress)
 
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -23,6 +23,13 @@ Messages say what failed, why, and what to do. They never contain the API token.
 from __future__ import annotations
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type's name when it has none): what a one-line
+    error quotes from a library's multi-line one."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 class EcodataError(Exception):
     """Base of every error ecodata raises deliberately."""
 

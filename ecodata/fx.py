@@ -20,7 +20,7 @@ from pathlib import Path
 
 import polars as pl
 
-from ecodata.errors import ConfigError, StorageError
+from ecodata.errors import ConfigError, StorageError, first_line
 from ecodata.paths import DataPaths
 from ecodata.settings import read_packaged_or_file
 
@@ -45,7 +45,7 @@ def load_rates(csv: Path | None = None) -> pl.DataFrame:
             pl.col("units_per_eur").str.strip_chars().cast(pl.Decimal(18, 8)),
         )
     except (pl.exceptions.PolarsError, pl.exceptions.ColumnNotFoundError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise ConfigError(
             f"the FX rates file {source} does not fit 'rate_date,currency,units_per_eur' "
             f"(YYYY-MM-DD, ISO code, positive number): {first}"

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from ecodata.errors import ConfigError, EcodataError, StorageError
+from ecodata.errors import ConfigError, EcodataError, StorageError, first_line
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
@@ -75,13 +75,11 @@ class Target:
         except Exception as exc:
             hint = {"s3": "the credentials and AWS_ENDPOINT_URL", "file": "the directory's permissions"}.get(
                 self.scheme, "the credentials")
-            raise StorageError(f"cannot {doing} at {self.url}: {self.scrub(_first_line(exc))} "
+            raise StorageError(f"cannot {doing} at {self.url}: {self.scrub(first_line(exc))} "
                                f"(check the URL and {hint})") from None
 
     def scrub(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, "***")
-        return text
+        return _scrub(text, self.secrets)
 
     def read_bytes(self, relative: str) -> bytes | None:
         """An object's content, or None when it does not exist."""
@@ -180,14 +178,18 @@ def open_target(url: str, env: Mapping[str, str] | None = None) -> Target:
     except ImportError:
         raise ConfigError(f"{_what(scheme)} needs the {package} library: pip install 'ecodata[{extra}]'") from None
     except Exception as exc:
-        message = _first_line(exc)
-        for secret in secrets:
-            message = message.replace(secret, "***")
-        raise ConfigError(f"cannot use {text}: {message}") from None
+        raise ConfigError(f"cannot use {text}: {_scrub(first_line(exc), secrets)}") from None
     root = str(root).rstrip("/")
     if scheme != "file" and not root:
         raise ConfigError(f"cannot use {text}: give a bucket, e.g. {scheme}://my-bucket/ecodata")
     return Target(url=text.rstrip("/"), scheme=scheme, fs=fs, root=root, secrets=secrets)
+
+
+def _scrub(text: str, secrets: tuple[str, ...]) -> str:
+    """``text`` with every secret value replaced by ``***``."""
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
 
 
 def _what(scheme: str) -> str:
@@ -214,10 +216,6 @@ def _loopback(host: str) -> bool:
     except ValueError:
         return False
 
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def storage_options(env: Mapping[str, str] | None = None) -> dict[str, Any]:

@@ -35,7 +35,7 @@ import functools
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,6 +80,10 @@ class Unit:
     data: list[Item] = field(default_factory=list)
     manifest: Item | None = None
 
+    def items(self) -> list[Item]:
+        """The unit's files in the order they are sent: its data, then its manifest."""
+        return [*self.data, *([self.manifest] if self.manifest else [])]
+
 
 @dataclass
 class PublishReport:
@@ -108,9 +112,6 @@ class PublishReport:
             lines.append(f"{len(self.stale)} object(s) no manifest names any more are kept: "
                          "publish with --delete to remove them")
         return lines
-
-
-ProgressFn = Callable[[int], None]
 
 
 def publish(data_dir: Path, url: str, *, dry_run: bool = False, delete: bool = False,
@@ -144,7 +145,7 @@ def publish(data_dir: Path, url: str, *, dry_run: bool = False, delete: bool = F
     send: list[Item] = []
     sums: dict[str, str] = {}
     for unit in units:
-        for item in [*unit.data, *([unit.manifest] if unit.manifest else [])]:
+        for item in unit.items():
             if item is pending:
                 continue
             sums[item.relative] = _checksum(item, ledger)
@@ -154,7 +155,7 @@ def publish(data_dir: Path, url: str, *, dry_run: bool = False, delete: bool = F
                 send.append(item)
     if pending is not None:
         send.append(pending)  # the last unit's manifest: last
-    named = {item.relative for unit in units for item in [*unit.data, *([unit.manifest] if unit.manifest else [])]}
+    named = {item.relative for unit in units for item in unit.items()}
     stale = sorted(name for name in remote if name not in named and name != LEDGER and _ours(name))
     manifests = {unit.manifest.relative for unit in units if unit.manifest is not None}
     data = [item for item in send if item.relative not in manifests]
@@ -400,7 +401,8 @@ def _batches(items: list[Item]) -> Iterable[list[Item]]:
 
 def _send(target: Target, items: list[Item], sums: Mapping[str, str], ledger: dict[str, dict[str, Any]],
           bar: _Bar) -> None:
-    """Upload ``items`` (local files together, concurrently; generated ones one by one, in order)."""
+    """Upload ``items``: the local files in one concurrent put, then the generated ones (at once
+    where the store allows it), and record them in ``ledger``."""
     entries = {item.relative: _entry(item, sums[item.relative]) for item in items}
     files = [(item.source, item.relative) for item in items if item.source is not None]
     target.put_files(files)

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 import duckdb
 
-from ecodata.errors import ConfigError, ViewError
+from ecodata.errors import ConfigError, ViewError, first_line
 from ecodata.lake._target import Target, open_target
 from ecodata.lake.publish import VIEWS_SCRIPT
 
@@ -52,8 +52,7 @@ def lake_connection(url: str, env: Mapping[str, str] | None = None) -> tuple[duc
             con.execute(absolute_script(body.decode("utf-8"), target.base))
     except duckdb.Error as exc:
         con.close()
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ViewError(f"cannot create the views of {target.url}: {target.scrub(first)}") from None
+        raise ViewError(f"cannot create the views of {target.url}: {target.scrub(first_line(exc))}") from None
     except BaseException:
         con.close()
         raise

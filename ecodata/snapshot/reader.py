@@ -19,7 +19,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ecodata.errors import SnapshotDamagedError, SnapshotError
+from ecodata.errors import SnapshotDamagedError, SnapshotError, first_line
 from ecodata.paths import DataPaths
 from ecodata.snapshot import store as record_store
 from ecodata.snapshot.manifest import COMPACT, Manifest, read_manifest
@@ -115,7 +115,7 @@ def verify_snapshot(paths: DataPaths, endpoint: str, date: dt.date, *,
         except FileNotFoundError:
             raise damaged(f"{listed.name} is missing") from None
         except (OSError, pa.ArrowException) as exc:
-            why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            why = first_line(exc)
             raise damaged(f"{listed.name}: {why}") from None
         if meta.num_rows != listed.rows:
             raise damaged(f"{listed.name}: {meta.num_rows:,} rows, the manifest says {listed.rows:,}")

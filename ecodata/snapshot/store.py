@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import polars as pl
 
-from ecodata.errors import SnapshotDamagedError, SnapshotError
+from ecodata.errors import SnapshotDamagedError, SnapshotError, first_line
 from ecodata.paths import DataPaths
 from ecodata.snapshot.manifest import ManifestFile, write_json_atomic
 from ecodata.snapshot.writer import _write_parquet
@@ -218,7 +218,7 @@ def verify_store(paths: DataPaths, endpoint: str, date: dt.date, store: Store,
         except FileNotFoundError:
             raise damaged(f"{listed.name} is missing") from None
         except (OSError, pa.ArrowException) as exc:
-            why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            why = first_line(exc)
             raise damaged(f"{listed.name}: {why}") from None
         if rows != listed.rows:
             raise damaged(f"{listed.name}: {rows:,} rows, the list says {listed.rows:,}")

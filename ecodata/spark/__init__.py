@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ecodata.errors import ConfigError, ViewError
+from ecodata.errors import ConfigError, ViewError, first_line
 from ecodata.paths import HISTORY_MANIFEST, DataPaths
 from ecodata.spark.plan import SETTINGS, base_uri, is_url, statements, views_script
 from ecodata.tables.schemas import ALL_TABLES, VIEW_TABLES
@@ -54,7 +54,7 @@ def register(spark: SparkSession, location: str | Path) -> list[str]:
         try:
             spark.sql(sql)
         except PySparkException as exc:
-            raise ViewError(f"cannot create Spark view {name}: {_first_line(exc)}") from None
+            raise ViewError(f"cannot create Spark view {name}: {first_line(exc)}") from None
     return [name for name, _ in planned]
 
 
@@ -129,14 +129,10 @@ class _manifests:
             finally:
                 stream.close()
         except Exception as exc:  # py4j reports the JVM's IOException (permissions, no such bucket...)
-            raise ViewError(f"cannot read {url}: {_first_line(exc)}") from None
+            raise ViewError(f"cannot read {url}: {first_line(exc)}") from None
         return [(url, str(text))]
 
     def __exit__(self, *exc: Any) -> None:
         if self.scratch is not None:
             self.scratch.cleanup()
 
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

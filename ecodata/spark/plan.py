@@ -19,8 +19,6 @@ from __future__ import annotations
 import re
 from pathlib import Path, PurePosixPath
 
-import polars as pl
-
 from ecodata.errors import ViewError
 from ecodata.history.store import DAY, DELETED
 from ecodata.paths import DataPaths
@@ -28,7 +26,7 @@ from ecodata.spark.transpile import to_spark
 from ecodata.sql import DERIVED_MACROS, macro_names, macro_sql, sql_type, view_names, view_sql
 from ecodata.tables.schemas import ALL_TABLES, VIEW_TABLES, TableSchema
 
-__all__ = ["SETTINGS", "base_uri", "is_url", "spark_type", "statements", "views_script"]
+__all__ = ["SETTINGS", "base_uri", "is_url", "statements", "views_script"]
 
 # Session settings the views need: the TIME columns (price and tariff elements' start/end time)
 # are read as Spark's TIME type, which Spark 4.1+ has behind this flag.
@@ -54,18 +52,13 @@ def base_uri(location: str | Path) -> str:
     return "file://" + Path(text).expanduser().resolve().as_posix()
 
 
-def spark_type(dtype: pl.DataType) -> str:
-    """The Spark SQL type that reads the Parquet column polars writes for a declared dtype."""
-    return sql_type(dtype, "spark")
-
-
 def _literal(text: str) -> str:
     """A Spark SQL string literal (backslash escapes)."""
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def _columns(schema: TableSchema) -> str:
-    return ", ".join(f"`{c.name}` {spark_type(c.dtype)}" for c in schema.columns)
+    return ", ".join(f"`{c.name}` {sql_type(c.dtype, 'spark')}" for c in schema.columns)
 
 
 def _files_view(schema: TableSchema, base: str, files: list[str]) -> str:
@@ -123,7 +116,9 @@ def statements(location: str | Path, paths: DataPaths, fx_rates_csv: Path | None
         table = ALL_TABLES.get(name.removesuffix("_changes")) if name.endswith("_changes") else None
         if table is not None and (files := _files(table, paths)):
             out.append((f"{table.name}{_FILES_SUFFIX}", _files_view(table, base, files)))
-        sql = spark_view_sql(name, paths, fx_rates_csv)
+            sql = _changes_sql(table)  # the list is read once: spark_view_sql would read it again
+        else:
+            sql = spark_view_sql(name, paths, fx_rates_csv)
         out.append((name, f"CREATE OR REPLACE TEMPORARY VIEW {name} AS\n{sql}"))
     out += [(name, _function(name, paths)) for name in macro_names()]
     return out

@@ -46,7 +46,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from ecodata.errors import ConfigError, StorageError, ViewError
+from ecodata.errors import ConfigError, StorageError, ViewError, first_line
 from ecodata.fx import dataset_rates, keep_rates, load_rates, rates_sql
 from ecodata.history import require_history_layout
 from ecodata.history import store as history_store
@@ -361,18 +361,14 @@ def create_views(con: duckdb.DuckDBPyConnection, paths: DataPaths, fx_rates_csv:
             if (reason := storage_failure(exc)) is not None:
                 raise StorageError(storage_message(paths.root, "the views", reason,
                                                    "the previous view file is unchanged")) from None
-            raise ViewError(f"cannot create view {name}: {_first_line(exc)}") from None
+            raise ViewError(f"cannot create view {name}: {first_line(exc)}") from None
     for name in macro_names():
         try:
             con.execute(macro_sql(name, paths))
         except duckdb.Error as exc:
-            raise ViewError(f"cannot create macro {name}: {_first_line(exc)}") from None
+            raise ViewError(f"cannot create macro {name}: {first_line(exc)}") from None
     return names
 
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _point_at(con: duckdb.DuckDBPyConnection, paths: DataPaths) -> None:
@@ -445,7 +441,7 @@ def _storage_or_view_error(exc: duckdb.Error, what: str) -> Exception:
     system's (``storage_errors`` turns it into a StorageError line), else a ViewError."""
     if storage_failure(exc) is not None:
         return exc
-    return ViewError(f"{what}: {_first_line(exc)}")
+    return ViewError(f"{what}: {first_line(exc)}")
 
 
 def connect(paths: DataPaths, *, read_only: bool = True) -> duckdb.DuckDBPyConnection:
@@ -455,7 +451,7 @@ def connect(paths: DataPaths, *, read_only: bool = True) -> duckdb.DuckDBPyConne
     try:
         con = duckdb.connect(str(paths.duckdb_path), read_only=read_only)
     except duckdb.Error as exc:
-        raise ViewError(f"cannot open {paths.duckdb_path}: {_first_line(exc)}") from None
+        raise ViewError(f"cannot open {paths.duckdb_path}: {first_line(exc)}") from None
     _point_at(con, paths)
     return con
 

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from ecodata.errors import first_line
+
 DATA = "_data"
 ERROR = "_decode_error"
 _ROUTE = "_route"
@@ -153,7 +155,7 @@ class Decoder:
             except _DECODE_ERRORS as exc:
                 # Report the mismatch against the shape tried first (the expected one for this record).
                 if not first_error:
-                    first_error = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                    first_error = first_line(exc)
         if frame.height == 1:
             out.append(frame.select("_position", pl.lit(None, dtype=self.common).alias(DATA),
                                     pl.lit(_reason(first_error)).alias(ERROR)))
