@@ -76,8 +76,8 @@ def cli(ctx: click.Context, data_dir: Path | None, base_url: str | None, token_f
 @cli.command("simulate")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True, help="TCP port.")
-@click.option("--scale", type=click.Choice(["demo", "bench", "europe"]), default="demo", show_default=True,
-              help="Dataset size: ~1k, ~100k or ~460k locations.")
+@click.option("--scale", type=click.Choice(["mini", "demo", "bench", "europe"]), default="demo", show_default=True,
+              help="Dataset size: ~150, ~1k, ~100k or ~460k locations.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the generated data and faults.")
 @click.option("--token", default="sim-token", show_default=True,
               help="Token clients must send as 'Authorization: Token <token>'.")
@@ -428,8 +428,8 @@ def build_command(ctx: click.Context, date_text: str | None, endpoints: tuple[st
 
 
 @cli.command("demo")
-@click.option("--scale", type=click.Choice(["demo", "bench", "europe"]), default="demo", show_default=True,
-              help="Size of the simulated API: ~1k, ~100k or ~460k locations.")
+@click.option("--scale", type=click.Choice(["mini", "demo", "bench", "europe"]), default="demo", show_default=True,
+              help="Size of the simulated API: ~150, ~1k, ~100k or ~460k locations.")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None,
               help="Data directory to build into (default: $ECODATA_DATA_DIR or ./data).")
 @click.option("--days", type=click.IntRange(min=1), default=2, show_default=True,

@@ -108,18 +108,22 @@ def _drop_materialized(tree: exp.Expression) -> exp.Expression:
 
 
 def _functions(tree: exp.Expression) -> exp.Expression:
+    def inner(node: exp.Expression) -> exp.Expression:
+        # a replacement's children are not visited again by transform(): rewrite them first
+        return node.copy().transform(rewrite)
+
     def rewrite(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.PercentileCont) and node.expression is not None and not isinstance(
                 node.parent, exp.WithinGroup):
-            return exp.Anonymous(this="percentile", expressions=[node.this, node.expression])
+            return exp.Anonymous(this="percentile", expressions=[inner(node.this), inner(node.expression)])
         if isinstance(node, exp.Format) and isinstance(node.this, exp.Literal):
             # DuckDB's format('{} ...', ...) -> format_string('%s ...', ...) over strings (Spark's %s
             # of a DATE prints its day number)
             pattern = node.this.this.replace("%", "%%").replace("{}", "%s")
-            args = [exp.cast(e.copy(), exp.DataType.build("STRING")) for e in node.expressions]
+            args = [exp.cast(inner(e), exp.DataType.build("STRING")) for e in node.expressions]
             return exp.Anonymous(this="format_string", expressions=[exp.Literal.string(pattern), *args])
         if isinstance(node, exp.Anonymous) and str(node.this).lower() == "list_has_all":
-            whole, part = (e.copy() for e in node.expressions)
+            whole, part = (inner(e) for e in node.expressions)
             missing = exp.Anonymous(this="array_except", expressions=[part, whole])
             return exp.paren(exp.EQ(this=exp.Anonymous(this="array_size", expressions=[missing]),
                                     expression=exp.Literal.number(0)))
@@ -127,20 +131,20 @@ def _functions(tree: exp.Expression) -> exp.Expression:
             # the views take the epoch of TIME columns only: seconds since midnight
             since = exp.Anonymous(this="time_diff", expressions=[
                 exp.Literal.string("MICROSECOND"), exp.cast(exp.Literal.string("00:00:00"), exp.DataType.build("TIME")),
-                node.expression.copy()])
+                inner(node.expression)])
             return exp.paren(exp.Div(this=since, expression=exp.Literal.number("1e6")))
         if isinstance(node, exp.Div):
             # DuckDB's '/' is a DOUBLE division (decimals too) and null when dividing by zero
             return exp.Anonymous(this="try_divide", expressions=[
-                exp.cast(node.this.copy(), exp.DataType.build("DOUBLE")), node.expression.copy()])
+                exp.cast(inner(node.this), exp.DataType.build("DOUBLE")), inner(node.expression)])
         if isinstance(node, exp.Avg) and not isinstance(node.this, exp.Cast):
             # DuckDB's avg is a DOUBLE (of decimals too, where Spark's stays a decimal)
-            return exp.Avg(this=exp.cast(node.this.copy(), exp.DataType.build("DOUBLE")))
+            return exp.Avg(this=exp.cast(inner(node.this), exp.DataType.build("DOUBLE")))
         if isinstance(node, exp.ArraySize):  # null for a null list (Spark's size gives -1 unless ANSI)
             return exp.Anonymous(this="array_size", expressions=[node.this])
         if isinstance(node, exp.Grouping) and len(node.expressions) > 1:
             # DuckDB's GROUPING(a, b) is the bit mask grouping(a) * 2 + grouping(b)
-            bits = [exp.Anonymous(this="grouping", expressions=[e.copy()]) for e in node.expressions]
+            bits = [exp.Anonymous(this="grouping", expressions=[inner(e)]) for e in node.expressions]
             mask: exp.Expression = bits[0]
             for bit in bits[1:]:
                 mask = exp.Add(this=exp.Mul(this=exp.paren(mask), expression=exp.Literal.number(2)), expression=bit)

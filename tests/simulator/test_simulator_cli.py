@@ -65,3 +65,11 @@ def test_simulate_help_never_breaks_a_fault_rate(width):
     assert re.search(r"[\d.]\n\s*[\d.]", result.output) is None  # no number split across lines
     text = " ".join(result.output.split())
     assert "e.g. http429=0.05, slow=0.02:1, drop=0.01, mutate=0.1 (quote the list" in text
+
+
+@pytest.mark.parametrize("command", ["simulate", "demo"])
+def test_every_scale_is_offered_on_the_command_line(command: str) -> None:
+    from ecodata.simulator.config import SCALES
+
+    option = next(p for p in cli.commands[command].params if p.name == "scale")
+    assert list(option.type.choices) == list(SCALES)  # the CLI spells them out (no simulator import at start)

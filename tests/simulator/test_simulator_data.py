@@ -324,3 +324,13 @@ def test_tariffs_2_3_0_flavour_is_the_same_tariffs_in_2_3_shapes():
                 else:
                     assert ca["price"] == cb["price"]
         parse_tariff(after)  # every one is a valid tariff for the engine
+
+
+def test_mini_scale_is_the_demo_markets_smaller() -> None:
+    from ecodata.simulator.config import SCALE_PARAMS
+
+    mini, demo = SCALE_PARAMS["mini"], SCALE_PARAMS["demo"]
+    assert mini.countries == demo.countries  # the same currencies and VAT rates for the engine tests
+    truth = SimulatedData("mini")
+    assert 0 < truth.count("locations") < demo.locations / 5
+    assert len({r["country"] for r in truth.iter_records("locations")}) == len(demo.countries)  # every one kept

@@ -34,6 +34,10 @@ def test_asof_join_becomes_a_left_join_on_each_rates_validity_range():
     ("SELECT round(x, 4) FROM t", "SELECT TRY_DIVIDE(ROUND((x) * 10000, 0), 10000) FROM t"),
     ("SELECT TIME '00:00' AS t", "SELECT CAST('00:00' AS TIME) AS t"),
     ("SELECT a FROM t SEMI JOIN u ON t.k IS NOT DISTINCT FROM u.k", "SELECT a FROM t SEMI JOIN u ON t.k IS NOT DISTINCT FROM u.k"),
+    # inside a rewritten node the rewrites still apply (a replacement's children are not visited again)
+    ("SELECT round(quantile_cont(round(x * 10000), 0.5)) / 10000 FROM t",
+     "SELECT TRY_DIVIDE(CAST(ROUND(PERCENTILE(ROUND(x * 10000), 0.5)) AS DOUBLE), 10000) FROM t"),
+    ("SELECT avg(a / b) FROM t", "SELECT AVG(CAST(TRY_DIVIDE(CAST(a AS DOUBLE), b) AS DOUBLE)) FROM t"),
 ])
 def test_duckdb_only_constructs_are_rewritten(duckdb, spark):
     assert _flat(to_spark(duckdb)) == spark
